@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Runs every test of Framewright on this machine: installs what is missing
+# (bazel/setup.sh), builds, runs the test targets under AddressSanitizer and
+# UndefinedBehaviorSanitizer, then runs each fuzz target for a bounded time.
+# The last line is "N passed, N failed".
+#
+#   FW_CORPUS_DIR     the Lottie corpus (default: ../shared/corpus/lottie beside the checkout)
+#   FW_FUZZ_SECONDS   seconds per fuzz target (default 30; 0 skips fuzzing)
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+bash bazel/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+
+corpus=${FW_CORPUS_DIR:-}
+if [ -z "$corpus" ] && [ -d "$top/../shared/corpus/lottie" ]; then
+  corpus=$(cd "$top/../shared/corpus/lottie" && pwd)
+fi
+[ -n "$corpus" ] || echo "note: no Lottie corpus found; tests that need it are skipped" >&2
+fuzz_seconds=${FW_FUZZ_SECONDS:-30}
+
+passed=0
+failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# Unit and integration tests, sanitized.
+bazel test --config=asan --test_env=FW_CORPUS_DIR="$corpus" --test_tag_filters=-fuzz \
+  --build_tests_only --keep_going //... 2>&1 | tee "$log"
+build_status=${PIPESTATUS[0]}
+
+testlogs=$(bazel info --config=asan bazel-testlogs 2>/dev/null)
+while read -r target status; do
+  path=${target#//}
+  path=${path/://}
+  file="$testlogs/$path/test.log"
+  line=$(grep -a '^fw-test: ' "$file" 2>/dev/null | tail -n 1)
+  if [ -n "$line" ]; then
+    p=$(sed -E 's/^fw-test: ([0-9]+) passed, ([0-9]+) failed.*/\1/' <<<"$line")
+    f=$(sed -E 's/^fw-test: ([0-9]+) passed, ([0-9]+) failed.*/\2/' <<<"$line")
+    passed=$((passed + p))
+    failed=$((failed + f))
+    # A binary that printed its summary but still failed (a leak found at exit, say).
+    if [ "$status" != PASSED ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); fi
+  elif [ "$status" = PASSED ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+  fi
+done < <(grep -aE '^//[^ ]+ +(\(cached\) )?(PASSED|FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD)' "$log" |
+         sed -E 's/\(cached\) //' | awk '{print $1, $2}')
+
+if [ "$build_status" -ne 0 ] && [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1
+  echo "the build failed" >&2
+fi
+
+# Fuzz targets: each runs for a bounded time from its seed corpus; a crash fails it.
+if [ "$fuzz_seconds" -gt 0 ]; then
+  targets=$(bazel query 'attr(tags, "\bfuzz\b", kind(cc_binary, //...))' 2>/dev/null)
+  if [ -n "$targets" ]; then
+    if bazel build --config=fuzz $targets >"$log" 2>&1; then
+      bin=$(bazel info --config=fuzz bazel-bin 2>/dev/null)
+      for t in $targets; do
+        path=${t#//}
+        pkg=${path%%:*}
+        name=${path#*:}
+        work=$(mktemp -d)
+        seeds="$top/$pkg/${name}_seeds"
+        [ -d "$seeds" ] && cp -r "$seeds/." "$work/" 2>/dev/null
+        if (cd "$work" && FW_CORPUS_DIR="$corpus" "$bin/$pkg/$name" -max_total_time="$fuzz_seconds" \
+              -rss_limit_mb=2048 -timeout=25 -print_final_stats=0 "$work" >"$work.log" 2>&1); then
+          echo "fuzz $t: ok (${fuzz_seconds}s)"
+          passed=$((passed + 1))
+        else
+          echo "fuzz $t: FAILED"; tail -n 40 "$work.log"
+          failed=$((failed + 1))
+        fi
+        rm -rf "$work" "$work.log"
+      done
+    else
+      cat "$log"; echo "fuzz targets failed to build"
+      failed=$((failed + 1))
+    fi
+  fi
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
