@@ -1,0 +1,55 @@
+/* engine.c - engine lookup and the calls every engine shares; see engine.h. */
+#include "server/render/engine.h"
+
+#include <string.h>
+#include <strings.h>
+
+static const fw_engine_class *const engines[] = {
+    &fw_engine_rlottie,
+};
+
+const fw_engine_class *fw_engine_find(const char *name)
+{
+    if (!name || !*name)
+        return engines[0];
+    for (size_t i = 0; i < sizeof(engines) / sizeof(engines[0]); i++)
+        if (strcasecmp(engines[i]->name, name) == 0)
+            return engines[i];
+    return NULL;
+}
+
+const char *fw_engine_names(void)
+{
+    return "rlottie";
+}
+
+fw_err fw_engine_load(fw_engine **out, const char *name, const char *json, size_t len, const char *resource_dir,
+                      fw_error *err)
+{
+    const fw_engine_class *cls = fw_engine_find(name);
+
+    *out = NULL;
+    if (!cls)
+        return fw_error_set(err, FW_ERR_INVALID, "settings.engine", "no engine '%s'; engines: %s", name,
+                            fw_engine_names());
+    return cls->load(out, json, len, resource_dir, err);
+}
+
+void fw_engine_get_info(const fw_engine *engine, fw_engine_info *info)
+{
+    engine->cls->info(engine, info);
+}
+
+fw_err fw_engine_render(fw_engine *engine, int frame, uint32_t *pixels, int width, int height, size_t stride,
+                        fw_error *err)
+{
+    return engine->cls->render(engine, frame, pixels, width, height, stride, err);
+}
+
+void fw_engine_free(fw_engine **engine)
+{
+    if (!engine || !*engine)
+        return;
+    (*engine)->cls->free(*engine);
+    *engine = NULL;
+}
