@@ -14,7 +14,7 @@ packages=(
   librlottie-dev libcairo2-dev libharfbuzz-dev libfreetype-dev libfribidi-dev
   libsqlite3-dev libpq-dev libmicrohttpd-dev duktape-dev
   # fonts: the default font for text whose font is missing
-  fonts-dejavu-core
+  fonts-dejavu-core fonts-lohit-deva
   # tests
   ffmpeg valgrind python3 python3-grpcio python3-protobuf postgresql
 )

@@ -1,0 +1,472 @@
+/*
+ * text_lottie.c - Lottie text layers (ty 5) → shape layers (ty 4) of glyph
+ * outlines.
+ *
+ * This is the only file of server/text that knows Lottie's keys. A text layer
+ * keeps its text document in t.d.k[], one keyframe per change of text:
+ *   s.t text, s.f font name, s.s size, s.fc / s.sc fill and stroke colour,
+ *   s.sw stroke width, s.of stroke over fill, s.j justification, s.tr tracking,
+ *   s.lh line height, s.ls baseline shift, s.sz / s.ps box size and position,
+ *   s.ca caps;
+ * the document root lists fonts in fonts.list[] and may embed glyph shapes in
+ * chars[] (drawn at size 100, advance w).
+ *
+ * Out of scope here: text animators (t.a), text on a path (t.p) and the
+ * anchor-point grouping of t.m. Their layers are converted with the static
+ * text document, which is what the layer shows without animation.
+ */
+#include "server/text/text_lottie.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/text/text_layout.h"
+
+/* One text keyframe, read from the document. */
+typedef struct text_doc {
+    const char *text;
+    const char *font_name;
+    double size;
+    double fill[4];
+    int has_fill;
+    double stroke[4];
+    int has_stroke;
+    double stroke_width;
+    int stroke_over_fill;
+    int justify;
+    double tracking, line_height, baseline_shift;
+    int has_box;
+    double box[4]; /* x, y, width, height */
+    int caps;
+    double time;
+} text_doc;
+
+/* Embedded glyphs of one font: the chars[] entries, by code point. */
+typedef struct embedded_font {
+    json_t *chars; /* the document's chars array (borrowed) */
+    const char *family, *style;
+} embedded_font;
+
+/* ---- small JSON helpers ---- */
+
+static double number_or(json_t *v, double fallback)
+{
+    return json_is_number(v) ? json_number_value(v) : fallback;
+}
+
+static json_t *real3(double v)
+{
+    return json_real(round(v * 1000.0) / 1000.0);
+}
+
+static json_t *static_value(json_t *k)
+{
+    return json_pack("{s:i, s:o}", "a", 0, "k", k);
+}
+
+static json_t *point_json(double x, double y)
+{
+    return json_pack("[o, o]", real3(x), real3(y));
+}
+
+static int read_color(json_t *v, double out[4])
+{
+    if (!json_is_array(v) || json_array_size(v) < 3)
+        return 0;
+    for (size_t i = 0; i < 3; i++)
+        out[i] = number_or(json_array_get(v, i), 0);
+    out[3] = json_array_size(v) > 3 ? number_or(json_array_get(v, 3), 1) : 1;
+    /* Some exporters write 0..255; Lottie means 0..1. */
+    if (out[0] > 1 || out[1] > 1 || out[2] > 1)
+        for (size_t i = 0; i < 3; i++)
+            out[i] /= 255.0;
+    return 1;
+}
+
+/* ---- reading ---- */
+
+static fw_err read_text_doc(json_t *keyframe, text_doc *d, fw_error *err)
+{
+    json_t *s = json_object_get(keyframe, "s");
+    memset(d, 0, sizeof(*d));
+    if (!json_is_object(s))
+        return fw_error_set(err, FW_ERR_INVALID, "s", "A text keyframe needs its text document in \"s\".");
+    d->time = number_or(json_object_get(keyframe, "t"), 0);
+    d->text = json_string_value(json_object_get(s, "t"));
+    if (!d->text)
+        return fw_error_set(err, FW_ERR_INVALID, "s.t", "The text document has no text string.");
+    d->font_name = json_string_value(json_object_get(s, "f"));
+    d->size = number_or(json_object_get(s, "s"), -1);
+    if (!(d->size > 0) || !isfinite(d->size))
+        return fw_error_set(err, FW_ERR_INVALID, "s.s", "The font size must be a positive number.");
+    d->has_fill = read_color(json_object_get(s, "fc"), d->fill);
+    d->has_stroke = read_color(json_object_get(s, "sc"), d->stroke);
+    d->stroke_width = number_or(json_object_get(s, "sw"), 0);
+    d->has_stroke = d->has_stroke && d->stroke_width > 0;
+    d->stroke_over_fill = json_is_true(json_object_get(s, "of"));
+    d->justify = (int)number_or(json_object_get(s, "j"), 0);
+    if (d->justify < 0 || d->justify > 6)
+        d->justify = 0;
+    d->tracking = number_or(json_object_get(s, "tr"), 0);
+    d->line_height = number_or(json_object_get(s, "lh"), 0);
+    d->baseline_shift = number_or(json_object_get(s, "ls"), 0);
+    d->caps = (int)number_or(json_object_get(s, "ca"), 0);
+    json_t *sz = json_object_get(s, "sz"), *ps = json_object_get(s, "ps");
+    if (json_is_array(sz) && json_array_size(sz) >= 2) {
+        d->has_box = 1;
+        d->box[2] = number_or(json_array_get(sz, 0), 0);
+        d->box[3] = number_or(json_array_get(sz, 1), 0);
+        if (json_is_array(ps) && json_array_size(ps) >= 2) {
+            d->box[0] = number_or(json_array_get(ps, 0), 0);
+            d->box[1] = number_or(json_array_get(ps, 1), 0);
+        }
+        if (!(d->box[2] >= 0) || !isfinite(d->box[2]) || !isfinite(d->box[0]) || !isfinite(d->box[1]))
+            return fw_error_set(err, FW_ERR_INVALID, "s.sz", "The text box size must be non-negative numbers.");
+    }
+    return FW_OK;
+}
+
+static json_t *font_entry(json_t *doc, const char *name)
+{
+    json_t *list = json_object_get(json_object_get(doc, "fonts"), "list");
+    size_t i;
+    json_t *f;
+    if (!name)
+        return NULL;
+    json_array_foreach(list, i, f)
+    {
+        const char *n = json_string_value(json_object_get(f, "fName"));
+        if (n && !strcmp(n, name))
+            return f;
+    }
+    return NULL;
+}
+
+/* ---- embedded glyphs ---- */
+
+static size_t utf8_next(const char *s, uint32_t *cp)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t len = u[0] < 0x80 ? 1 : (u[0] & 0xE0) == 0xC0 ? 2 : (u[0] & 0xF0) == 0xE0 ? 3 : 4;
+    uint32_t v = len == 1 ? u[0] : len == 2 ? u[0] & 0x1F : len == 3 ? u[0] & 0x0F : u[0] & 0x07;
+    for (size_t i = 1; i < len; i++) {
+        if ((u[i] & 0xC0) != 0x80) {
+            *cp = 0xFFFD;
+            return 1;
+        }
+        v = (v << 6) | (u[i] & 0x3F);
+    }
+    *cp = v;
+    return len;
+}
+
+static json_t *embedded_char(const embedded_font *e, uint32_t cp)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(e->chars, i, c)
+    {
+        const char *ch = json_string_value(json_object_get(c, "ch"));
+        uint32_t v;
+        if (!ch || !*ch || utf8_next(ch, &v) != strlen(ch) || v != cp)
+            continue;
+        const char *family = json_string_value(json_object_get(c, "fFamily"));
+        const char *style = json_string_value(json_object_get(c, "style"));
+        if (e->family && family && strcmp(e->family, family))
+            continue;
+        if (e->style && style && strcmp(e->style, style))
+            continue;
+        return c;
+    }
+    return NULL;
+}
+
+static double embedded_advance(void *ctx, uint32_t cp)
+{
+    json_t *c = embedded_char(ctx, cp);
+    return c ? number_or(json_object_get(c, "w"), 0) / 100.0 : 0;
+}
+
+static uint32_t upper_ascii(uint32_t c, int caps)
+{
+    return caps && c >= 'a' && c <= 'z' ? c - 32 : c;
+}
+
+/* Whether the document embeds a glyph for every character that draws. */
+static int embedded_covers(const embedded_font *e, const char *text, int caps)
+{
+    if (!json_is_array(e->chars) || json_array_size(e->chars) == 0)
+        return 0;
+    while (*text) {
+        uint32_t cp;
+        text += utf8_next(text, &cp);
+        if (cp == '\r' || cp == '\n' || cp == 0x03)
+            continue;
+        /* Caps beyond ASCII would need the layout's case table; such text
+         * goes to a real font instead. */
+        if (caps && cp >= 0x80)
+            return 0;
+        if (!embedded_char(e, upper_ascii(cp, caps)))
+            return 0;
+    }
+    return 1;
+}
+
+/* ---- writing shapes ---- */
+
+static json_t *contour_json(const fw_text_contour *c)
+{
+    size_t n = c->segment_count;
+    json_t *in = json_array(), *out = json_array(), *v = json_array();
+    for (size_t k = 0; k < n; k++) {
+        const fw_text_point *start = &c->points[3 * k]; /* end of the previous segment */
+        const fw_text_point *c1 = &c->points[3 * k + 1];
+        size_t prev = (k + n - 1) % n; /* the segment arriving at this vertex */
+        const fw_text_point *c2_prev = &c->points[3 * prev + 2];
+        json_array_append_new(v, point_json(start->x, start->y));
+        json_array_append_new(out, point_json(c1->x - start->x, c1->y - start->y));
+        json_array_append_new(in, point_json(c2_prev->x - start->x, c2_prev->y - start->y));
+    }
+    json_t *path = json_pack("{s:o, s:o, s:o, s:b}", "i", in, "o", out, "v", v, "c", 1);
+    return json_pack("{s:s, s:o, s:s}", "ty", "sh", "ks", static_value(path), "nm", "Glyph");
+}
+
+static json_t *color_json(const double c[4])
+{
+    return static_value(json_pack("[o, o, o, i]", real3(c[0]), real3(c[1]), real3(c[2]), 1));
+}
+
+static json_t *fill_json(const text_doc *d)
+{
+    return json_pack("{s:s, s:o, s:o, s:i, s:i, s:s}", "ty", "fl", "c", color_json(d->fill), "o",
+                     static_value(real3(d->fill[3] * 100)), "r", 1, "bm", 0, "nm", "Text fill");
+}
+
+static json_t *stroke_json(const text_doc *d)
+{
+    return json_pack("{s:s, s:o, s:o, s:o, s:i, s:i, s:i, s:i, s:s}", "ty", "st", "c", color_json(d->stroke), "o",
+                     static_value(real3(d->stroke[3] * 100)), "w", static_value(real3(d->stroke_width)), "lc", 1,
+                     "lj", 1, "ml", 4, "bm", 0, "nm", "Text stroke");
+}
+
+static json_t *transform_json(double x, double y, double scale_percent, json_t *opacity)
+{
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s}", "ty", "tr", "p", static_value(point_json(x, y)),
+                     "a", static_value(point_json(0, 0)), "s",
+                     static_value(point_json(scale_percent, scale_percent)), "r", static_value(json_integer(0)), "o",
+                     opacity ? opacity : static_value(json_integer(100)), "sk", static_value(json_integer(0)), "sa",
+                     static_value(json_integer(0)), "nm", "Transform");
+}
+
+/* The shapes of embedded glyphs, each in a group scaled from size 100. */
+static void append_embedded_glyphs(json_t *items, const fw_text_layout *layout, const embedded_font *e,
+                                   double size)
+{
+    for (size_t i = 0; i < layout->glyph_count; i++) {
+        const fw_text_glyph *g = &layout->glyphs[i];
+        json_t *c = embedded_char(e, g->codepoint);
+        json_t *shapes = json_object_get(json_object_get(c, "data"), "shapes");
+        if (!json_is_array(shapes) || json_array_size(shapes) == 0)
+            continue;
+        json_t *it = json_deep_copy(shapes);
+        json_array_append_new(it, transform_json(g->x, g->y, size, NULL));
+        json_array_append_new(items, json_pack("{s:s, s:o, s:s}", "ty", "gr", "it", it, "nm", "Glyph"));
+    }
+}
+
+/* Opacity that shows keyframe `index` of `count` from its time until the
+ * next one's, as hold keyframes. */
+static json_t *keyframe_opacity(const text_doc *docs, size_t count, size_t index)
+{
+    if (count < 2)
+        return NULL;
+    json_t *keys = json_array();
+    if (index > 0)
+        json_array_append_new(keys, json_pack("{s:o, s:[i], s:i}", "t", real3(docs[0].time), "s", 0, "h", 1));
+    json_array_append_new(keys, json_pack("{s:o, s:[i], s:i}", "t", real3(docs[index].time), "s", 100, "h", 1));
+    if (index + 1 < count)
+        json_array_append_new(keys, json_pack("{s:o, s:[i], s:i}", "t", real3(docs[index + 1].time), "s", 0, "h", 1));
+    return json_pack("{s:i, s:o}", "a", 1, "k", keys);
+}
+
+typedef struct convert_ctx {
+    json_t *doc;
+    fw_fontset *fonts;
+    json_t *missing;
+} convert_ctx;
+
+static void report_missing(convert_ctx *ctx, const char *name)
+{
+    size_t i;
+    json_t *v;
+    if (!ctx->missing || !json_is_array(ctx->missing))
+        return;
+    json_array_foreach(ctx->missing, i, v)
+    {
+        if (json_is_string(v) && !strcmp(json_string_value(v), name))
+            return;
+    }
+    json_array_append_new(ctx->missing, json_string(name));
+}
+
+/* One keyframe's group: glyphs, then fill and stroke in paint order. */
+static fw_err keyframe_group(convert_ctx *ctx, const text_doc *d, json_t *opacity, json_t **out, fw_error *err)
+{
+    json_t *entry = font_entry(ctx->doc, d->font_name);
+    const char *family = json_string_value(json_object_get(entry, "fFamily"));
+    const char *style = json_string_value(json_object_get(entry, "fStyle"));
+    const char *file = json_string_value(json_object_get(entry, "fPath"));
+    double ascent = number_or(json_object_get(entry, "ascent"), 0);
+    embedded_font embedded = {.chars = json_object_get(ctx->doc, "chars"), .family = family, .style = style};
+    fw_text_metrics metrics = {.advance = embedded_advance, .ctx = &embedded, .ascent = ascent / 100.0};
+
+    fw_text_request rq = {
+        .text = d->text,
+        .size = d->size,
+        .line_height = d->line_height,
+        .tracking = d->tracking,
+        .baseline_shift = d->baseline_shift,
+        .align = (fw_text_align)d->justify,
+        .caps = d->caps == 1 ? FW_TEXT_CAPS_ALL : d->caps == 2 ? FW_TEXT_CAPS_SMALL : FW_TEXT_CAPS_NONE,
+        .box = d->has_box,
+        .box_x = d->box[0],
+        .box_y = d->box[1],
+        .box_width = d->box[2],
+        .box_height = d->box[3],
+        /* The exporter's ascent is what After Effects placed the first line by. */
+        .ascent = ascent > 0 ? ascent * d->size / 100.0 : 0,
+    };
+    rq.font = fw_fontset_find(ctx->fonts, d->font_name, family, style, file);
+    if (!rq.font && embedded_covers(&embedded, d->text, d->caps != 0))
+        rq.metrics = &metrics;
+    else if (!rq.font) {
+        rq.font = fw_fontset_default(ctx->fonts);
+        report_missing(ctx, d->font_name ? d->font_name : family ? family : "(unnamed font)");
+    }
+
+    fw_text_layout *layout = NULL;
+    fw_err rc = fw_text_layout_new(&rq, &layout, err);
+    if (rc != FW_OK) {
+        json_decref(opacity);
+        return rc;
+    }
+    json_t *items = json_array();
+    if (rq.font)
+        for (size_t i = 0; i < layout->contour_count; i++)
+            json_array_append_new(items, contour_json(&layout->contours[i]));
+    else
+        append_embedded_glyphs(items, layout, &embedded, d->size);
+    /* Lottie paints later items first: the item listed first is on top. */
+    if (d->has_stroke && d->stroke_over_fill)
+        json_array_append_new(items, stroke_json(d));
+    if (d->has_fill)
+        json_array_append_new(items, fill_json(d));
+    if (d->has_stroke && !d->stroke_over_fill)
+        json_array_append_new(items, stroke_json(d));
+    json_array_append_new(items, transform_json(0, 0, 100, opacity));
+    fw_text_layout_free(&layout);
+    *out = json_pack("{s:s, s:o, s:s, s:i}", "ty", "gr", "it", items, "nm", "Text", "bm", 0);
+    return *out ? FW_OK : fw_error_set(err, FW_ERR_NOMEM, NULL, "Out of memory converting text.");
+}
+
+static fw_err convert_layer(convert_ctx *ctx, json_t *layer, json_t **out, fw_error *err)
+{
+    json_t *keys = json_object_get(json_object_get(json_object_get(layer, "t"), "d"), "k");
+    size_t count = json_array_size(keys);
+    if (!json_is_array(keys) || count == 0)
+        return fw_error_set(err, FW_ERR_INVALID, "t.d.k", "A text layer needs at least one text document keyframe.");
+    text_doc *docs = calloc(count, sizeof(*docs));
+    if (!docs)
+        return fw_error_set(err, FW_ERR_NOMEM, "t.d.k", "Out of memory converting text.");
+    json_t *shapes = json_array();
+    fw_err rc = FW_OK;
+    for (size_t i = 0; i < count && rc == FW_OK; i++)
+        if ((rc = read_text_doc(json_array_get(keys, i), &docs[i], err)) != FW_OK)
+            fw_error_prefix_field(err, "t.d.k[%zu]", i);
+    for (size_t i = 0; i < count && rc == FW_OK; i++) {
+        json_t *group = NULL;
+        if ((rc = keyframe_group(ctx, &docs[i], keyframe_opacity(docs, count, i), &group, err)) != FW_OK)
+            fw_error_prefix_field(err, "t.d.k[%zu].s", i);
+        else
+            json_array_append_new(shapes, group);
+    }
+    free(docs);
+    if (rc != FW_OK) {
+        json_decref(shapes);
+        return rc;
+    }
+    /* Everything but the text itself stays: name, index, parent, transform,
+     * timing, masks, mattes, effects, blend mode. */
+    json_t *shape_layer = json_copy(layer);
+    json_object_del(shape_layer, "t");
+    json_object_set_new(shape_layer, "ty", json_integer(4));
+    json_object_set_new(shape_layer, "shapes", shapes);
+    *out = shape_layer;
+    return FW_OK;
+}
+
+typedef struct replacement {
+    json_t *layers;
+    size_t index;
+    json_t *layer;
+} replacement;
+
+static fw_err convert_layers(convert_ctx *ctx, json_t *layers, const char *where, replacement **list, size_t *count,
+                             size_t *cap, fw_error *err)
+{
+    size_t i;
+    json_t *layer;
+    json_array_foreach(layers, i, layer)
+    {
+        if (json_integer_value(json_object_get(layer, "ty")) != 5)
+            continue;
+        json_t *converted = NULL;
+        fw_err rc = convert_layer(ctx, layer, &converted, err);
+        if (rc != FW_OK) {
+            fw_error_prefix_field(err, "%slayers[%zu]", where, i);
+            return rc;
+        }
+        if (*count == *cap) {
+            size_t grown_cap = *cap ? *cap * 2 : 8;
+            replacement *grown = realloc(*list, grown_cap * sizeof(*grown));
+            if (!grown) {
+                json_decref(converted);
+                return fw_error_set(err, FW_ERR_NOMEM, NULL, "Out of memory converting text.");
+            }
+            *list = grown;
+            *cap = grown_cap;
+        }
+        (*list)[(*count)++] = (replacement){.layers = layers, .index = i, .layer = converted};
+    }
+    return FW_OK;
+}
+
+fw_err fw_text_layers_to_shapes(json_t *doc, fw_fontset *fonts, json_t *missing_fonts, fw_error *err)
+{
+    if (!json_is_object(doc))
+        return fw_error_set(err, FW_ERR_INVALID, NULL, "A Lottie document must be a JSON object.");
+    if (!fonts)
+        return fw_error_set(err, FW_ERR_INVALID, "fonts", "Converting text needs a font set.");
+    convert_ctx ctx = {.doc = doc, .fonts = fonts, .missing = missing_fonts};
+    replacement *list = NULL;
+    size_t count = 0, cap = 0;
+    /* Build every replacement first and change the document only when all
+     * layers converted, so a failure leaves it as it was. */
+    fw_err rc = convert_layers(&ctx, json_object_get(doc, "layers"), "", &list, &count, &cap, err);
+    json_t *assets = json_object_get(doc, "assets");
+    for (size_t a = 0; a < json_array_size(assets) && rc == FW_OK; a++) {
+        char where[48];
+        snprintf(where, sizeof(where), "assets[%zu].", a);
+        rc = convert_layers(&ctx, json_object_get(json_array_get(assets, a), "layers"), where, &list, &count, &cap,
+                            err);
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (rc == FW_OK)
+            json_array_set_new(list[i].layers, list[i].index, list[i].layer);
+        else
+            json_decref(list[i].layer);
+    }
+    free(list);
+    return rc;
+}
