@@ -3,7 +3,6 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -14,23 +13,29 @@
 #include <unistd.h>
 
 #define DEFAULT_MAX_BYTES (1ULL << 30)
-#define DEFAULT_TIMEOUT 120L
+#define DEFAULT_TIMEOUT_MS 120000L
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
 static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+void fw_fetch_global_init(void) { pthread_once(&curl_once, curl_init_once); }
+
+static uint64_t max_bytes_of(const fw_fetch_options *o) { return o && o->max_bytes ? o->max_bytes : DEFAULT_MAX_BYTES; }
 
 int fw_fetch_is_remote(const char *src)
 {
     return strncasecmp(src, "http://", 7) == 0 || strncasecmp(src, "https://", 8) == 0;
 }
 
-const char *fw_fetch_basename(const char *src, char *buf, unsigned long size)
+int fw_fetch_is_data_url(const char *src) { return strncasecmp(src, "data:", 5) == 0; }
+
+const char *fw_fetch_basename(const char *src, char *buf, size_t size)
 {
     const char *end, *start;
 
     buf[0] = '\0';
-    if (strncasecmp(src, "data:", 5) == 0)
+    if (fw_fetch_is_data_url(src))
         return buf;
     end = src + strcspn(src, "?#");
     start = end;
@@ -40,67 +45,7 @@ const char *fw_fetch_basename(const char *src, char *buf, unsigned long size)
     return buf;
 }
 
-typedef struct sink {
-    FILE *file;
-    uint64_t written;
-    uint64_t max;
-    int too_big;
-} sink;
-
-static size_t write_body(char *data, size_t size, size_t n, void *user)
-{
-    sink *s = user;
-    size_t bytes = size * n;
-
-    if (s->written + bytes > s->max) {
-        s->too_big = 1;
-        return 0;
-    }
-    if (fwrite(data, 1, bytes, s->file) != bytes)
-        return 0;
-    s->written += bytes;
-    return bytes;
-}
-
-static fw_err fetch_http(const char *url, FILE *out, const fw_fetch_options *o, uint64_t max, const char *field,
-                         fw_error *err)
-{
-    char curl_error[CURL_ERROR_SIZE] = "";
-    sink s = {.file = out, .max = max};
-    long status = 0;
-    CURLcode rc;
-    CURL *curl;
-
-    pthread_once(&curl_once, curl_init_once);
-    curl = curl_easy_init();
-    if (!curl)
-        return fw_error_set(err, FW_ERR_INTERNAL, field, "could not start an HTTP client");
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 15L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, o && o->timeout_seconds ? o->timeout_seconds : DEFAULT_TIMEOUT);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_error);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "framewright");
-    curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
-    rc = curl_easy_perform(curl);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(curl);
-    if (s.too_big || rc == CURLE_FILESIZE_EXCEEDED)
-        return fw_error_set(err, FW_ERR_LIMIT, field, "%s is larger than %llu bytes", url, (unsigned long long)max);
-    if (rc != CURLE_OK)
-        return fw_error_set(err, FW_ERR_NETWORK, field, "could not fetch %s: %s", url,
-                            curl_error[0] ? curl_error : curl_easy_strerror(rc));
-    if (status < 200 || status >= 300)
-        return fw_error_set(err, status == 404 ? FW_ERR_NOT_FOUND : FW_ERR_NETWORK, field,
-                            "fetching %s answered HTTP %ld", url, status);
-    return FW_OK;
-}
+/* ---- data: URLs ------------------------------------------------------------------------------ */
 
 static int hex_value(int c)
 {
@@ -129,17 +74,28 @@ static int base64_value(int c)
 }
 
 /* data:[<mediatype>][;base64],<data> */
-static fw_err fetch_data_url(const char *url, FILE *out, uint64_t max, const char *field, fw_error *err)
+fw_err fw_fetch_data_url(const char *src, uint64_t max_bytes, unsigned char **data, size_t *size, const char *field,
+                         fw_error *err)
 {
-    const char *comma = strchr(url, ',');
+    const char *comma = strchr(src, ',');
     const char *p;
-    uint64_t written = 0;
+    unsigned char *out;
+    size_t n = 0;
     int base64;
 
-    if (!comma)
+    *data = NULL;
+    *size = 0;
+    if (!fw_fetch_is_data_url(src) || !comma)
         return fw_error_set(err, FW_ERR_INVALID, field, "a data: URL needs a ',' before its data");
-    base64 = comma - url >= 7 && strncasecmp(comma - 7, ";base64", 7) == 0;
+    base64 = comma - src >= 7 && strncasecmp(comma - 7, ";base64", 7) == 0;
     p = comma + 1;
+    /* Decoding never makes the data longer than its text. */
+    if (strlen(p) / (base64 ? 4 : 3) > (max_bytes ? max_bytes : DEFAULT_MAX_BYTES))
+        return fw_error_set(err, FW_ERR_LIMIT, field, "the data: URL holds more than %llu bytes",
+                            (unsigned long long)(max_bytes ? max_bytes : DEFAULT_MAX_BYTES));
+    out = malloc(strlen(p) + 1);
+    if (!out)
+        return fw_error_set(err, FW_ERR_NOMEM, field, "out of memory decoding a data: URL");
     if (base64) {
         unsigned acc = 0;
         int bits = 0;
@@ -148,70 +104,39 @@ static fw_err fetch_data_url(const char *url, FILE *out, uint64_t max, const cha
             if (v < 0) {
                 if (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
                     continue;
-                return fw_error_set(err, FW_ERR_INVALID, field, "the data: URL has a character '%c' that is not base64",
-                                    *p);
+                free(out);
+                return fw_error_set(err, FW_ERR_INVALID, field, "the data: URL is not valid base64 (at '%c')", *p);
             }
             acc = (acc << 6) | (unsigned)v;
             bits += 6;
             if (bits >= 8) {
                 bits -= 8;
-                if (++written > max)
-                    return fw_error_set(err, FW_ERR_LIMIT, field, "the data: URL holds more than %llu bytes",
-                                        (unsigned long long)max);
-                fputc((int)((acc >> bits) & 0xff), out);
+                out[n++] = (unsigned char)((acc >> bits) & 0xff);
             }
         }
     } else {
         for (; *p; p++) {
-            int c = (unsigned char)*p;
-            if (c == '%' && hex_value(p[1]) >= 0 && hex_value(p[2]) >= 0) {
-                c = hex_value(p[1]) * 16 + hex_value(p[2]);
+            if (*p == '%' && hex_value((unsigned char)p[1]) >= 0 && hex_value((unsigned char)p[2]) >= 0) {
+                out[n++] = (unsigned char)(hex_value((unsigned char)p[1]) * 16 + hex_value((unsigned char)p[2]));
                 p += 2;
+            } else {
+                out[n++] = (unsigned char)*p;
             }
-            if (++written > max)
-                return fw_error_set(err, FW_ERR_LIMIT, field, "the data: URL holds more than %llu bytes",
-                                    (unsigned long long)max);
-            fputc(c, out);
         }
     }
+    *data = out;
+    *size = n;
     return FW_OK;
 }
 
-static fw_err copy_local(const char *path, FILE *out, uint64_t max, const char *field, fw_error *err)
-{
-    char buf[1 << 16];
-    uint64_t total = 0;
-    size_t n;
-    struct stat st;
-    FILE *in;
-
-    if (stat(path, &st) != 0)
-        return fw_error_set(err, errno == ENOENT ? FW_ERR_NOT_FOUND : FW_ERR_IO, field, "cannot read %s: %s", path,
-                            strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return fw_error_set(err, FW_ERR_INVALID, field, "%s is not a file", path);
-    if ((uint64_t)st.st_size > max)
-        return fw_error_set(err, FW_ERR_LIMIT, field, "%s is larger than %llu bytes", path, (unsigned long long)max);
-    in = fopen(path, "rb");
-    if (!in)
-        return fw_error_set(err, FW_ERR_IO, field, "cannot read %s: %s", path, strerror(errno));
-    while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
-        total += n;
-        if (total > max || fwrite(buf, 1, n, out) != n) {
-            fclose(in);
-            return fw_error_set(err, total > max ? FW_ERR_LIMIT : FW_ERR_IO, field, "copying %s failed", path);
-        }
-    }
-    fclose(in);
-    return FW_OK;
-}
+/* ---- local files ----------------------------------------------------------------------------- */
 
 static void percent_decode(const char *in, char *out, size_t size)
 {
     size_t n = 0;
     for (; *in && n + 1 < size; in++) {
-        if (*in == '%' && hex_value(in[1]) >= 0 && hex_value(in[2]) >= 0) {
-            out[n++] = (char)(hex_value(in[1]) * 16 + hex_value(in[2]));
+        if (*in == '%' && hex_value((unsigned char)in[1]) >= 0 && hex_value((unsigned char)in[2]) >= 0) {
+            out[n++] = (char)(hex_value((unsigned char)in[1]) * 16 + hex_value((unsigned char)in[2]));
             in += 2;
         } else {
             out[n++] = *in;
@@ -220,31 +145,152 @@ static void percent_decode(const char *in, char *out, size_t size)
     out[n] = '\0';
 }
 
-int fw_fetch_local_path(const char *src, const char *base_dir, char *out, unsigned long size)
+static int climbs_out(const char *path)
 {
-    if (fw_fetch_is_remote(src) || strncasecmp(src, "data:", 5) == 0)
-        return 0;
-    if (strncasecmp(src, "file://", 7) == 0) {
-        const char *p = src + 7;
-        if (strncasecmp(p, "localhost/", 10) == 0)
-            p += 9;
-        if (*p != '/')
+    const char *p = path;
+    for (;;) {
+        size_t len = strcspn(p, "/");
+        if (len == 2 && p[0] == '.' && p[1] == '.')
+            return 1;
+        if (!p[len])
             return 0;
-        percent_decode(p, out, size);
-        return 1;
+        p += len + 1;
     }
-    if (strstr(src, "://"))
-        return 0;
-    if (src[0] == '/' || !base_dir)
-        snprintf(out, size, "%s", src);
-    else
-        snprintf(out, size, "%s/%s", base_dir, src);
-    return 1;
 }
+
+fw_err fw_fetch_local_path(const char *src, const fw_fetch_options *o, char *out, size_t size, const char *field,
+                           fw_error *err)
+{
+    char path[PATH_MAX];
+    struct stat st;
+
+    if (fw_fetch_is_remote(src) || fw_fetch_is_data_url(src))
+        return fw_error_set(err, FW_ERR_INVALID, field, "'%s' is not a local file", src);
+    if (strncasecmp(src, "file://", 7) == 0 || src[0] == '/') {
+        const char *p = src;
+        if (!o || !o->allow_local)
+            return fw_error_set(err, FW_ERR_PERMISSION, field,
+                                "'%s': local files are not accepted here; use an http(s) or data: URL", src);
+        if (strncasecmp(p, "file://", 7) == 0) {
+            p += 7;
+            if (strncasecmp(p, "localhost/", 10) == 0)
+                p += 9;
+            if (*p != '/')
+                return fw_error_set(err, FW_ERR_INVALID, field, "'%s' is not a file:// URL with an absolute path",
+                                    src);
+        }
+        percent_decode(p, path, sizeof(path));
+    } else if (strstr(src, "://")) {
+        return fw_error_set(err, FW_ERR_UNSUPPORTED, field,
+                            "'%s': only paths, file://, http(s):// and data: URLs are supported", src);
+    } else {
+        if (climbs_out(src))
+            return fw_error_set(err, FW_ERR_INVALID, field, "the path '%s' climbs out of the job's folder", src);
+        if (!o || !o->base_dir)
+            return fw_error_set(err, FW_ERR_INVALID, field, "the relative path '%s' has no folder to be found in", src);
+        if (snprintf(path, sizeof(path), "%s/%s", o->base_dir, src) >= (int)sizeof(path))
+            return fw_error_set(err, FW_ERR_INVALID, field, "the path '%s' is too long", src);
+    }
+    if (stat(path, &st) != 0)
+        return fw_error_set(err, errno == ENOENT ? FW_ERR_NOT_FOUND : FW_ERR_IO, field, "cannot read '%s': %s", src,
+                            strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return fw_error_set(err, FW_ERR_INVALID, field, "'%s' is not a file", src);
+    if ((uint64_t)st.st_size > max_bytes_of(o))
+        return fw_error_set(err, FW_ERR_LIMIT, field, "'%s' is larger than %llu bytes", src,
+                            (unsigned long long)max_bytes_of(o));
+    if (!realpath(path, out) || strlen(out) >= size) /* realpath writes at most PATH_MAX bytes */
+        return fw_error_set(err, FW_ERR_IO, field, "cannot resolve the path of '%s'", src);
+    return FW_OK;
+}
+
+static fw_err copy_file(const char *path, FILE *out, const char *field, fw_error *err)
+{
+    char buf[1 << 16];
+    size_t n;
+    FILE *in = fopen(path, "rb");
+
+    if (!in)
+        return fw_error_set(err, FW_ERR_IO, field, "cannot read %s: %s", path, strerror(errno));
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+        if (fwrite(buf, 1, n, out) != n) {
+            fclose(in);
+            return fw_error_set(err, FW_ERR_IO, field, "copying %s failed", path);
+        }
+    fclose(in);
+    return FW_OK;
+}
+
+/* ---- http(s) --------------------------------------------------------------------------------- */
+
+typedef struct sink {
+    FILE *file;
+    uint64_t written;
+    uint64_t max;
+    int too_big;
+} sink;
+
+static size_t write_body(char *data, size_t size, size_t n, void *user)
+{
+    sink *s = user;
+    size_t bytes = size * n;
+
+    if (s->written + bytes > s->max) {
+        s->too_big = 1;
+        return 0;
+    }
+    if (fwrite(data, 1, bytes, s->file) != bytes)
+        return 0;
+    s->written += bytes;
+    return bytes;
+}
+
+static fw_err fetch_http(const char *url, FILE *out, const fw_fetch_options *o, const char *field, fw_error *err)
+{
+    char curl_error[CURL_ERROR_SIZE] = "";
+    sink s = {.file = out, .max = max_bytes_of(o)};
+    long timeout = o && o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+    long status = 0;
+    CURLcode rc;
+    CURL *curl;
+
+    fw_fetch_global_init();
+    curl = curl_easy_init();
+    if (!curl)
+        return fw_error_set(err, FW_ERR_INTERNAL, field, "could not start an HTTP client");
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout < 15000 ? timeout : 15000L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_error);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "framewright");
+    curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s.max);
+    rc = curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(curl);
+    if (s.too_big || rc == CURLE_FILESIZE_EXCEEDED)
+        return fw_error_set(err, FW_ERR_LIMIT, field, "%s is larger than %llu bytes", url, (unsigned long long)s.max);
+    if (rc == CURLE_OPERATION_TIMEDOUT)
+        return fw_error_set(err, FW_ERR_DEADLINE, field, "fetching %s took longer than %ld ms", url, timeout);
+    if (rc != CURLE_OK)
+        return fw_error_set(err, FW_ERR_NETWORK, field, "could not fetch %s: %s", url,
+                            curl_error[0] ? curl_error : curl_easy_strerror(rc));
+    if (status < 200 || status >= 300)
+        return fw_error_set(err, status == 404 ? FW_ERR_NOT_FOUND : FW_ERR_NETWORK, field,
+                            "fetching %s answered HTTP %ld", url, status);
+    return FW_OK;
+}
+
+/* ---- any source into a file ------------------------------------------------------------------ */
 
 fw_err fw_fetch(const char *src, const char *dest, const fw_fetch_options *o, const char *field, fw_error *err)
 {
-    uint64_t max = o && o->max_bytes ? o->max_bytes : DEFAULT_MAX_BYTES;
     char tmp[PATH_MAX], path[PATH_MAX];
     fw_err rc;
     FILE *out;
@@ -265,18 +311,18 @@ fw_err fw_fetch(const char *src, const char *dest, const fw_fetch_options *o, co
     }
 
     if (fw_fetch_is_remote(src)) {
-        rc = fetch_http(src, out, o, max, field, err);
-    } else if (strncasecmp(src, "data:", 5) == 0) {
-        rc = fetch_data_url(src, out, max, field, err);
-    } else if (o && !o->allow_local) {
-        rc = fw_error_set(err, FW_ERR_PERMISSION, field, "'%s': only http(s) and data: URLs are accepted here", src);
-    } else if (fw_fetch_local_path(src, o ? o->base_dir : NULL, path, sizeof(path))) {
-        rc = copy_local(path, out, max, field, err);
-    } else if (strncasecmp(src, "file://", 7) == 0) {
-        rc = fw_error_set(err, FW_ERR_INVALID, field, "'%s' is not a file:// URL with an absolute path", src);
+        rc = fetch_http(src, out, o, field, err);
+    } else if (fw_fetch_is_data_url(src)) {
+        unsigned char *data;
+        size_t size;
+        rc = fw_fetch_data_url(src, max_bytes_of(o), &data, &size, field, err);
+        if (rc == FW_OK && fwrite(data, 1, size, out) != size)
+            rc = fw_error_set(err, FW_ERR_IO, field, "cannot write %s", dest);
+        free(data);
     } else {
-        rc = fw_error_set(err, FW_ERR_UNSUPPORTED, field,
-                          "'%s': only paths, file://, http(s):// and data: URLs are supported", src);
+        rc = fw_fetch_local_path(src, o, path, sizeof(path), field, err);
+        if (rc == FW_OK)
+            rc = copy_file(path, out, field, err);
     }
 
     if (fclose(out) != 0 && rc == FW_OK)

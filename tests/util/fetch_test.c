@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include "server/util/fetch.h"
@@ -88,6 +89,7 @@ static void test_local_paths_resolve_against_the_base_folder_and_can_be_refused(
     const char *dir = fw_test_tmpdir();
     char src[512], dest[512], url[600];
     fw_fetch_options o = {.base_dir = dir, .allow_local = 1};
+    char local[PATH_MAX];
     fw_error err;
     size_t len;
     char *got;
@@ -106,8 +108,16 @@ static void test_local_paths_resolve_against_the_base_folder_and_can_be_refused(
     FW_CHECK(fw_fetch(url, dest, &o, "src", &err) == FW_OK);
     FW_CHECK(fw_fetch("missing.txt", dest, &o, "template.src", &err) == FW_ERR_NOT_FOUND);
     FW_CHECK_STR(err.field, "template.src");
+    /* Relative paths stay inside the base folder. */
+    FW_CHECK(fw_fetch("../in.txt", dest, &o, "src", &err) == FW_ERR_INVALID);
+    FW_CHECK_CONTAINS(err.message, "climbs out");
+    FW_REQUIRE(fw_fetch_local_path("in.txt", &o, local, sizeof(local), "src", &err) == FW_OK);
+    FW_CHECK(local[0] == '/' && strstr(local, "/in.txt"));
+    /* Without allow_local, only relative paths are local files we read. */
     o.allow_local = 0;
-    FW_CHECK(fw_fetch("in.txt", dest, &o, "src", &err) == FW_ERR_PERMISSION);
+    FW_CHECK(fw_fetch(src, dest, &o, "src", &err) == FW_ERR_PERMISSION);
+    FW_CHECK(fw_fetch(url, dest, &o, "src", &err) == FW_ERR_PERMISSION);
+    FW_CHECK(fw_fetch("in.txt", dest, &o, "src", &err) == FW_OK);
     FW_CHECK(fw_fetch("ftp://example.invalid/x", dest, NULL, "src", &err) == FW_ERR_UNSUPPORTED);
     fw_remove_tree(dir);
 }
@@ -115,7 +125,7 @@ static void test_local_paths_resolve_against_the_base_folder_and_can_be_refused(
 static void test_http_fetches_bodies_and_reports_status_and_size_limits(void)
 {
     const char *dir = fw_test_tmpdir();
-    fw_fetch_options o = {.max_bytes = 1000, .timeout_seconds = 10};
+    fw_fetch_options o = {.max_bytes = 1000, .timeout_ms = 10000};
     char url[128], dest[512];
     fw_error err;
     size_t len;
