@@ -1,0 +1,140 @@
+/*
+ * synthetic.h - what the media tests encode and how they look at the result.
+ *
+ * The animation: a transparent background; a static opaque green square;
+ * a half-transparent red square moving down-right by (4, 2) pixels a frame.
+ * Optionally the whole picture is covered by opaque noise over a gradient,
+ * so rate control has something to spend bits on.
+ *
+ * ffprobe is the real command, run through popen with JSON output, so what
+ * the tests check is what any other tool would see.
+ */
+#ifndef FW_TESTS_MEDIA_SYNTHETIC_H
+#define FW_TESTS_MEDIA_SYNTHETIC_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/media/encoder.h"
+
+/* Straight colours, and the premultiplied ARGB the renderer would draw. */
+#define OPAQUE_R 30
+#define OPAQUE_G 180
+#define OPAQUE_B 90
+#define MOVING_R 200
+#define MOVING_G 40
+#define MOVING_B 60
+#define MOVING_A 128
+
+static inline uint32_t premultiplied(int r, int g, int b, int a)
+{
+    return (uint32_t)a << 24 | (uint32_t)((r * a + 127) / 255) << 16 | (uint32_t)((g * a + 127) / 255) << 8 |
+           (uint32_t)((b * a + 127) / 255);
+}
+
+/* The moving square's top-left corner in frame i; it is 64x64 (scaled for
+ * larger pictures by scale). */
+static inline void moving_square_at(int i, int scale, int *x, int *y)
+{
+    *x = (20 + 4 * i) * scale;
+    *y = (60 + 2 * i) * scale;
+}
+
+static inline void fill_rect(fw_frame *f, int x0, int y0, int w, int h, uint32_t colour)
+{
+    for (int y = y0; y < y0 + h && y < f->height; y++) {
+        uint32_t *row = (uint32_t *)((uint8_t *)f->pixels + (size_t)y * f->stride);
+        for (int x = x0; x < x0 + w && x < f->width; x++)
+            row[x] = colour;
+    }
+}
+
+static inline void draw_frame(fw_frame *f, int i, int noise)
+{
+    int scale = f->width / 320 > 0 ? f->width / 320 : 1;
+    if (noise) {
+        uint32_t seed = 2463534242u ^ (uint32_t)(i * 7919);
+        for (int y = 0; y < f->height; y++) {
+            uint32_t *row = (uint32_t *)((uint8_t *)f->pixels + (size_t)y * f->stride);
+            for (int x = 0; x < f->width; x++) {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                int base = (x + y + 3 * i) & 127;
+                int n = (int)(seed & 63);
+                row[x] = 0xff000000u | (uint32_t)(base + n) << 16 | (uint32_t)(64 + n) << 8 | (uint32_t)(base / 2 + n);
+            }
+        }
+    } else {
+        fill_rect(f, 0, 0, f->width, f->height, 0);
+    }
+    fill_rect(f, 240 * scale, 10 * scale, 60 * scale, 40 * scale, premultiplied(OPAQUE_R, OPAQUE_G, OPAQUE_B, 255));
+    int x, y;
+    moving_square_at(i, scale, &x, &y);
+    fill_rect(f, x, y, 64 * scale, 64 * scale, premultiplied(MOVING_R, MOVING_G, MOVING_B, MOVING_A));
+}
+
+/* Encode frames of the synthetic animation; returns the first error. */
+static inline fw_err encode_synthetic(const fw_encoder_options *opts, int frames, int noise, fw_error *err)
+{
+    fw_encoder *enc = NULL;
+    fw_err e = fw_encoder_open(&enc, opts, err);
+    for (int i = 0; e == FW_OK && i < frames; i++) {
+        fw_frame *f;
+        e = fw_encoder_frame_acquire(enc, &f, err);
+        if (e == FW_OK) {
+            draw_frame(f, i, noise);
+            e = fw_encoder_frame_submit(enc, f, err);
+        }
+    }
+    if (e == FW_OK)
+        e = fw_encoder_finish(enc, err);
+    fw_encoder_free(&enc);
+    return e;
+}
+
+/* `ffprobe -show_streams -show_format -count_frames` of the first video
+ * stream as JSON, or NULL. The caller json_decref()s it. */
+static inline json_t *ffprobe(const char *path)
+{
+    char cmd[4600];
+    snprintf(cmd, sizeof(cmd),
+             "ffprobe -v error -count_frames -select_streams v:0 -show_streams -show_format -of json '%s'", path);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return NULL;
+    json_error_t jerr;
+    json_t *root = json_loadf(p, 0, &jerr);
+    pclose(p);
+    return root;
+}
+
+static inline json_t *ffprobe_stream(json_t *root)
+{
+    return json_array_get(json_object_get(root, "streams"), 0);
+}
+
+static inline const char *json_str(json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s ? s : "";
+}
+
+/* Numbers that ffprobe prints as strings ("nb_read_frames": "48"). */
+static inline long long json_num(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    if (json_is_integer(v))
+        return json_integer_value(v);
+    return json_is_string(v) ? atoll(json_string_value(v)) : -1;
+}
+
+static inline const uint8_t *rgba_at(const uint8_t *rgba, int width, int x, int y)
+{
+    return rgba + ((size_t)y * (size_t)width + (size_t)x) * 4;
+}
+
+#endif
