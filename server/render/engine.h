@@ -31,7 +31,8 @@ typedef struct fw_engine_info {
 typedef struct fw_engine_class {
     const char *name;
     /* json: the document text (need not be NUL-terminated); resource_dir:
-     * where relative image paths are resolved, may be NULL. */
+     * where relative image paths are resolved; NULL when the document's
+     * image paths are absolute, as prepared templates' are. */
     fw_err (*load)(fw_engine **out, const char *json, size_t len, const char *resource_dir, fw_error *err);
     void (*info)(const fw_engine *engine, fw_engine_info *info);
     /* Draw frame (0-based from the in point) scaled to width x height. */

@@ -38,7 +38,9 @@ static fw_err rlottie_load(fw_engine **out, const char *json, size_t len, const 
         return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory loading the document");
     }
     e->base.cls = &fw_engine_rlottie;
-    e->animation = lottie_animation_from_data(text, "", resource_dir ? resource_dir : "");
+    /* rlottie puts the resource path in front of every image path and draws
+     * no images without one: "/" keeps absolute paths as they are. */
+    e->animation = lottie_animation_from_data(text, "", resource_dir ? resource_dir : "/");
     free(text);
     if (!e->animation) {
         free(e);
