@@ -1,0 +1,69 @@
+/*
+ * render_job.h - one job from template to output file.
+ *
+ * The render is one chain of named stages, as in render_job.c's
+ * fw_render_job(): setup -> download -> prerender -> render -> postrender,
+ * and cleanup, which runs whether or not the others succeeded. The output
+ * appears at its path only when complete; a failed or cancelled render
+ * leaves neither the output nor its scratch folder behind.
+ */
+#ifndef FW_WORK_RENDER_JOB_H
+#define FW_WORK_RENDER_JOB_H
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdatomic.h>
+
+#include "server/jobs/job.h"
+#include "server/util/error.h"
+
+/* Called at most a few times a second from the rendering thread. stage is
+ * "setup", "download", "prerender", "render", "postrender"; percent is the
+ * job's overall progress, 0 to 100. */
+typedef void (*fw_progress_fn)(void *user, const char *stage, double percent);
+
+typedef struct fw_render_request {
+    const fw_job_spec *job;
+    const char *job_dir;          /* relative paths in the job resolve here; NULL: current folder */
+    const char *output_path;      /* the output file */
+    const char *work_root;        /* scratch folders are made here; NULL: $TMPDIR or /tmp */
+    const char *const *font_dirs; /* NULL-terminated folders to find the job's fonts in; may be NULL */
+    const char *default_font;     /* NULL: the text module's default */
+    int allow_local_files;        /* template and asset sources may be local paths */
+    int threads;                  /* encoder threads; 0: FFmpeg chooses */
+    int width, height;            /* output size; 0: the composition's. The picture keeps its aspect
+                                     ratio, centred. A preview scales this down again. */
+    fw_progress_fn progress;
+    void *progress_user;
+    const atomic_int *cancel;     /* non-zero stops the render (FW_ERR_CANCELLED); may be NULL */
+} fw_render_request;
+
+typedef struct fw_render_result {
+    int width, height;            /* of the output */
+    double fps;
+    int frames;                   /* frames rendered */
+    char codec[64];               /* the codec used, canonical name ("" for aep) */
+    const char *mime_type;
+    json_t *missing_fonts;        /* array of font names rendered with the default font; caller frees */
+    double render_seconds;        /* prerender to postrender, wall clock */
+} fw_render_result;
+
+fw_err fw_render_job(const fw_render_request *request, fw_render_result *result, fw_error *err);
+
+/* The end of prerender on its own: lays the document's text out with fonts
+ * (appending fonts it had to replace to missing_fonts, which may be NULL),
+ * and loads the result into the named engine. doc is changed in place.
+ * Tools that drive an engine themselves (benchmarks) use it too. */
+struct fw_fontset;
+struct fw_engine;
+fw_err fw_render_load_engine(struct fw_engine **out, const char *engine, json_t *doc, struct fw_fontset *fonts,
+                             const char *resource_dir, json_t *missing_fonts, fw_error *err);
+
+/* Frees what a result owns. */
+void fw_render_result_clear(fw_render_result *result);
+
+/* The file extension (no dot) the job's output will have: "mp4", "mov",
+ * "png", "zip", "json" ... Checks the codec on the way. */
+fw_err fw_render_output_extension(const fw_job_spec *job, const char **extension, fw_error *err);
+
+#endif

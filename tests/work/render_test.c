@@ -1,0 +1,445 @@
+/*
+ * The render pipeline end to end: a job and a template in, a file out,
+ * checked with ffprobe's figures and the pixels where the layers are.
+ */
+#include <dirent.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "server/jobs/job.h"
+#include "server/media/codec.h"
+#include "server/media/encoder.h"
+#include "server/media/probe.h"
+#include "server/util/fs.h"
+#include "server/work/render_job.h"
+#include "tests/fw_test.h"
+
+#define HELLO "tests/examples/hello/template.json"
+
+static char hello_path[PATH_MAX];
+
+typedef struct rendered {
+    fw_err rc;
+    fw_error err;
+    fw_render_result result;
+    char path[PATH_MAX];
+} rendered;
+
+typedef struct cancel_state {
+    atomic_int flag;
+} cancel_state;
+
+static void cancel_when_rendering(void *user, const char *stage, double percent)
+{
+    cancel_state *s = user;
+    (void)percent;
+    if (strcmp(stage, "render") == 0)
+        atomic_store(&s->flag, 1);
+}
+
+/* Render job_text (template.src may be relative to job_dir) into dir/name. */
+static void render(rendered *r, const char *job_text, const char *job_dir, const char *dir, const char *name,
+                   cancel_state *cancel)
+{
+    fw_render_request req;
+    fw_job_spec *job = NULL;
+
+    memset(r, 0, sizeof(*r));
+    snprintf(r->path, sizeof(r->path), "%s/%s", dir, name);
+    r->rc = fw_job_parse(&job, job_text, strlen(job_text), &r->err);
+    if (r->rc) {
+        r->result.missing_fonts = json_array();
+        return;
+    }
+    memset(&req, 0, sizeof(req));
+    req.job = job;
+    req.job_dir = job_dir;
+    req.output_path = r->path;
+    req.work_root = dir;
+    req.allow_local_files = 1;
+    if (cancel) {
+        req.progress = cancel_when_rendering;
+        req.progress_user = cancel;
+        req.cancel = &cancel->flag;
+    }
+    r->rc = fw_render_job(&req, &r->result, &r->err);
+    fw_job_spec_free(&job);
+}
+
+static void done(rendered *r) { fw_render_result_clear(&r->result); }
+
+static int files_in(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    if (!d)
+        return -1;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* RGBA of one pixel of a decoded picture. */
+static const uint8_t *pixel(const uint8_t *rgba, int width, int x, int y) { return rgba + ((size_t)y * width + x) * 4; }
+
+static int near_colour(const uint8_t *p, int r, int g, int b, int tolerance)
+{
+    return abs(p[0] - r) <= tolerance && abs(p[1] - g) <= tolerance && abs(p[2] - b) <= tolerance;
+}
+
+/* Run ffprobe on a file and return one stream field's value ("" when absent). */
+static const char *ffprobe(const char *path, const char *field, char *buf, size_t size)
+{
+    char cmd[PATH_MAX + 256];
+    FILE *p;
+    snprintf(cmd, sizeof(cmd),
+             "ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=%s -of "
+             "default=noprint_wrappers=1:nokey=1 '%s' 2>/dev/null",
+             field, path);
+    buf[0] = '\0';
+    p = popen(cmd, "r");
+    if (!p)
+        return buf;
+    if (!fgets(buf, (int)size, p))
+        buf[0] = '\0';
+    pclose(p);
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return buf;
+}
+
+static void test_hello_job_renders_h264_as_the_settings_ask(void)
+{
+    const char *dir = fw_test_tmpdir();
+    char job[1024], v[128];
+    fw_media_info info;
+    fw_error err;
+    rendered r;
+
+    snprintf(job, sizeof(job),
+             "{\"template\":{\"src\":\"%s\",\"composition\":\"main\"},"
+             "\"settings\":{\"type\":\"video\",\"codec\":\"video_h264_cbr_5mbps\"}}",
+             hello_path);
+    render(&r, job, NULL, dir, "hello.mp4", NULL);
+    FW_REQUIRE(r.rc == FW_OK);
+    FW_CHECK_INT(r.result.frames, 90);
+    FW_CHECK_STR(r.result.codec, "video_h264_cbr_5mbps");
+    FW_REQUIRE(fw_media_probe(r.path, &info, &err) == FW_OK);
+    FW_CHECK_STR(info.codec, "h264");
+    FW_CHECK_INT(info.width, 1280);
+    FW_CHECK_INT(info.height, 720);
+    FW_CHECK_INT(info.frame_count, 90);
+    FW_CHECK_STR(info.pixel_format, "yuv420p");
+    /* CBR pads to the rate asked for. */
+    FW_CHECK_MSG(info.bit_rate > 5000000 * 0.85 && info.bit_rate < 5000000 * 1.15, "bit rate %lld",
+                 (long long)info.bit_rate);
+    /* The same figures from ffprobe itself. */
+    FW_CHECK_STR(ffprobe(r.path, "codec_name", v, sizeof(v)), "h264");
+    FW_CHECK_STR(ffprobe(r.path, "r_frame_rate", v, sizeof(v)), "30/1");
+    FW_CHECK_STR(ffprobe(r.path, "nb_read_frames", v, sizeof(v)), "90");
+    FW_CHECK_STR(ffprobe(r.path, "pix_fmt", v, sizeof(v)), "yuv420p");
+    /* Only the output is left: the scratch folder is gone. */
+    FW_CHECK_INT(files_in(dir), 1);
+    done(&r);
+    fw_remove_tree(dir);
+}
+
+/* Render frame 60 of the hello template with these assets and decode it. */
+static uint8_t *hello_frame(const char *assets, int *width, int *height, fw_err *rc, fw_error *err_out)
+{
+    const char *dir = fw_test_tmpdir();
+    char job[4096];
+    uint8_t *rgba = NULL;
+    fw_error err;
+    rendered r;
+
+    snprintf(job, sizeof(job),
+             "{\"template\":{\"src\":\"%s\"},\"assets\":[%s],\"settings\":{\"type\":\"image\",\"frames\":60}}",
+             hello_path, assets);
+    render(&r, job, NULL, dir, "frame.png", NULL);
+    *rc = r.rc;
+    if (err_out)
+        *err_out = r.err;
+    if (r.rc == FW_OK && fw_media_decode_frame(r.path, 0, &rgba, width, height, &err) != FW_OK)
+        rgba = NULL;
+    done(&r);
+    fw_remove_tree(dir);
+    return rgba;
+}
+
+static void test_data_asset_colour_shows_where_the_layer_is(void)
+{
+    int w, h;
+    fw_err rc;
+    uint8_t *before = hello_frame("", &w, &h, &rc, NULL);
+    uint8_t *after = hello_frame("{\"type\":\"data\",\"layerName\":\"logo\",\"property\":\"Fill Color\","
+                                 "\"value\":[0.16,0.68,0.98]}",
+                                 &w, &h, &rc, NULL);
+    FW_REQUIRE(before && after);
+    FW_CHECK_INT(w, 1280);
+    /* The logo sits at (640, 250): orange before, the new blue after. */
+    FW_CHECK(near_colour(pixel(before, w, 640, 250), 255, 106, 0, 3));
+    FW_CHECK_MSG(near_colour(pixel(after, w, 640, 250), 41, 173, 250, 3), "got %d,%d,%d",
+                 pixel(after, w, 640, 250)[0], pixel(after, w, 640, 250)[1], pixel(after, w, 640, 250)[2]);
+    /* The background did not change. */
+    FW_CHECK(near_colour(pixel(after, w, 40, 40), 0x1d, 0x2b, 0x53, 3));
+    free(before);
+    free(after);
+}
+
+/* Near-white pixels and pixels that differ, in the text's band. */
+static void text_band(const uint8_t *a, const uint8_t *b, int w, int *white_a, int *white_b, int *differ)
+{
+    *white_a = *white_b = *differ = 0;
+    for (int y = 380; y < 500; y++)
+        for (int x = 0; x < w; x++) {
+            const uint8_t *pa = pixel(a, w, x, y), *pb = pixel(b, w, x, y);
+            *white_a += near_colour(pa, 255, 255, 255, 40);
+            *white_b += near_colour(pb, 255, 255, 255, 40);
+            *differ += !near_colour(pa, pb[0], pb[1], pb[2], 8);
+        }
+}
+
+static void test_text_asset_replaces_the_text_inside_the_layer_box(void)
+{
+    int w, h, white_a, white_b, differ, outside = 0;
+    fw_err rc;
+    uint8_t *before = hello_frame("", &w, &h, &rc, NULL);
+    uint8_t *after =
+        hello_frame("{\"type\":\"text\",\"layerName\":\"title\",\"value\":\"WWWW iiii WWWW\"}", &w, &h, &rc, NULL);
+    FW_REQUIRE(before && after);
+    text_band(before, after, w, &white_a, &white_b, &differ);
+    /* Both have text drawn in white, and not the same text. */
+    FW_CHECK_MSG(white_a > 2000, "%d white pixels before", white_a);
+    FW_CHECK_MSG(white_b > 2000, "%d white pixels after", white_b);
+    FW_CHECK_MSG(differ > 2000, "%d pixels differ", differ);
+    /* Nothing changed above the text band. */
+    for (int y = 0; y < 350; y++)
+        for (int x = 0; x < w; x++)
+            outside += !near_colour(pixel(before, w, x, y), pixel(after, w, x, y)[0], pixel(after, w, x, y)[1],
+                                    pixel(after, w, x, y)[2], 2);
+    FW_CHECK_INT(outside, 0);
+    free(before);
+    free(after);
+}
+
+static void test_layer_remove_function_takes_the_layer_away(void)
+{
+    int w, h;
+    fw_err rc;
+    uint8_t *after = hello_frame("{\"type\":\"function\",\"name\":\"nx-layer-remove\",\"layerName\":\"logo\"}", &w,
+                                 &h, &rc, NULL);
+    FW_REQUIRE(after);
+    FW_CHECK(near_colour(pixel(after, w, 640, 250), 0x1d, 0x2b, 0x53, 3));
+    free(after);
+}
+
+static void test_unknown_layer_is_refused_with_the_layers_there_are_and_nothing_written(void)
+{
+    const char *dir = fw_test_tmpdir();
+    char job[1024];
+    rendered r;
+
+    snprintf(job, sizeof(job),
+             "{\"template\":{\"src\":\"%s\",\"composition\":\"main\"},"
+             "\"assets\":[{\"type\":\"text\",\"layerName\":\"titel\",\"value\":\"x\"}]}",
+             hello_path);
+    render(&r, job, NULL, dir, "out.mp4", NULL);
+    FW_CHECK(r.rc == FW_ERR_NOT_FOUND || r.rc == FW_ERR_INVALID);
+    FW_CHECK_STR(r.err.field, "assets[0].layerName");
+    FW_CHECK_CONTAINS(r.err.message, "no layer 'titel' in composition 'main'");
+    FW_CHECK_CONTAINS(r.err.message, "title, logo, bg");
+    FW_CHECK_INT(files_in(dir), 0);
+    done(&r);
+    fw_remove_tree(dir);
+}
+
+static void test_unknown_composition_and_codec_are_refused(void)
+{
+    const char *dir = fw_test_tmpdir();
+    char job[1024];
+    rendered r;
+
+    snprintf(job, sizeof(job), "{\"template\":{\"src\":\"%s\",\"composition\":\"mian\"}}", hello_path);
+    render(&r, job, NULL, dir, "out.mp4", NULL);
+    FW_CHECK(r.rc != FW_OK);
+    FW_CHECK_CONTAINS(r.err.message, "main");
+    done(&r);
+
+    snprintf(job, sizeof(job), "{\"template\":{\"src\":\"%s\"},\"settings\":{\"codec\":\"h264_vbr_9mbps\"}}",
+             hello_path);
+    render(&r, job, NULL, dir, "out.mp4", NULL);
+    FW_CHECK(r.rc == FW_ERR_INVALID);
+    FW_CHECK_STR(r.err.field, "settings.codec");
+    done(&r);
+
+    snprintf(job, sizeof(job), "{\"template\":{\"src\":\"%s\"},\"settings\":{\"frames\":[200,300]}}", hello_path);
+    render(&r, job, NULL, dir, "out.mp4", NULL);
+    FW_CHECK(r.rc == FW_ERR_INVALID);
+    FW_CHECK_STR(r.err.field, "settings.frames");
+    done(&r);
+
+    render(&r, "{\"template\":{\"src\":\"no-such-template.json\"}}", dir, dir, "out.mp4", NULL);
+    FW_CHECK(r.rc == FW_ERR_NOT_FOUND);
+    FW_CHECK_STR(r.err.field, "template.src");
+    done(&r);
+    FW_CHECK_INT(files_in(dir), 0);
+    fw_remove_tree(dir);
+}
+
+static void test_cancelling_stops_the_render_and_leaves_nothing(void)
+{
+    const char *dir = fw_test_tmpdir();
+    cancel_state cancel;
+    char job[1024];
+    rendered r;
+
+    atomic_init(&cancel.flag, 0);
+    snprintf(job, sizeof(job), "{\"template\":{\"src\":\"%s\"}}", hello_path);
+    render(&r, job, NULL, dir, "out.mp4", &cancel);
+    FW_CHECK(r.rc == FW_ERR_CANCELLED);
+    FW_CHECK_INT(files_in(dir), 0);
+    done(&r);
+    fw_remove_tree(dir);
+}
+
+static void test_preview_renders_small_and_aep_saves_the_patched_template(void)
+{
+    const char *dir = fw_test_tmpdir();
+    char job[1024];
+    fw_media_info info;
+    fw_error err;
+    size_t len;
+    char *text;
+    rendered r;
+
+    snprintf(job, sizeof(job), "{\"template\":{\"src\":\"%s\"},\"preview\":true}", hello_path);
+    render(&r, job, NULL, dir, "preview.mp4", NULL);
+    FW_REQUIRE(r.rc == FW_OK);
+    FW_REQUIRE(fw_media_probe(r.path, &info, &err) == FW_OK);
+    FW_CHECK_INT(info.width, 640);
+    FW_CHECK_INT(info.height, 360);
+    FW_CHECK_INT(info.frame_count, 90);
+    done(&r);
+
+    snprintf(job, sizeof(job),
+             "{\"template\":{\"src\":\"%s\"},\"settings\":{\"type\":\"aep\"},"
+             "\"assets\":[{\"type\":\"text\",\"layerName\":\"title\",\"value\":\"Saved project\"}]}",
+             hello_path);
+    render(&r, job, NULL, dir, "project.json", NULL);
+    FW_REQUIRE(r.rc == FW_OK);
+    text = fw_read_file(r.path, 1 << 24, &len, &err);
+    FW_REQUIRE(text);
+    FW_CHECK_CONTAINS(text, "Saved project");
+    FW_CHECK(strstr(text, "Hello, Framewright") == NULL);
+    free(text);
+    done(&r);
+    fw_remove_tree(dir);
+}
+
+/* Writes a w x h PNG of one colour with the project's own encoder. */
+static int write_png(const char *path, int w, int h, uint32_t argb)
+{
+    const fw_codec *codec;
+    fw_encoder_options o = {0};
+    fw_encoder *enc = NULL;
+    fw_frame *f;
+    fw_error err;
+
+    if (fw_codec_find("image_png", FW_CODEC_IMAGE, &codec, &err))
+        return -1;
+    o.codec = codec;
+    o.width = w;
+    o.height = h;
+    o.fps_num = 30;
+    o.fps_den = 1;
+    o.output_path = path;
+    o.frame_count = 1;
+    if (fw_encoder_open(&enc, &o, &err) || fw_encoder_frame_acquire(enc, &f, &err))
+        return -1;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            f->pixels[(size_t)y * (size_t)f->stride / 4 + (size_t)x] = argb;
+    if (fw_encoder_frame_submit(enc, f, &err) || fw_encoder_finish(enc, &err))
+        return -1;
+    fw_encoder_free(&enc);
+    return 0;
+}
+
+static void test_image_asset_appears_where_its_layer_is(void)
+{
+    const char *dir = fw_test_tmpdir();
+    char path[PATH_MAX], job[2048];
+    uint8_t *rgba = NULL;
+    int w, h;
+    fw_error err;
+    rendered r;
+
+    FW_REQUIRE(dir);
+    snprintf(path, sizeof(path), "%s/images", dir);
+    mkdir(path, 0700);
+    snprintf(path, sizeof(path), "%s/images/placeholder.png", dir);
+    FW_REQUIRE(write_png(path, 200, 200, 0xffff0000u) == 0); /* red */
+    snprintf(path, sizeof(path), "%s/green.png", dir);
+    FW_REQUIRE(write_png(path, 200, 200, 0xff00ff00u) == 0);
+    {
+        size_t len;
+        char *tpl = fw_read_file("tests/work/testdata/image_layer.json", 1 << 20, &len, &err);
+        FILE *f;
+        FW_REQUIRE(tpl);
+        snprintf(path, sizeof(path), "%s/image_layer.json", dir);
+        f = fopen(path, "w");
+        fwrite(tpl, 1, len, f);
+        fclose(f);
+        free(tpl);
+    }
+
+    /* Without the asset: the placeholder (red) at the layer. */
+    render(&r, "{\"template\":{\"src\":\"image_layer.json\"},\"settings\":{\"type\":\"image\",\"frames\":0}}", dir,
+           dir, "before.png", NULL);
+    FW_REQUIRE(r.rc == FW_OK);
+    FW_REQUIRE(fw_media_decode_frame(r.path, 0, &rgba, &w, &h, &err) == FW_OK);
+    FW_CHECK(near_colour(pixel(rgba, w, 300, 200), 255, 0, 0, 3));
+    FW_CHECK(near_colour(pixel(rgba, w, 20, 20), 255, 255, 255, 3));
+    free(rgba);
+    done(&r);
+
+    snprintf(job, sizeof(job),
+             "{\"template\":{\"src\":\"image_layer.json\"},\"settings\":{\"type\":\"image\",\"frames\":0},"
+             "\"assets\":[{\"type\":\"image\",\"layerName\":\"photo\",\"src\":\"green.png\"}]}");
+    render(&r, job, dir, dir, "after.png", NULL);
+    FW_REQUIRE(r.rc == FW_OK);
+    FW_REQUIRE(fw_media_decode_frame(r.path, 0, &rgba, &w, &h, &err) == FW_OK);
+    FW_CHECK_MSG(near_colour(pixel(rgba, w, 300, 200), 0, 255, 0, 3), "got %d,%d,%d", pixel(rgba, w, 300, 200)[0],
+                 pixel(rgba, w, 300, 200)[1], pixel(rgba, w, 300, 200)[2]);
+    /* Outside the layer's box the picture is untouched. */
+    FW_CHECK(near_colour(pixel(rgba, w, 20, 20), 255, 255, 255, 3));
+    free(rgba);
+    done(&r);
+    fw_remove_tree(dir);
+}
+
+int main(void)
+{
+    if (!realpath(HELLO, hello_path)) {
+        fprintf(stderr, "cannot find %s\n", HELLO);
+        return 1;
+    }
+    FW_RUN(test_hello_job_renders_h264_as_the_settings_ask);
+    FW_RUN(test_data_asset_colour_shows_where_the_layer_is);
+    FW_RUN(test_text_asset_replaces_the_text_inside_the_layer_box);
+    FW_RUN(test_layer_remove_function_takes_the_layer_away);
+    FW_RUN(test_unknown_layer_is_refused_with_the_layers_there_are_and_nothing_written);
+    FW_RUN(test_unknown_composition_and_codec_are_refused);
+    FW_RUN(test_cancelling_stops_the_render_and_leaves_nothing);
+    FW_RUN(test_preview_renders_small_and_aep_saves_the_patched_template);
+    FW_RUN(test_image_asset_appears_where_its_layer_is);
+    return fw_test_end();
+}
