@@ -67,9 +67,11 @@ if [ "$fuzz_seconds" -gt 0 ]; then
         name=${path#*:}
         work=$(mktemp -d)
         seeds="$top/$pkg/${name}_seeds"
+        dict=()
         [ -d "$seeds" ] && cp -r "$seeds/." "$work/" 2>/dev/null
+        [ -f "$top/$pkg/$name.dict" ] && dict=(-dict="$top/$pkg/$name.dict")
         if (cd "$work" && FW_CORPUS_DIR="$corpus" "$bin/$pkg/$name" -max_total_time="$fuzz_seconds" \
-              -rss_limit_mb=2048 -timeout=25 -print_final_stats=0 "$work" >"$work.log" 2>&1); then
+              -rss_limit_mb=2048 -timeout=25 -print_final_stats=0 "${dict[@]}" "$work" >"$work.log" 2>&1); then
           echo "fuzz $t: ok (${fuzz_seconds}s)"
           passed=$((passed + 1))
         else
