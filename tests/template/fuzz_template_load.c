@@ -6,7 +6,6 @@
  * selected, so the document model sees whatever the parser accepted. The
  * working folder is emptied after each run.
  */
-#include <ftw.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,17 +15,9 @@
 #include <unistd.h>
 
 #include "server/template/template.h"
+#include "server/util/fs.h"
 
 static char base[256];
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
 
 static void exercise(const char *path, const char *work)
 {
@@ -69,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fclose(f);
         mkdir(work, 0700);
         exercise(path, work);
-        nftw(work, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        fw_remove_tree(work);
     }
     return 0;
 }
