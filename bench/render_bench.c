@@ -189,31 +189,43 @@ static double measure_job_here(const char *path, int width, int height, int fram
     return fps;
 }
 
-/* The same in a child process, so that its peak memory is the pipeline's
- * own: *peak_mib gets the child's maximum resident size. */
+/* The same in a fresh process of this program (run with --one-job), so that
+ * its peak memory is the pipeline's own: *peak_mib gets the child's maximum
+ * resident size. A fresh exec, not a bare fork: this process has threads. */
 static double measure_job(const char *path, int width, int height, int frames, const char *codec, int preview,
                           const char *scratch, double *peak_mib)
 {
+    char args[5][32];
     struct rusage usage;
     double fps = 0;
     int fds[2], status;
     pid_t child;
+    FILE *in;
 
     if (pipe(fds) != 0)
         return 0;
+    snprintf(args[0], sizeof(args[0]), "%d", width);
+    snprintf(args[1], sizeof(args[1]), "%d", height);
+    snprintf(args[2], sizeof(args[2]), "%d", frames);
+    snprintf(args[3], sizeof(args[3]), "%d", preview);
     fflush(stdout);
     child = fork();
     if (child == 0) {
+        dup2(fds[1], STDOUT_FILENO);
         close(fds[0]);
-        fps = measure_job_here(path, width, height, frames, codec, preview, scratch);
-        if (write(fds[1], &fps, sizeof(fps)) != sizeof(fps))
-            _exit(1);
-        _exit(0);
+        close(fds[1]);
+        execl("/proc/self/exe", "render_bench", "--one-job", path, args[0], args[1], args[2], codec, args[3], scratch,
+              (char *)NULL);
+        _exit(127);
     }
     close(fds[1]);
-    if (child < 0 || read(fds[0], &fps, sizeof(fps)) != sizeof(fps))
+    in = fdopen(fds[0], "r");
+    if (child < 0 || !in || fscanf(in, "%lf", &fps) != 1)
         fps = 0;
-    close(fds[0]);
+    if (in)
+        fclose(in);
+    else
+        close(fds[0]);
     if (child > 0 && wait4(child, &status, 0, &usage) == child && peak_mib)
         *peak_mib = usage.ru_maxrss / 1024.0;
     if (fps <= 0) {
@@ -234,6 +246,12 @@ int main(int argc, char **argv)
     double *col[5];
     double pipeline_peak = 0;
 
+    if (argc == 9 && strcmp(argv[1], "--one-job") == 0) {
+        fw_media_log_init();
+        printf("%f\n", measure_job_here(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), argv[6],
+                                        atoi(argv[7]), argv[8]));
+        return 0;
+    }
     rows = calloc((size_t)argc, sizeof(*rows));
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--width") == 0 && i + 1 < argc)

@@ -11,9 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zip.h>
+
 #include "server/jobs/job.h"
 #include "server/media/codec.h"
 #include "server/media/encoder.h"
+#include "server/media/media_log.h"
 #include "server/media/probe.h"
 #include "server/util/fs.h"
 #include "server/work/render_job.h"
@@ -426,8 +429,147 @@ static void test_image_asset_appears_where_its_layer_is(void)
     fw_remove_tree(dir);
 }
 
+/* A zip bundle: the template, its image under images/, a font under fonts/. */
+static int write_bundle(const char *zip_path, const char *dir)
+{
+    const char *members[][2] = {
+        {"card/image_layer.json", "image_layer.json"},
+        {"card/images/placeholder.png", "images/placeholder.png"},
+        {"card/fonts/DejaVuSerif.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"},
+        {"__MACOSX/card/._image_layer.json", "image_layer.json"},
+    };
+    int zerr = 0;
+    zip_t *z = zip_open(zip_path, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
+    if (!z)
+        return -1;
+    for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+        char from[PATH_MAX];
+        zip_source_t *src;
+        if (members[i][1][0] == '/')
+            snprintf(from, sizeof(from), "%s", members[i][1]);
+        else
+            snprintf(from, sizeof(from), "%s/%s", dir, members[i][1]);
+        src = zip_source_file(z, from, 0, -1);
+        if (!src || zip_file_add(z, members[i][0], src, ZIP_FL_ENC_UTF_8) < 0) {
+            zip_source_free(src);
+            zip_discard(z);
+            return -1;
+        }
+    }
+    return zip_close(z) == 0 ? 0 : -1;
+}
+
+/* Make a test data file (relative to the runfiles) appear at path. */
+static int symlink_test_file(const char *file, const char *path)
+{
+    char real[PATH_MAX];
+    return realpath(file, real) ? symlink(real, path) : -1;
+}
+
+static void copy_test_template(const char *dir)
+{
+    char path[PATH_MAX];
+    fw_error err;
+    size_t len;
+    char *tpl = fw_read_file("tests/work/testdata/image_layer.json", 1 << 20, &len, &err);
+    FILE *f;
+    if (!tpl)
+        return;
+    snprintf(path, sizeof(path), "%s/image_layer.json", dir);
+    f = fopen(path, "w");
+    fwrite(tpl, 1, len, f);
+    fclose(f);
+    free(tpl);
+}
+
+static void test_zip_bundle_renders_with_its_images_and_leaves_no_scratch(void)
+{
+    const char *dir = fw_test_tmpdir();
+    char path[PATH_MAX], out_dir[PATH_MAX];
+    uint8_t *rgba = NULL;
+    int w, h;
+    fw_error err;
+    rendered r;
+
+    FW_REQUIRE(dir);
+    snprintf(path, sizeof(path), "%s/images", dir);
+    mkdir(path, 0700);
+    snprintf(path, sizeof(path), "%s/images/placeholder.png", dir);
+    FW_REQUIRE(write_png(path, 200, 200, 0xff0000ffu) == 0); /* blue */
+    copy_test_template(dir);
+    snprintf(path, sizeof(path), "%s/card.zip", dir);
+    FW_REQUIRE(write_bundle(path, dir) == 0);
+    snprintf(out_dir, sizeof(out_dir), "%s/out", dir);
+    mkdir(out_dir, 0700);
+
+    render(&r, "{\"template\":{\"src\":\"card.zip\"},\"settings\":{\"type\":\"image\",\"frames\":0}}", dir,
+           out_dir, "card.png", NULL);
+    FW_REQUIRE(r.rc == FW_OK);
+    FW_REQUIRE(fw_media_decode_frame(r.path, 0, &rgba, &w, &h, &err) == FW_OK);
+    FW_CHECK_INT(w, 600);
+    FW_CHECK(near_colour(pixel(rgba, w, 300, 200), 0, 0, 255, 3));
+    FW_CHECK(near_colour(pixel(rgba, w, 20, 20), 255, 255, 255, 3));
+    /* The bundle was unpacked into a scratch folder that is gone now. */
+    FW_CHECK_INT(files_in(out_dir), 1);
+    free(rgba);
+    done(&r);
+    fw_remove_tree(dir);
+}
+
+static void test_job_fonts_are_used_and_missing_ones_reported(void)
+{
+    const char *dir = fw_test_tmpdir();
+    char job[2048], path[PATH_MAX];
+    uint8_t *with_font = NULL, *without = NULL;
+    int w, h, differ = 0;
+    fw_error err;
+    rendered r;
+    char *names;
+
+    FW_REQUIRE(dir);
+    /* The hello template asking for DejaVu Serif, which the job may bring along. */
+    snprintf(path, sizeof(path), "%s/serif.json", dir);
+    FW_REQUIRE(symlink_test_file("tests/work/testdata/serif_title.json", path) == 0);
+
+    render(&r, "{\"template\":{\"src\":\"serif.json\"},\"settings\":{\"type\":\"image\",\"frames\":60}}", dir,
+           dir, "without.png", NULL);
+    FW_REQUIRE(r.rc == FW_OK);
+    FW_CHECK_INT(json_array_size(r.result.missing_fonts), 1);
+    FW_CHECK_STR(json_string_value(json_array_get(r.result.missing_fonts, 0)), "DejaVuSerif");
+    FW_REQUIRE(fw_media_decode_frame(r.path, 0, &without, &w, &h, &err) == FW_OK);
+    done(&r);
+
+    snprintf(job, sizeof(job),
+             "{\"template\":{\"src\":\"serif.json\"},\"fonts\":[\"/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf\"],"
+             "\"settings\":{\"type\":\"image\",\"frames\":60}}");
+    render(&r, job, dir, dir, "with.png", NULL);
+    FW_REQUIRE(r.rc == FW_OK);
+    FW_CHECK_INT(json_array_size(r.result.missing_fonts), 0);
+    FW_REQUIRE(fw_media_decode_frame(r.path, 0, &with_font, &w, &h, &err) == FW_OK);
+    done(&r);
+    for (int y = 380; y < 500; y++)
+        for (int x = 0; x < w; x++)
+            differ += !near_colour(pixel(with_font, w, x, y), pixel(without, w, x, y)[0], pixel(without, w, x, y)[1],
+                                   pixel(without, w, x, y)[2], 8);
+    FW_CHECK_MSG(differ > 1000, "the serif face changed only %d pixels", differ);
+
+    /* A job font that is not there is reported, and the render goes on. */
+    render(&r, "{\"template\":{\"src\":\"serif.json\"},\"fonts\":[\"NoSuchFont.ttf\"],"
+               "\"settings\":{\"type\":\"image\",\"frames\":0}}",
+           dir, dir, "missing.png", NULL);
+    FW_CHECK(r.rc == FW_OK);
+    names = json_dumps(r.result.missing_fonts, 0);
+    FW_CHECK_CONTAINS(names, "NoSuchFont.ttf");
+    free(names);
+    done(&r);
+    free(with_font);
+    free(without);
+    fw_remove_tree(dir);
+}
+
 int main(void)
 {
+    fw_media_log_init();
     if (!realpath(HELLO, hello_path)) {
         fprintf(stderr, "cannot find %s\n", HELLO);
         return 1;
@@ -441,5 +583,7 @@ int main(void)
     FW_RUN(test_cancelling_stops_the_render_and_leaves_nothing);
     FW_RUN(test_preview_renders_small_and_aep_saves_the_patched_template);
     FW_RUN(test_image_asset_appears_where_its_layer_is);
+    FW_RUN(test_zip_bundle_renders_with_its_images_and_leaves_no_scratch);
+    FW_RUN(test_job_fonts_are_used_and_missing_ones_reported);
     return fw_test_end();
 }
