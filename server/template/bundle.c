@@ -224,7 +224,8 @@ static fw_err find_fonts(fw_template *t, fw_error *err)
         t->font_count++;
     }
     closedir(d);
-    qsort(t->fonts, t->font_count, sizeof(*t->fonts), compare_strings);
+    if (t->font_count > 1) /* an empty fonts/ folder leaves t->fonts NULL */
+        qsort(t->fonts, t->font_count, sizeof(*t->fonts), compare_strings);
     return FW_OK;
 }
 

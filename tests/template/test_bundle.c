@@ -164,6 +164,27 @@ static void test_zip_bundle_with_macos_folder_loads(void)
     fw_template_free(&tpl);
 }
 
+static void test_zip_bundle_with_an_empty_fonts_folder_loads(void)
+{
+    const char *dir = fw_test_tmpdir();
+    char zpath[4200], work[4200];
+    snprintf(zpath, sizeof(zpath), "%s/bundle.zip", dir);
+    snprintf(work, sizeof(work), "%s/work", dir);
+    mkdir(work, 0700);
+    zip_t *za = bundle_create(zpath);
+    FW_REQUIRE(za);
+    zip_dir_add(za, "fonts/", ZIP_FL_ENC_UTF_8);
+    FW_CHECK(bundle_add(za, "data.json", BASIC, NULL, 0) >= 0);
+    FW_CHECK(bundle_add(za, "images/logo.png", LOGO, NULL, 0) >= 0);
+    FW_REQUIRE(zip_close(za) == 0);
+
+    fw_template *tpl = NULL;
+    fw_error err = {0};
+    FW_REQUIRE(fw_template_load(&tpl, zpath, work, NULL, &err) == FW_OK);
+    FW_CHECK_INT(fw_template_font_count(tpl), 0);
+    fw_template_free(&tpl);
+}
+
 static void test_dotlottie_loads_from_manifest(void)
 {
     const char *dir = fw_test_tmpdir();
@@ -492,6 +513,7 @@ int main(void)
     FW_RUN(test_invalid_json_reports_line_and_column);
     FW_RUN(test_canvas_and_frame_limits_are_enforced);
     FW_RUN(test_zip_bundle_with_macos_folder_loads);
+    FW_RUN(test_zip_bundle_with_an_empty_fonts_folder_loads);
     FW_RUN(test_dotlottie_loads_from_manifest);
     FW_RUN(test_zip_with_path_traversal_is_refused);
     FW_RUN(test_zip_with_absolute_name_is_refused);
