@@ -35,6 +35,7 @@
 #include <zip.h>
 
 #include "server/media/pixels.h"
+#include "server/util/fs.h"
 
 #define MAX_BUFFERS 16
 #define PATH_MAX_LEN 4096
@@ -137,7 +138,7 @@ static fw_err make_temp(fw_encoder *enc, fw_error *err)
             goto fail;
         return FW_OK;
     }
-    int fd = mkstemp(enc->temp_path);
+    int fd = fw_create_temp_file(enc->temp_path);
     if (fd < 0)
         goto fail;
     close(fd);

@@ -1,5 +1,6 @@
 /* fetch.c - see fetch.h. */
 #include "server/util/fetch.h"
+#include "server/util/fs.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -300,7 +301,7 @@ fw_err fw_fetch(const char *src, const char *dest, const fw_fetch_options *o, co
         return fw_error_set(err, FW_ERR_INVALID, field, "is empty");
     if (snprintf(tmp, sizeof(tmp), "%s.partXXXXXX", dest) >= (int)sizeof(tmp))
         return fw_error_set(err, FW_ERR_INVALID, field, "the destination path is too long");
-    fd = mkstemp(tmp);
+    fd = fw_create_temp_file(tmp);
     if (fd < 0)
         return fw_error_set(err, FW_ERR_IO, field, "cannot create %s: %s", tmp, strerror(errno));
     out = fdopen(fd, "wb");

@@ -7,7 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -59,6 +63,33 @@ char *fw_read_file(const char *path, size_t max_bytes, size_t *len, fw_error *er
     data[got] = '\0';
     *len = got;
     return data;
+}
+
+int fw_create_temp_file(char *tmpl)
+{
+    static const char letters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    size_t len = strlen(tmpl);
+    struct timespec now;
+    uint64_t seed;
+
+    if (len < 6 || strcmp(tmpl + len - 6, "XXXXXX") != 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    clock_gettime(CLOCK_REALTIME, &now);
+    seed = (uint64_t)now.tv_nsec ^ ((uint64_t)now.tv_sec << 20) ^ ((uint64_t)getpid() << 40) ^ (uintptr_t)tmpl;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        int fd;
+        for (size_t i = len - 6; i < len; i++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            tmpl[i] = letters[(seed >> 33) % (sizeof(letters) - 1)];
+        }
+        fd = open(tmpl, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    errno = EEXIST;
+    return -1;
 }
 
 fw_err fw_make_temp_dir(const char *root, const char *prefix, char *out, size_t size, fw_error *err)

@@ -20,4 +20,10 @@ char *fw_read_file(const char *path, size_t max_bytes, size_t *len, fw_error *er
  * into out. */
 fw_err fw_make_temp_dir(const char *root, const char *prefix, char *out, size_t size, fw_error *err);
 
+/* Like mkstemp, but the file gets the mode a newly created file would get
+ * (0666 less the umask) rather than 0600: outputs are meant to be read by
+ * others. tmpl ends in "XXXXXX", which is replaced. Returns the open file
+ * descriptor, or -1 with errno set. */
+int fw_create_temp_file(char *tmpl);
+
 #endif

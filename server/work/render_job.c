@@ -284,7 +284,7 @@ static fw_err write_document(render_ctx *c, fw_error *err)
     FILE *f;
 
     snprintf(tmp, sizeof(tmp), "%s.partXXXXXX", c->req->output_path);
-    fd = mkstemp(tmp);
+    fd = fw_create_temp_file(tmp);
     if (fd < 0)
         return fw_error_set(err, FW_ERR_IO, "output", "cannot write %s: %s", c->req->output_path, strerror(errno));
     f = fdopen(fd, "w");

@@ -150,6 +150,14 @@ static void test_hello_job_renders_h264_as_the_settings_ask(void)
     FW_CHECK_STR(ffprobe(r.path, "pix_fmt", v, sizeof(v)), "yuv420p");
     /* Only the output is left: the scratch folder is gone. */
     FW_CHECK_INT(files_in(dir), 1);
+    {
+        /* The output has the mode any new file would get, not mkstemp's 0600. */
+        struct stat st;
+        mode_t mask = umask(022);
+        umask(mask);
+        FW_REQUIRE(stat(r.path, &st) == 0);
+        FW_CHECK_INT(st.st_mode & 0777, 0666 & ~mask);
+    }
     done(&r);
     fw_remove_tree(dir);
 }
