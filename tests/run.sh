@@ -6,6 +6,7 @@
 #
 #   FW_CORPUS_DIR     the Lottie corpus (default: ../shared/corpus/lottie beside the checkout)
 #   FW_FUZZ_SECONDS   seconds per fuzz target (default 30; 0 skips fuzzing)
+#   FW_TEST_PG_URL    a PostgreSQL server for the tests (default: a private one started here)
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -22,10 +23,13 @@ fuzz_seconds=${FW_FUZZ_SECONDS:-30}
 passed=0
 failed=0
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+source tests/postgres.sh
+trap 'fw_pg_stop; rm -f "$log"' EXIT
+fw_pg_start || { echo "0 passed, 1 failed"; exit 1; }
 
 # Unit and integration tests, sanitized.
-bazel test --config=asan --test_env=FW_CORPUS_DIR="$corpus" --test_tag_filters=-fuzz \
+bazel test --config=asan --test_env=FW_CORPUS_DIR="$corpus" --test_env=FW_TEST_PG_URL="${FW_TEST_PG_URL:-}" \
+  --test_tag_filters=-fuzz \
   --build_tests_only --keep_going //... 2>&1 | tee "$log"
 build_status=${PIPESTATUS[0]}
 
