@@ -1,0 +1,211 @@
+/*
+ * store.h - the job store: teams, API keys, templates and jobs.
+ *
+ * One interface, two backends: SQLite (a file in the data folder, WAL mode,
+ * shared by the server and worker processes of one machine) by default, and
+ * PostgreSQL when a database URL is given, so that workers on many machines
+ * share one queue. Both apply the same schema migrations at open.
+ *
+ * What lives here is metadata only; template bundles, fonts and outputs live
+ * in blob storage (server/storage) under the keys recorded here.
+ *
+ * Every object belongs to a team; every team-facing call takes the team id
+ * and finds nothing of other teams (FW_ERR_NOT_FOUND, never a hint that the
+ * object exists). Worker-facing calls (claim, heartbeat, finish, release,
+ * reap) act across teams.
+ *
+ * Jobs change state only through the calls below, each one transaction.
+ * Every change of a job bumps its `version` from one store-wide sequence, so
+ * watchers can ask "what changed since version V" (fw_store_job_changes).
+ *
+ * Times are milliseconds since the Unix epoch; 0 means "not set".
+ * A fw_store is used by one thread at a time: open one per thread.
+ */
+#ifndef FW_STORE_STORE_H
+#define FW_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/util/error.h"
+
+#define FW_ID_SIZE 32 /* ids are ULIDs: 26 characters and a NUL, with room */
+
+/* Job statuses, exactly as Nexrender Cloud names them. */
+#define FW_STATUS_QUEUED "queued"
+#define FW_STATUS_PENDING "pending"
+#define FW_STATUS_RENDERING "render:dorender"
+#define FW_STATUS_FINISHED "finished"
+#define FW_STATUS_ERROR "error"
+#define FW_STATUS_CANCELLED "manually_cancelled"
+
+/* Template statuses. */
+#define FW_TEMPLATE_AWAITING_UPLOAD "awaiting_upload"
+#define FW_TEMPLATE_PROCESSING "processing"
+#define FW_TEMPLATE_UPLOADED "uploaded"
+#define FW_TEMPLATE_ERROR "error"
+
+typedef struct fw_store fw_store;
+
+/* url: "postgres://..." or "postgresql://..." for PostgreSQL (libpq
+ * connection URI); anything else is a SQLite file path ("sqlite:" prefix
+ * optional). Creates the database file if needed and applies migrations. */
+fw_err fw_store_open(fw_store **out, const char *url, fw_error *err);
+void fw_store_close(fw_store **store);
+const char *fw_store_kind(const fw_store *store); /* "sqlite" or "postgres" */
+
+/* ---- teams and API keys ---------------------------------------------------------------------- */
+
+/* The team called name, created when missing; its id into id. */
+fw_err fw_store_team_ensure(fw_store *s, const char *name, char id[FW_ID_SIZE], fw_error *err);
+
+/* Record a key: its SHA-256 (hex) and a short prefix shown in listings. */
+fw_err fw_store_key_add(fw_store *s, const char *team_id, const char *key_hash, const char *prefix, fw_error *err);
+
+/* The team owning the key with this hash; FW_ERR_NOT_FOUND when none. */
+fw_err fw_store_key_team(fw_store *s, const char *key_hash, char team_id[FW_ID_SIZE], fw_error *err);
+
+/* How many keys exist (0 on a fresh data folder). */
+fw_err fw_store_key_count(fw_store *s, int64_t *count, fw_error *err);
+
+/* ---- templates ------------------------------------------------------------------------------- */
+
+typedef struct fw_template_row {
+    char id[FW_ID_SIZE];
+    char team_id[FW_ID_SIZE];
+    char type[16];            /* json, lottie, zip (or what the client declared) */
+    char status[24];          /* FW_TEMPLATE_* */
+    char *display_name;       /* owned, never NULL after a read */
+    char *error;              /* owned; NULL when none */
+    char *details_json;       /* owned; the introspection (TemplateDetails as JSON); NULL until uploaded */
+    char storage_key[256];    /* where the bundle is in blob storage; "" until uploaded */
+    int64_t size;             /* bytes of the bundle */
+    int64_t created_at, updated_at;
+} fw_template_row;
+
+/* Frees what a row owns and zeroes it. */
+void fw_template_row_clear(fw_template_row *row);
+
+fw_err fw_store_template_insert(fw_store *s, const fw_template_row *row, fw_error *err);
+fw_err fw_store_template_get(fw_store *s, const char *team_id, const char *id, fw_template_row *out, fw_error *err);
+/* Newest first; after_id (NULL for the first page) is the last id of the
+ * previous page. *rows is an array of *count rows, freed with
+ * fw_template_rows_free. */
+fw_err fw_store_template_list(fw_store *s, const char *team_id, int limit, const char *after_id, fw_template_row **rows,
+                              size_t *count, fw_error *err);
+void fw_template_rows_free(fw_template_row **rows, size_t count);
+/* Writes every mutable field (display_name, status, error, details_json,
+ * storage_key, size, type) and sets updated_at. */
+fw_err fw_store_template_update(fw_store *s, const fw_template_row *row, fw_error *err);
+/* FW_ERR_FAILED_PRECONDITION when jobs that have not ended use it. */
+fw_err fw_store_template_delete(fw_store *s, const char *team_id, const char *id, fw_error *err);
+
+/* ---- jobs ------------------------------------------------------------------------------------ */
+
+typedef struct fw_job_row {
+    char id[FW_ID_SIZE];
+    char team_id[FW_ID_SIZE];
+    char template_id[FW_ID_SIZE]; /* "" when the job names template.src */
+    char parent_id[FW_ID_SIZE];   /* "" unless a child of a nested or join job */
+    char batch_id[FW_ID_SIZE];    /* "" unless part of a batch */
+    char kind[16];                /* "render" or "join" */
+    char status[24];              /* FW_STATUS_* */
+    double progress;              /* 0..100 */
+    char *request_json;           /* owned; the job as submitted (JobRequest / JoinJobRequest as JSON) */
+    char *error;                  /* owned; NULL when none */
+    char *missing_fonts_json;     /* owned; JSON array of names, NULL when none */
+    char output_key[256];         /* where the output goes in blob storage */
+    char *output_url;             /* owned; known at creation; NULL when none */
+    char stage[24];               /* the pipeline stage while rendering */
+    int total_assets;
+    int attempts;                 /* claims so far */
+    char worker[64];              /* who holds the lease; "" when nobody */
+    int64_t lease_until;
+    int64_t created_at, updated_at, started_at, finished_at, error_at;
+    double render_duration;       /* seconds; < 0 when not rendered */
+    int64_t version;              /* the store-wide change sequence at its last change */
+} fw_job_row;
+
+void fw_job_row_clear(fw_job_row *row);
+void fw_job_rows_free(fw_job_row **rows, size_t count);
+
+/* Insert jobs in one transaction: all or none. Rows need id, team_id,
+ * status (queued or pending), kind, request_json, output_key, created_at;
+ * the store sets version and updated_at. */
+fw_err fw_store_jobs_insert(fw_store *s, const fw_job_row *rows, size_t count, fw_error *err);
+
+/* team_id NULL: any team (workers and the server's own bookkeeping). */
+fw_err fw_store_job_get(fw_store *s, const char *team_id, const char *id, fw_job_row *out, fw_error *err);
+
+typedef struct fw_job_filter {
+    const char *team_id;       /* required */
+    const char *status;        /* NULL: any */
+    const char *template_id;   /* NULL: any */
+    const char *batch_id;      /* NULL: any */
+    const char *parent_id;     /* NULL: any */
+    int64_t created_after;     /* 0: no bound */
+    int64_t created_before;    /* 0: no bound */
+    int limit;                 /* 1..1000 */
+    const char *after_id;      /* paging: the last id of the previous page (ids sort newest first) */
+} fw_job_filter;
+
+/* Newest first. */
+fw_err fw_store_job_list(fw_store *s, const fw_job_filter *filter, fw_job_row **rows, size_t *count, fw_error *err);
+
+/* Cancel a job that has not ended (queued, pending or rendering): status
+ * manually_cancelled, lease dropped. *out gets the job after the change.
+ * FW_ERR_FAILED_PRECONDITION when it had already ended (out still filled). */
+fw_err fw_store_job_cancel(fw_store *s, const char *team_id, const char *id, fw_job_row *out, fw_error *err);
+
+/* Set the status of pending jobs to queued (a parent whose children are
+ * done) and similar transitions made by the server: only from `from`. */
+fw_err fw_store_job_transition(fw_store *s, const char *id, const char *from, const char *to, const char *error,
+                               fw_error *err);
+
+/* Take the oldest queued job: status render:dorender, worker, lease_until =
+ * now + lease_ms, attempts + 1, started_at set on the first claim. Exactly
+ * one worker gets each job (SQLite: one writer; PostgreSQL: FOR UPDATE SKIP
+ * LOCKED). FW_ERR_NOT_FOUND when nothing is queued. */
+fw_err fw_store_job_claim(fw_store *s, const char *worker, int64_t lease_ms, fw_job_row *out, fw_error *err);
+
+/* While rendering: extend the lease, record progress and stage. *status gets
+ * the job's status now, so a worker sees a cancellation. FW_ERR_FAILED_
+ * PRECONDITION when this worker no longer holds the job (lease lost). */
+fw_err fw_store_job_heartbeat(fw_store *s, const char *id, const char *worker, int64_t lease_ms, double progress,
+                              const char *stage, char status[24], fw_error *err);
+
+/* The render is over: finished (progress 100, finished_at, render_duration,
+ * missing_fonts_json) when error is NULL, else status error with the text
+ * (error_at). Only by the worker holding the job; FW_ERR_FAILED_PRECONDITION
+ * otherwise (cancelled or reaped meanwhile). */
+fw_err fw_store_job_complete(fw_store *s, const char *id, const char *worker, double render_duration,
+                             const char *missing_fonts_json, const char *error, fw_error *err);
+
+/* Hand a job back without finishing it (shutdown, or a failure of ours
+ * rather than the job's): queued again while attempts < max_attempts,
+ * otherwise error with the text. */
+fw_err fw_store_job_release(fw_store *s, const char *id, const char *worker, const char *error, int max_attempts,
+                            fw_error *err);
+
+/* Jobs whose lease ran out before now (a worker died): queued again while
+ * attempts < max_attempts, otherwise error ("the worker stopped answering").
+ * *requeued and *failed count them (either may be NULL). */
+fw_err fw_store_job_reap(fw_store *s, int64_t now, int max_attempts, int *requeued, int *failed, fw_error *err);
+
+/* Jobs changed after version, oldest change first, at most limit. */
+fw_err fw_store_job_changes(fw_store *s, int64_t after_version, int limit, fw_job_row **rows, size_t *count,
+                            fw_error *err);
+
+/* The highest version given out so far. */
+fw_err fw_store_version(fw_store *s, int64_t *version, fw_error *err);
+
+/* A file descriptor that becomes readable when jobs change in another
+ * process (PostgreSQL LISTEN/NOTIFY), or -1 when the backend has none and
+ * callers should poll. After it is readable, call fw_store_drain_notify. */
+int fw_store_notify_fd(fw_store *s);
+void fw_store_drain_notify(fw_store *s);
+
+/* Milliseconds since the epoch, the clock every store call uses. */
+int64_t fw_store_now(void);
+
+#endif
