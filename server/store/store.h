@@ -201,9 +201,14 @@ fw_err fw_store_version(fw_store *s, int64_t *version, fw_error *err);
 
 /* A file descriptor that becomes readable when jobs change in another
  * process (PostgreSQL LISTEN/NOTIFY), or -1 when the backend has none and
- * callers should poll. After it is readable, call fw_store_drain_notify. */
+ * callers should poll. After it is readable, call fw_store_drain_notify.
+ * Notifications can also arrive while another call is running on the same
+ * store and then wait inside the store without the fd being readable, so a
+ * watcher drains before each fw_store_job_changes and polls only after a
+ * drain that returned 0. Returns how many notifications were waiting (0 for
+ * SQLite). */
 int fw_store_notify_fd(fw_store *s);
-void fw_store_drain_notify(fw_store *s);
+int fw_store_drain_notify(fw_store *s);
 
 /* Milliseconds since the epoch, the clock every store call uses. */
 int64_t fw_store_now(void);

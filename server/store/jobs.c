@@ -1,0 +1,489 @@
+/*
+ * jobs.c - jobs in the store: submission, reading, and the state changes of
+ * the job lifecycle (cancel, claim, heartbeat, complete, release, reap).
+ *
+ * Every change is one statement or one transaction, conditioned on the state
+ * it expects (status, and for a worker's calls that it still holds the lease),
+ * so two processes racing for the same job cannot both win: the loser changes
+ * no row and is told why. Each changed row takes the next store-wide version.
+ */
+#include "server/store/store_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JOB_COLUMNS                                                                                              \
+    "id, team_id, template_id, parent_id, batch_id, kind, status, progress, request_json, error, "               \
+    "missing_fonts_json, output_key, output_url, stage, total_assets, attempts, worker, lease_until, "           \
+    "created_at, updated_at, started_at, finished_at, error_at, render_duration, version"
+
+/* Statuses of a job that has not ended, as a SQL list. */
+#define UNFINISHED "('queued', 'pending', 'render:dorender')"
+
+static const char reaped_error[] = "the worker stopped answering (its lease ran out)";
+
+static void read_job(fw_store *s, fw_job_row *j)
+{
+    memset(j, 0, sizeof(*j));
+    fw_sql_copy(s, 0, j->id, sizeof(j->id));
+    fw_sql_copy(s, 1, j->team_id, sizeof(j->team_id));
+    fw_sql_copy(s, 2, j->template_id, sizeof(j->template_id));
+    fw_sql_copy(s, 3, j->parent_id, sizeof(j->parent_id));
+    fw_sql_copy(s, 4, j->batch_id, sizeof(j->batch_id));
+    fw_sql_copy(s, 5, j->kind, sizeof(j->kind));
+    fw_sql_copy(s, 6, j->status, sizeof(j->status));
+    j->progress = s->ops->col_double(s, 7);
+    j->request_json = fw_sql_dup(s, 8);
+    j->error = fw_sql_dup(s, 9);
+    j->missing_fonts_json = fw_sql_dup(s, 10);
+    fw_sql_copy(s, 11, j->output_key, sizeof(j->output_key));
+    j->output_url = fw_sql_dup(s, 12);
+    fw_sql_copy(s, 13, j->stage, sizeof(j->stage));
+    j->total_assets = (int)s->ops->col_int(s, 14);
+    j->attempts = (int)s->ops->col_int(s, 15);
+    fw_sql_copy(s, 16, j->worker, sizeof(j->worker));
+    j->lease_until = s->ops->col_int(s, 17);
+    j->created_at = s->ops->col_int(s, 18);
+    j->updated_at = s->ops->col_int(s, 19);
+    j->started_at = s->ops->col_int(s, 20);
+    j->finished_at = s->ops->col_int(s, 21);
+    j->error_at = s->ops->col_int(s, 22);
+    j->render_duration = s->ops->col_double(s, 23);
+    j->version = s->ops->col_int(s, 24);
+}
+
+/* Run a query of at most one job row into *out; *found says if there was
+ * one (when found is NULL, none is FW_ERR_NOT_FOUND for the job id). */
+static fw_err query_job(fw_store *s, const char *sql, const fw_sql_value *params, int count, const char *id,
+                        fw_job_row *out, int *found, fw_error *err)
+{
+    fw_err rc = s->ops->query(s, sql, params, count, err);
+    int got = 0;
+
+    if (rc == FW_OK) {
+        got = s->ops->row(s, err);
+        if (got > 0)
+            read_job(s, out);
+        else if (got < 0)
+            rc = err ? err->code : FW_ERR_INTERNAL;
+    }
+    s->ops->done(s);
+    if (rc != FW_OK)
+        return rc;
+    if (found)
+        *found = got > 0;
+    else if (got == 0)
+        return fw_error_set(err, FW_ERR_NOT_FOUND, "id", "no job with id %s", id ? id : "(none)");
+    return FW_OK;
+}
+
+/* Read the running query's rows (at most limit) into a new array, grown as
+ * rows come so that a large limit costs nothing when few rows match. */
+static fw_err read_jobs(fw_store *s, size_t limit, fw_job_row **rows, size_t *count, fw_error *err)
+{
+    fw_job_row *list = NULL;
+    size_t n = 0, room = 0;
+    int got = 0;
+
+    while (n < limit && (got = s->ops->row(s, err)) > 0) {
+        if (n == room) {
+            size_t bigger = room ? room * 2 : 16;
+            fw_job_row *grown = realloc(list, bigger * sizeof(*list));
+            if (!grown) {
+                fw_job_rows_free(&list, n);
+                return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory listing jobs");
+            }
+            list = grown;
+            room = bigger;
+        }
+        read_job(s, &list[n++]);
+    }
+    if (got < 0) {
+        fw_job_rows_free(&list, n);
+        return err ? err->code : FW_ERR_INTERNAL;
+    }
+    *rows = list;
+    *count = n;
+    return FW_OK;
+}
+
+/* ---- submission and reading ------------------------------------------------------------------ */
+
+static fw_err check_new_job(const fw_job_row *j, size_t i, fw_error *err)
+{
+    fw_err rc = FW_OK;
+    if (!*j->id)
+        rc = fw_error_set(err, FW_ERR_INVALID, "id", "a job needs an id");
+    else if (!*j->team_id)
+        rc = fw_error_set(err, FW_ERR_INVALID, "team_id", "a job belongs to a team");
+    else if (strcmp(j->status, FW_STATUS_QUEUED) != 0 && strcmp(j->status, FW_STATUS_PENDING) != 0)
+        rc = fw_error_set(err, FW_ERR_INVALID, "status", "a new job is \"queued\" or \"pending\", not \"%s\"",
+                          j->status);
+    else if (strcmp(j->kind, "render") != 0 && strcmp(j->kind, "join") != 0)
+        rc = fw_error_set(err, FW_ERR_INVALID, "kind", "a job is a \"render\" or a \"join\", not \"%s\"", j->kind);
+    else if (!j->request_json)
+        rc = fw_error_set(err, FW_ERR_INVALID, "request_json", "a job keeps the request it was made from");
+    else if (!*j->output_key)
+        rc = fw_error_set(err, FW_ERR_INVALID, "output_key", "a job needs an output key");
+    else if (j->created_at <= 0)
+        rc = fw_error_set(err, FW_ERR_INVALID, "created_at", "a job needs its creation time");
+    if (rc != FW_OK)
+        fw_error_prefix_field(err, "rows[%zu]", i);
+    return rc;
+}
+
+fw_err fw_store_jobs_insert(fw_store *s, const fw_job_row *rows, size_t count, fw_error *err)
+{
+    int64_t now = fw_store_now();
+    fw_err rc = FW_OK;
+
+    for (size_t i = 0; i < count && rc == FW_OK; i++)
+        rc = check_new_job(&rows[i], i, err);
+    if (rc != FW_OK || count == 0)
+        return rc;
+    rc = s->ops->begin(s, FW_TX_WRITE, err);
+    if (rc != FW_OK)
+        return rc;
+    for (size_t i = 0; i < count && rc == FW_OK; i++) {
+        const fw_job_row *j = &rows[i];
+        rc = fw_sql_exec(s,
+                         "INSERT INTO jobs (id, team_id, template_id, parent_id, batch_id, kind, status, progress, "
+                         "request_json, output_key, output_url, total_assets, created_at, updated_at, version) "
+                         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, fw_next_version())",
+                         FW_SQL_ARGS(FW_SQL_T(j->id), FW_SQL_T(j->team_id), FW_SQL_OPT(j->template_id),
+                                     FW_SQL_OPT(j->parent_id), FW_SQL_OPT(j->batch_id), FW_SQL_T(j->kind),
+                                     FW_SQL_T(j->status), FW_SQL_D(j->progress), FW_SQL_T(j->request_json),
+                                     FW_SQL_T(j->output_key), FW_SQL_T(j->output_url), FW_SQL_I(j->total_assets),
+                                     FW_SQL_I(j->created_at), FW_SQL_I(now)),
+                         NULL, err);
+        if (rc == FW_ERR_ALREADY_EXISTS)
+            fw_error_set(err, rc, "id", "a job with id %s already exists", j->id);
+        else if (rc == FW_ERR_NOT_FOUND)
+            fw_error_set(err, rc, "team_id", "no team with id %s", j->team_id);
+        if (rc != FW_OK)
+            fw_error_prefix_field(err, "rows[%zu]", i);
+    }
+    return fw_sql_end(s, rc, err);
+}
+
+fw_err fw_store_job_get(fw_store *s, const char *team_id, const char *id, fw_job_row *out, fw_error *err)
+{
+    if (team_id)
+        return query_job(s, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = $1 AND team_id = $2",
+                         FW_SQL_ARGS(FW_SQL_T(id), FW_SQL_T(team_id)), id, out, NULL, err);
+    return query_job(s, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = $1", FW_SQL_ARGS(FW_SQL_T(id)), id, out, NULL,
+                     err);
+}
+
+static void filter_text(fw_sql_builder *b, const char *column, const char *value)
+{
+    if (!value)
+        return;
+    fw_sql_append(b, " AND ");
+    fw_sql_append(b, column);
+    fw_sql_append(b, " = ");
+    fw_sql_param(b, FW_SQL_T(value));
+}
+
+fw_err fw_store_job_list(fw_store *s, const fw_job_filter *f, fw_job_row **rows, size_t *count, fw_error *err)
+{
+    fw_sql_builder b = {0};
+    fw_err rc;
+
+    *rows = NULL;
+    *count = 0;
+    if (!f->team_id)
+        return fw_error_set(err, FW_ERR_INVALID, "team_id", "listing jobs needs a team");
+    if (f->limit < 1 || f->limit > 1000)
+        return fw_error_set(err, FW_ERR_INVALID, "limit", "the page size must be 1 to 1000, not %d", f->limit);
+    /* The statement is built from the filters given, so each variant gets a
+     * plan that uses its index (a batch, a parent, a template, a status). */
+    fw_sql_append(&b, "SELECT " JOB_COLUMNS " FROM jobs WHERE team_id = ");
+    fw_sql_param(&b, FW_SQL_T(f->team_id));
+    filter_text(&b, "status", f->status);
+    filter_text(&b, "template_id", f->template_id);
+    filter_text(&b, "batch_id", f->batch_id);
+    filter_text(&b, "parent_id", f->parent_id);
+    if (f->created_after > 0) {
+        fw_sql_append(&b, " AND created_at > ");
+        fw_sql_param(&b, FW_SQL_I(f->created_after));
+    }
+    if (f->created_before > 0) {
+        fw_sql_append(&b, " AND created_at < ");
+        fw_sql_param(&b, FW_SQL_I(f->created_before));
+    }
+    if (f->after_id && *f->after_id) {
+        fw_sql_append(&b, " AND (created_at, id) < (SELECT created_at, id FROM jobs WHERE team_id = $1 AND id = ");
+        fw_sql_param(&b, FW_SQL_T(f->after_id));
+        fw_sql_append(&b, ")");
+    }
+    fw_sql_append(&b, " ORDER BY created_at DESC, id DESC LIMIT ");
+    fw_sql_param(&b, FW_SQL_I(f->limit));
+    rc = s->ops->query(s, b.sql, b.params, b.count, err);
+    if (rc == FW_OK)
+        rc = read_jobs(s, (size_t)f->limit, rows, count, err);
+    s->ops->done(s);
+    return rc;
+}
+
+fw_err fw_store_job_changes(fw_store *s, int64_t after_version, int limit, fw_job_row **rows, size_t *count,
+                            fw_error *err)
+{
+    fw_err rc;
+
+    *rows = NULL;
+    *count = 0;
+    if (limit < 1 || limit > 10000)
+        return fw_error_set(err, FW_ERR_INVALID, "limit", "the page size must be 1 to 10000, not %d", limit);
+    rc = s->ops->query(s, "SELECT " JOB_COLUMNS " FROM jobs WHERE version > $1 ORDER BY version LIMIT $2",
+                       FW_SQL_ARGS(FW_SQL_I(after_version), FW_SQL_I(limit)), err);
+    if (rc == FW_OK)
+        rc = read_jobs(s, (size_t)limit, rows, count, err);
+    s->ops->done(s);
+    return rc;
+}
+
+/* ---- the server's changes -------------------------------------------------------------------- */
+
+fw_err fw_store_job_cancel(fw_store *s, const char *team_id, const char *id, fw_job_row *out, fw_error *err)
+{
+    int found = 0;
+    fw_err rc;
+
+    memset(out, 0, sizeof(*out));
+    rc = s->ops->begin(s, FW_TX_WRITE, err);
+    if (rc != FW_OK)
+        return rc;
+    rc = query_job(s,
+                   "UPDATE jobs SET status = 'manually_cancelled', worker = '', lease_until = 0, updated_at = $3, "
+                   "version = fw_next_version() "
+                   "WHERE id = $1 AND ($2 IS NULL OR team_id = $2) AND status IN " UNFINISHED
+                   " RETURNING " JOB_COLUMNS,
+                   FW_SQL_ARGS(FW_SQL_T(id), FW_SQL_T(team_id), FW_SQL_I(fw_store_now())), id, out, &found, err);
+    if (rc == FW_OK && !found) {
+        rc = query_job(s, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = $1 AND ($2 IS NULL OR team_id = $2)",
+                       FW_SQL_ARGS(FW_SQL_T(id), FW_SQL_T(team_id)), id, out, NULL, err);
+        if (rc == FW_OK)
+            rc = fw_error_set(err, FW_ERR_FAILED_PRECONDITION, "id", "job %s has already ended (%s)", id,
+                              out->status);
+    }
+    /* On FAILED_PRECONDITION *out keeps the job as it is; nothing changed. */
+    return fw_sql_end(s, rc, err);
+}
+
+fw_err fw_store_job_transition(fw_store *s, const char *id, const char *from, const char *to, const char *error,
+                               fw_error *err)
+{
+    int64_t now = fw_store_now(), changed = 0, jobs = 0;
+    int ended = strcmp(to, FW_STATUS_FINISHED) == 0 || strcmp(to, FW_STATUS_ERROR) == 0 ||
+                strcmp(to, FW_STATUS_CANCELLED) == 0;
+    int exists = 0;
+    fw_err rc = s->ops->begin(s, FW_TX_WRITE, err);
+
+    if (rc != FW_OK)
+        return rc;
+    rc = fw_sql_exec(s,
+                     "UPDATE jobs SET status = $3, error = COALESCE($4, error), updated_at = $5, "
+                     "error_at = CASE WHEN $6 = 1 THEN $5 ELSE error_at END, "
+                     "finished_at = CASE WHEN $7 = 1 THEN $5 ELSE finished_at END, "
+                     "worker = '', lease_until = 0, version = fw_next_version() "
+                     "WHERE id = $1 AND status = $2",
+                     FW_SQL_ARGS(FW_SQL_T(id), FW_SQL_T(from), FW_SQL_T(to), FW_SQL_T(error), FW_SQL_I(now),
+                                 FW_SQL_I(strcmp(to, FW_STATUS_ERROR) == 0), FW_SQL_I(ended)),
+                     &changed, err);
+    if (rc == FW_OK && changed == 0) {
+        rc = fw_sql_int(s, "SELECT COUNT(*) FROM jobs WHERE id = $1", FW_SQL_ARGS(FW_SQL_T(id)), &jobs, &exists, err);
+        if (rc == FW_OK && jobs == 0)
+            rc = fw_error_set(err, FW_ERR_NOT_FOUND, "id", "no job with id %s", id);
+        else if (rc == FW_OK)
+            rc = fw_error_set(err, FW_ERR_FAILED_PRECONDITION, "status", "job %s is not %s, so it cannot become %s",
+                              id, from, to);
+    }
+    return fw_sql_end(s, rc, err);
+}
+
+/* ---- the workers' changes -------------------------------------------------------------------- */
+
+fw_err fw_store_job_claim(fw_store *s, const char *worker, int64_t lease_ms, fw_job_row *out, fw_error *err)
+{
+    char sql[2048];
+    int64_t now = fw_store_now();
+    int found = 0;
+    fw_err rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!worker || !*worker)
+        return fw_error_set(err, FW_ERR_INVALID, "worker", "a claim needs the worker's name");
+    if (lease_ms <= 0)
+        return fw_error_set(err, FW_ERR_INVALID, "lease_ms", "a lease must last some time, not %lld ms",
+                            (long long)lease_ms);
+    /* Oldest first. The outer status check matters on PostgreSQL: the row
+     * found may have been claimed and committed since the statement began. */
+    snprintf(sql, sizeof(sql),
+             "UPDATE jobs SET status = 'render:dorender', worker = $1, lease_until = $2, "
+             "attempts = attempts + 1, started_at = CASE WHEN started_at = 0 THEN $3 ELSE started_at END, "
+             "progress = 0, stage = '', updated_at = $3, version = fw_next_version() "
+             "WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1 %s) "
+             "AND status = 'queued' RETURNING " JOB_COLUMNS,
+             s->ops->claim_lock);
+    rc = s->ops->begin(s, FW_TX_WRITE, err);
+    if (rc != FW_OK)
+        return rc;
+    rc = query_job(s, sql, FW_SQL_ARGS(FW_SQL_T(worker), FW_SQL_I(now + lease_ms), FW_SQL_I(now)), NULL, out, &found,
+                   err);
+    if (rc == FW_OK && !found)
+        rc = fw_error_set(err, FW_ERR_NOT_FOUND, NULL, "no job is queued");
+    if (rc != FW_OK)
+        fw_job_row_clear(out);
+    return fw_sql_end(s, rc, err);
+}
+
+/* Why a worker's call changed nothing: the job is gone, or not its own. */
+static fw_err not_held(fw_store *s, const char *id, const char *worker, char status[24], fw_error *err)
+{
+    int got;
+    fw_err rc = s->ops->query(s, "SELECT status, worker FROM jobs WHERE id = $1", FW_SQL_ARGS(FW_SQL_T(id)), err);
+
+    if (rc == FW_OK) {
+        got = s->ops->row(s, err);
+        if (got > 0) {
+            char now_status[24], holder[64];
+            fw_sql_copy(s, 0, now_status, sizeof(now_status));
+            fw_sql_copy(s, 1, holder, sizeof(holder));
+            if (status)
+                memcpy(status, now_status, sizeof(now_status));
+            rc = fw_error_set(err, FW_ERR_FAILED_PRECONDITION, "worker",
+                              "worker %s no longer holds job %s: it is %s%s%s", worker, id, now_status,
+                              *holder ? " and held by " : "", holder);
+        } else if (got == 0) {
+            rc = fw_error_set(err, FW_ERR_NOT_FOUND, "id", "no job with id %s", id);
+        } else {
+            rc = err ? err->code : FW_ERR_INTERNAL;
+        }
+    }
+    s->ops->done(s);
+    return rc;
+}
+
+fw_err fw_store_job_heartbeat(fw_store *s, const char *id, const char *worker, int64_t lease_ms, double progress,
+                              const char *stage, char status[24], fw_error *err)
+{
+    int64_t now = fw_store_now(), changed = 0;
+    fw_err rc = s->ops->begin(s, FW_TX_WRITE, err);
+
+    if (rc != FW_OK)
+        return rc;
+    rc = fw_sql_exec(s,
+                     "UPDATE jobs SET lease_until = $3, progress = $4, stage = $5, updated_at = $6, "
+                     "version = fw_next_version() "
+                     "WHERE id = $1 AND worker = $2 AND status = 'render:dorender'",
+                     FW_SQL_ARGS(FW_SQL_T(id), FW_SQL_T(worker), FW_SQL_I(now + lease_ms),
+                                 FW_SQL_D(progress < 0 ? 0 : progress > 100 ? 100 : progress),
+                                 FW_SQL_T(stage ? stage : ""), FW_SQL_I(now)),
+                     &changed, err);
+    if (rc == FW_OK && changed == 1 && status)
+        snprintf(status, 24, "%s", FW_STATUS_RENDERING);
+    else if (rc == FW_OK && changed == 0)
+        rc = not_held(s, id, worker, status, err);
+    return fw_sql_end(s, rc, err);
+}
+
+fw_err fw_store_job_complete(fw_store *s, const char *id, const char *worker, double render_duration,
+                             const char *missing_fonts_json, const char *error, fw_error *err)
+{
+    int64_t now = fw_store_now(), changed = 0;
+    fw_err rc = s->ops->begin(s, FW_TX_WRITE, err);
+
+    if (rc != FW_OK)
+        return rc;
+    if (!error)
+        rc = fw_sql_exec(s,
+                         "UPDATE jobs SET status = 'finished', progress = 100, finished_at = $3, updated_at = $3, "
+                         "render_duration = $4, missing_fonts_json = $5, worker = '', lease_until = 0, "
+                         "version = fw_next_version() "
+                         "WHERE id = $1 AND worker = $2 AND status = 'render:dorender'",
+                         FW_SQL_ARGS(FW_SQL_T(id), FW_SQL_T(worker), FW_SQL_I(now), FW_SQL_D(render_duration),
+                                     FW_SQL_T(missing_fonts_json)),
+                         &changed, err);
+    else
+        rc = fw_sql_exec(s,
+                         "UPDATE jobs SET status = 'error', error = $3, error_at = $4, updated_at = $4, "
+                         "render_duration = $5, missing_fonts_json = $6, worker = '', lease_until = 0, "
+                         "version = fw_next_version() "
+                         "WHERE id = $1 AND worker = $2 AND status = 'render:dorender'",
+                         FW_SQL_ARGS(FW_SQL_T(id), FW_SQL_T(worker), FW_SQL_T(error), FW_SQL_I(now),
+                                     FW_SQL_D(render_duration), FW_SQL_T(missing_fonts_json)),
+                         &changed, err);
+    if (rc == FW_OK && changed == 0)
+        rc = not_held(s, id, worker, NULL, err);
+    return fw_sql_end(s, rc, err);
+}
+
+/* Requeue while attempts remain, else fail: shared by release and reap. */
+#define REQUEUE_OR_FAIL                                                                                          \
+    "status = CASE WHEN attempts < $2 THEN 'queued' ELSE 'error' END, "                                          \
+    "error = CASE WHEN attempts < $2 THEN error ELSE $3 END, "                                                   \
+    "error_at = CASE WHEN attempts < $2 THEN error_at ELSE $4 END, "                                             \
+    "progress = CASE WHEN attempts < $2 THEN 0 ELSE progress END, "                                              \
+    "stage = '', worker = '', lease_until = 0, updated_at = $4, version = fw_next_version() "
+
+fw_err fw_store_job_release(fw_store *s, const char *id, const char *worker, const char *error, int max_attempts,
+                            fw_error *err)
+{
+    int64_t changed = 0;
+    fw_err rc = s->ops->begin(s, FW_TX_WRITE, err);
+
+    if (rc != FW_OK)
+        return rc;
+    rc = fw_sql_exec(s,
+                     "UPDATE jobs SET " REQUEUE_OR_FAIL
+                     "WHERE id = $1 AND worker = $5 AND status = 'render:dorender'",
+                     FW_SQL_ARGS(FW_SQL_T(id), FW_SQL_I(max_attempts),
+                                 FW_SQL_T(error ? error : "the worker gave the job back"), FW_SQL_I(fw_store_now()),
+                                 FW_SQL_T(worker)),
+                     &changed, err);
+    if (rc == FW_OK && changed == 0)
+        rc = not_held(s, id, worker, NULL, err);
+    return fw_sql_end(s, rc, err);
+}
+
+fw_err fw_store_job_reap(fw_store *s, int64_t now, int max_attempts, int *requeued, int *failed, fw_error *err)
+{
+    int back = 0, dead = 0, got;
+    fw_err rc = s->ops->begin(s, FW_TX_WRITE, err);
+
+    if (requeued)
+        *requeued = 0;
+    if (failed)
+        *failed = 0;
+    if (rc != FW_OK)
+        return rc;
+    rc = s->ops->query(s,
+                       "UPDATE jobs SET " REQUEUE_OR_FAIL
+                       "WHERE status = 'render:dorender' AND lease_until > 0 AND lease_until < $1 RETURNING status",
+                       FW_SQL_ARGS(FW_SQL_I(now), FW_SQL_I(max_attempts), FW_SQL_T(reaped_error),
+                                   FW_SQL_I(fw_store_now())),
+                       err);
+    while (rc == FW_OK && (got = s->ops->row(s, err)) != 0) {
+        const char *status;
+        if (got < 0) {
+            rc = err ? err->code : FW_ERR_INTERNAL;
+            break;
+        }
+        status = s->ops->col_text(s, 0);
+        if (status && strcmp(status, FW_STATUS_QUEUED) == 0)
+            back++;
+        else
+            dead++;
+    }
+    s->ops->done(s);
+    rc = fw_sql_end(s, rc, err);
+    if (rc == FW_OK) {
+        if (requeued)
+            *requeued = back;
+        if (failed)
+            *failed = dead;
+    }
+    return rc;
+}

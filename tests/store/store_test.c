@@ -1,0 +1,1104 @@
+/*
+ * store_test.c - the job store's specification, run on both backends.
+ *
+ * Every case runs on SQLite (a fresh file in a temporary folder) and, when
+ * FW_TEST_PG_URL names a PostgreSQL server (a superuser URL), on PostgreSQL
+ * in a fresh database created for the case and dropped after it. Without the
+ * variable the PostgreSQL half is skipped, saying so.
+ */
+#include <libpq-fe.h>
+#include <poll.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "server/store/store.h"
+#include "server/util/id.h"
+#include "tests/fw_test.h"
+
+/* ---- the harness: a fresh database per case -------------------------------------------------- */
+
+static int g_pg;            /* the running case is on PostgreSQL */
+static char g_url[2048];    /* its fresh database */
+static char g_dir[4096];    /* a folder of its own */
+static char g_pg_name[64];  /* the PostgreSQL database to drop after it */
+
+static PGconn *pg_admin(void)
+{
+    PGconn *c = PQconnectdb(getenv("FW_TEST_PG_URL"));
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "  cannot connect to FW_TEST_PG_URL: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+static int pg_admin_command(const char *sql)
+{
+    PGconn *c = pg_admin();
+    PGresult *r;
+    int ok;
+    if (!c)
+        return 0;
+    r = PQexec(c, sql);
+    ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        fprintf(stderr, "  %s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+    return ok;
+}
+
+/* The server URL with its database name replaced by name. */
+static void pg_url_for(const char *name, char *out, size_t size)
+{
+    const char *base = getenv("FW_TEST_PG_URL");
+    const char *hosts = strstr(base, "://");
+    const char *path = hosts ? strchr(hosts + 3, '/') : NULL;
+    const char *query = strchr(base, '?');
+    int host_len = path ? (int)(path - base) : (query ? (int)(query - base) : (int)strlen(base));
+    snprintf(out, size, "%.*s/%s%s", host_len, base, name, query ? query : "");
+}
+
+static int fresh_database(void)
+{
+    const char *dir = fw_test_tmpdir();
+    if (!dir)
+        return 0;
+    snprintf(g_dir, sizeof(g_dir), "%s", dir);
+    g_pg_name[0] = '\0';
+    if (!g_pg) {
+        snprintf(g_url, sizeof(g_url), "%s/store.db", g_dir);
+        return 1;
+    } else {
+        char id[FW_ID_SIZE], sql[128];
+        fw_id_new(id);
+        snprintf(g_pg_name, sizeof(g_pg_name), "fwtest_%s", id);
+        for (char *p = g_pg_name; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p - 'A' + 'a');
+        snprintf(sql, sizeof(sql), "CREATE DATABASE %s", g_pg_name);
+        if (!pg_admin_command(sql))
+            return 0;
+        pg_url_for(g_pg_name, g_url, sizeof(g_url));
+        return 1;
+    }
+}
+
+static void drop_database(void)
+{
+    char sql[128];
+    if (!g_pg_name[0])
+        return;
+    snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", g_pg_name);
+    pg_admin_command(sql);
+    g_pg_name[0] = '\0';
+}
+
+static void run_case(void (*fn)(void), int pg)
+{
+    g_pg = pg;
+    if (pg && !getenv("FW_TEST_PG_URL"))
+        FW_SKIP("FW_TEST_PG_URL is not set: the PostgreSQL half is skipped (tests/postgres.sh starts a server)");
+    FW_REQUIRE(fresh_database());
+    fn();
+    drop_database();
+}
+
+#define BOTH(fn)                                                                                                     \
+    static void fn##_on_sqlite(void) { run_case(fn, 0); }                                                           \
+    static void fn##_on_postgres(void) { run_case(fn, 1); }
+#define RUN_BOTH(fn)                                                                                                 \
+    FW_RUN(fn##_on_sqlite);                                                                                          \
+    FW_RUN(fn##_on_postgres)
+
+static fw_store *open_store(void)
+{
+    fw_store *s = NULL;
+    fw_error err = {0};
+    if (fw_store_open(&s, g_url, &err) != FW_OK)
+        fprintf(stderr, "  open %s: %s\n", g_url, err.message);
+    return s;
+}
+
+/* ---- fixtures -------------------------------------------------------------------------------- */
+
+static char request_json[] = "{\"template\":{\"id\":\"t\"}}";
+
+/* A queued render job of team created at created (its id made at that time). */
+static void job_at(fw_job_row *j, const char *team, int64_t created)
+{
+    memset(j, 0, sizeof(*j));
+    fw_id_new_at(j->id, (uint64_t)created);
+    snprintf(j->team_id, sizeof(j->team_id), "%s", team);
+    snprintf(j->kind, sizeof(j->kind), "render");
+    snprintf(j->status, sizeof(j->status), FW_STATUS_QUEUED);
+    snprintf(j->output_key, sizeof(j->output_key), "outputs/%s.mp4", j->id);
+    j->request_json = request_json;
+    j->created_at = created;
+}
+
+static fw_err insert_one(fw_store *s, const fw_job_row *j)
+{
+    fw_error err;
+    return fw_store_jobs_insert(s, j, 1, &err);
+}
+
+static const char *status_of(fw_store *s, const char *id)
+{
+    static char status[24];
+    fw_job_row row;
+    fw_error err;
+    if (fw_store_job_get(s, NULL, id, &row, &err) != FW_OK)
+        return "(missing)";
+    snprintf(status, sizeof(status), "%s", row.status);
+    fw_job_row_clear(&row);
+    return status;
+}
+
+/* A SHA-256 in hex, made of one repeated digit. */
+static void key_hash(char out[65], char fill)
+{
+    memset(out, fill, 64);
+    out[64] = '\0';
+}
+
+/* ---- migrations ------------------------------------------------------------------------------ */
+
+static int64_t migrations_recorded(void)
+{
+    int64_t n = -1;
+    if (!g_pg) {
+        sqlite3 *db;
+        sqlite3_stmt *st;
+        if (sqlite3_open(g_url, &db) == SQLITE_OK &&
+            sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM schema_migrations", -1, &st, NULL) == SQLITE_OK) {
+            if (sqlite3_step(st) == SQLITE_ROW)
+                n = sqlite3_column_int64(st, 0);
+            sqlite3_finalize(st);
+        }
+        sqlite3_close(db);
+    } else {
+        PGconn *c = PQconnectdb(g_url);
+        PGresult *r = PQexec(c, "SELECT COUNT(*) FROM schema_migrations");
+        if (PQresultStatus(r) == PGRES_TUPLES_OK)
+            n = atoll(PQgetvalue(r, 0, 0));
+        PQclear(r);
+        PQfinish(c);
+    }
+    return n;
+}
+
+static void migrations_apply_on_a_fresh_database_and_once_on_reopen(void)
+{
+    fw_store *s = open_store();
+    int64_t version = -1, keys = -1;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_CHECK_STR(fw_store_kind(s), g_pg ? "postgres" : "sqlite");
+    FW_CHECK_INT(fw_store_version(s, &version, &err), FW_OK);
+    FW_CHECK_INT(version, 0);
+    FW_CHECK_INT(fw_store_key_count(s, &keys, &err), FW_OK);
+    FW_CHECK_INT(keys, 0);
+    fw_store_close(&s);
+    FW_CHECK(s == NULL);
+    int64_t applied = migrations_recorded();
+    FW_CHECK(applied >= 1);
+
+    s = open_store();
+    FW_REQUIRE(s);
+    FW_CHECK_INT(migrations_recorded(), applied);
+    fw_store_close(&s);
+}
+
+/* Several processes opening the same fresh database at once all succeed,
+ * and the migrations are recorded once. */
+static void migrations_are_safe_when_processes_open_a_fresh_database_together(void)
+{
+    pid_t kids[4];
+    int ok = 0;
+
+    for (int i = 0; i < 4; i++) {
+        kids[i] = fork();
+        if (kids[i] == 0) {
+            fw_store *s = open_store();
+            char team[FW_ID_SIZE];
+            fw_error err;
+            int good = s && fw_store_team_ensure(s, "racers", team, &err) == FW_OK;
+            fw_store_close(&s);
+            _exit(good ? 0 : 1);
+        }
+    }
+    for (int i = 0; i < 4; i++) {
+        int status = 0;
+        waitpid(kids[i], &status, 0);
+        ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    }
+    FW_CHECK_INT(ok, 4);
+    fw_store *s = open_store();
+    FW_REQUIRE(s);
+    int64_t applied = migrations_recorded();
+    FW_CHECK(applied >= 1);
+    fw_store_close(&s);
+    FW_CHECK_INT(migrations_recorded(), applied);
+}
+
+static void opening_a_bad_location_fails_with_words(void)
+{
+    fw_store *s = NULL;
+    fw_error err = {0};
+    if (!g_pg) {
+        char path[4200];
+        snprintf(path, sizeof(path), "%s/no/such/folder/store.db", g_dir);
+        FW_CHECK_INT(fw_store_open(&s, path, &err), FW_ERR_IO);
+        FW_CHECK_CONTAINS(err.message, "no/such/folder");
+    } else {
+        /* A port nobody listens on (1 is reserved and closed). */
+        FW_CHECK_INT(fw_store_open(&s, "postgresql://fw@127.0.0.1:1/nothing?connect_timeout=2", &err),
+                     FW_ERR_UNAVAILABLE);
+        FW_CHECK_CONTAINS(err.message, "postgres connect");
+    }
+    FW_CHECK(s == NULL);
+    FW_CHECK_INT(fw_store_open(&s, "", &err), FW_ERR_INVALID);
+}
+
+/* ---- teams and keys -------------------------------------------------------------------------- */
+
+static void teams_are_ensured_idempotently_and_keys_find_their_team(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE], again[FW_ID_SIZE], other[FW_ID_SIZE], found[FW_ID_SIZE];
+    char h1[65], h2[65], h3[65];
+    int64_t count = -1;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_CHECK_INT(fw_store_team_ensure(s, "acme", acme, &err), FW_OK);
+    FW_CHECK_INT(fw_store_team_ensure(s, "acme", again, &err), FW_OK);
+    FW_CHECK_STR(again, acme);
+    FW_CHECK(fw_id_valid(acme));
+    FW_CHECK_INT(fw_store_team_ensure(s, "other", other, &err), FW_OK);
+    FW_CHECK(strcmp(acme, other) != 0);
+    FW_CHECK_INT(fw_store_team_ensure(s, "", other, &err), FW_ERR_INVALID);
+
+    key_hash(h1, 'a');
+    key_hash(h2, 'b');
+    key_hash(h3, 'c');
+    FW_CHECK_INT(fw_store_key_add(s, acme, h1, "fw_live_a", &err), FW_OK);
+    FW_CHECK_INT(fw_store_key_count(s, &count, &err), FW_OK);
+    FW_CHECK_INT(count, 1);
+    FW_CHECK_INT(fw_store_key_add(s, other, h2, "fw_live_b", &err), FW_OK);
+    FW_CHECK_INT(fw_store_key_count(s, &count, &err), FW_OK);
+    FW_CHECK_INT(count, 2);
+
+    FW_CHECK_INT(fw_store_key_team(s, h1, found, &err), FW_OK);
+    FW_CHECK_STR(found, acme);
+    FW_CHECK_INT(fw_store_key_team(s, h2, found, &err), FW_OK);
+    FW_CHECK_STR(found, other);
+    FW_CHECK_INT(fw_store_key_team(s, h3, found, &err), FW_ERR_NOT_FOUND);
+
+    FW_CHECK_INT(fw_store_key_add(s, other, h1, "dup", &err), FW_ERR_ALREADY_EXISTS);
+    FW_CHECK_STR(err.field, "key_hash");
+    FW_CHECK_INT(fw_store_key_add(s, "01NOSUCHTEAM0000000000000", h3, "x", &err), FW_ERR_NOT_FOUND);
+    FW_CHECK_STR(err.field, "team_id");
+    FW_CHECK_INT(fw_store_key_add(s, acme, "short", "x", &err), FW_ERR_INVALID);
+    FW_CHECK_INT(fw_store_key_count(s, &count, &err), FW_OK);
+    FW_CHECK_INT(count, 2);
+    fw_store_close(&s);
+}
+
+/* ---- templates ------------------------------------------------------------------------------- */
+
+static void template_at(fw_template_row *t, const char *team, int64_t created, const char *name)
+{
+    memset(t, 0, sizeof(*t));
+    fw_id_new_at(t->id, (uint64_t)created);
+    snprintf(t->team_id, sizeof(t->team_id), "%s", team);
+    snprintf(t->type, sizeof(t->type), "lottie");
+    snprintf(t->status, sizeof(t->status), FW_TEMPLATE_AWAITING_UPLOAD);
+    t->display_name = (char *)name;
+    t->created_at = created;
+}
+
+static void templates_are_created_read_updated_paged_and_deleted(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE], other[FW_ID_SIZE];
+    fw_template_row t[5], got, *rows = NULL;
+    size_t count = 0;
+    int64_t base = 1700000000000;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    FW_REQUIRE(fw_store_team_ensure(s, "other", other, &err) == FW_OK);
+    for (int i = 0; i < 5; i++) {
+        template_at(&t[i], acme, base + i * 1000, "Promo");
+        FW_CHECK_INT(fw_store_template_insert(s, &t[i], &err), FW_OK);
+    }
+    FW_CHECK_INT(fw_store_template_insert(s, &t[0], &err), FW_ERR_ALREADY_EXISTS);
+    FW_CHECK_STR(err.field, "id");
+
+    FW_CHECK_INT(fw_store_template_get(s, acme, t[2].id, &got, &err), FW_OK);
+    FW_CHECK_STR(got.id, t[2].id);
+    FW_CHECK_STR(got.display_name, "Promo");
+    FW_CHECK_STR(got.status, FW_TEMPLATE_AWAITING_UPLOAD);
+    FW_CHECK_STR(got.type, "lottie");
+    FW_CHECK(got.error == NULL && got.details_json == NULL);
+    FW_CHECK_STR(got.storage_key, "");
+    FW_CHECK_INT(got.created_at, base + 2000);
+    fw_template_row_clear(&got);
+    FW_CHECK(got.display_name == NULL);
+
+    /* Another team sees nothing, not even that it exists. */
+    FW_CHECK_INT(fw_store_template_get(s, other, t[2].id, &got, &err), FW_ERR_NOT_FOUND);
+    FW_CHECK_INT(fw_store_template_list(s, other, 10, NULL, &rows, &count, &err), FW_OK);
+    FW_CHECK_INT(count, 0);
+    fw_template_rows_free(&rows, count);
+
+    /* Update every mutable field. */
+    fw_template_row up = t[2];
+    snprintf(up.status, sizeof(up.status), FW_TEMPLATE_UPLOADED);
+    snprintf(up.storage_key, sizeof(up.storage_key), "templates/%s.zip", up.id);
+    snprintf(up.type, sizeof(up.type), "zip");
+    up.display_name = "Promo v2";
+    up.details_json = "{\"compositions\":[]}";
+    up.size = 12345;
+    FW_CHECK_INT(fw_store_template_update(s, &up, &err), FW_OK);
+    FW_CHECK_INT(fw_store_template_get(s, acme, t[2].id, &got, &err), FW_OK);
+    FW_CHECK_STR(got.display_name, "Promo v2");
+    FW_CHECK_STR(got.status, FW_TEMPLATE_UPLOADED);
+    FW_CHECK_STR(got.type, "zip");
+    FW_CHECK_STR(got.details_json, "{\"compositions\":[]}");
+    FW_CHECK_INT(got.size, 12345);
+    FW_CHECK_CONTAINS(got.storage_key, ".zip");
+    FW_CHECK(got.updated_at >= got.created_at);
+    fw_template_row_clear(&got);
+    snprintf(up.team_id, sizeof(up.team_id), "%s", other);
+    FW_CHECK_INT(fw_store_template_update(s, &up, &err), FW_ERR_NOT_FOUND);
+
+    /* Paging: newest first, 2 + 2 + 1, no repeats. */
+    const char *expect[5] = {t[4].id, t[3].id, t[2].id, t[1].id, t[0].id};
+    char after[FW_ID_SIZE] = "";
+    int seen = 0;
+    for (int page = 0; page < 4; page++) {
+        FW_REQUIRE(fw_store_template_list(s, acme, 2, after[0] ? after : NULL, &rows, &count, &err) == FW_OK);
+        for (size_t i = 0; i < count && seen < 5; i++)
+            FW_CHECK_STR(rows[i].id, expect[seen++]);
+        if (count)
+            snprintf(after, sizeof(after), "%s", rows[count - 1].id);
+        FW_CHECK_INT(count, page < 2 ? 2 : page == 2 ? 1 : 0);
+        fw_template_rows_free(&rows, count);
+        FW_CHECK(rows == NULL);
+    }
+    FW_CHECK_INT(seen, 5);
+    FW_CHECK_INT(fw_store_template_list(s, acme, 0, NULL, &rows, &count, &err), FW_ERR_INVALID);
+    FW_CHECK_STR(err.field, "limit");
+
+    /* Delete: refused while an unfinished job uses it, allowed once it ended. */
+    fw_job_row job, after_cancel;
+    job_at(&job, acme, base);
+    snprintf(job.template_id, sizeof(job.template_id), "%s", t[1].id);
+    FW_REQUIRE(insert_one(s, &job) == FW_OK);
+    FW_CHECK_INT(fw_store_template_delete(s, acme, t[1].id, &err), FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_CONTAINS(err.message, "not ended");
+    FW_CHECK_INT(fw_store_template_get(s, acme, t[1].id, &got, &err), FW_OK);
+    fw_template_row_clear(&got);
+    FW_CHECK_INT(fw_store_job_cancel(s, acme, job.id, &after_cancel, &err), FW_OK);
+    fw_job_row_clear(&after_cancel);
+    FW_CHECK_INT(fw_store_template_delete(s, other, t[1].id, &err), FW_ERR_NOT_FOUND);
+    FW_CHECK_INT(fw_store_template_delete(s, acme, t[1].id, &err), FW_OK);
+    FW_CHECK_INT(fw_store_template_get(s, acme, t[1].id, &got, &err), FW_ERR_NOT_FOUND);
+    FW_CHECK_INT(fw_store_template_delete(s, acme, t[1].id, &err), FW_ERR_NOT_FOUND);
+    fw_store_close(&s);
+}
+
+/* ---- jobs: insert, get, list ----------------------------------------------------------------- */
+
+static void jobs_are_inserted_together_or_not_at_all(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE];
+    fw_job_row jobs[50], bad[3], got, *rows = NULL;
+    fw_job_filter f = {0};
+    size_t count = 0;
+    int64_t base = 1700000000000, v_before = 0, v_after = 0;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    for (int i = 0; i < 50; i++)
+        job_at(&jobs[i], acme, base + i);
+    FW_CHECK_INT(fw_store_jobs_insert(s, jobs, 50, &err), FW_OK);
+    f.team_id = acme;
+    f.limit = 1000;
+    FW_CHECK_INT(fw_store_job_list(s, &f, &rows, &count, &err), FW_OK);
+    FW_CHECK_INT(count, 50);
+    fw_job_rows_free(&rows, count);
+
+    FW_CHECK_INT(fw_store_job_get(s, acme, jobs[7].id, &got, &err), FW_OK);
+    FW_CHECK_STR(got.status, FW_STATUS_QUEUED);
+    FW_CHECK_STR(got.kind, "render");
+    FW_CHECK_STR(got.request_json, request_json);
+    FW_CHECK_STR(got.template_id, "");
+    FW_CHECK_STR(got.worker, "");
+    FW_CHECK(got.error == NULL && got.output_url == NULL && got.missing_fonts_json == NULL);
+    FW_CHECK_INT(got.attempts, 0);
+    FW_CHECK_INT(got.created_at, base + 7);
+    FW_CHECK(got.updated_at > 0);
+    FW_CHECK(got.render_duration < 0);
+    FW_CHECK(got.version > 0);
+    fw_job_row_clear(&got);
+
+    /* The third collides with an existing id: none of the three is kept. */
+    FW_REQUIRE(fw_store_version(s, &v_before, &err) == FW_OK);
+    job_at(&bad[0], acme, base + 100);
+    job_at(&bad[1], acme, base + 101);
+    bad[2] = jobs[3];
+    FW_CHECK_INT(fw_store_jobs_insert(s, bad, 3, &err), FW_ERR_ALREADY_EXISTS);
+    FW_CHECK_STR(err.field, "rows[2].id");
+    FW_CHECK_INT(fw_store_job_get(s, NULL, bad[0].id, &got, &err), FW_ERR_NOT_FOUND);
+    FW_CHECK_INT(fw_store_job_get(s, NULL, bad[1].id, &got, &err), FW_ERR_NOT_FOUND);
+    FW_REQUIRE(fw_store_version(s, &v_after, &err) == FW_OK);
+    FW_CHECK_INT(v_after, v_before);
+
+    /* Bad rows are refused before touching the database, naming the row. */
+    job_at(&bad[0], acme, base + 200);
+    snprintf(bad[0].status, sizeof(bad[0].status), FW_STATUS_FINISHED);
+    FW_CHECK_INT(fw_store_jobs_insert(s, bad, 1, &err), FW_ERR_INVALID);
+    FW_CHECK_STR(err.field, "rows[0].status");
+    job_at(&bad[0], acme, base + 200);
+    snprintf(bad[0].team_id, sizeof(bad[0].team_id), "01NOSUCHTEAM0000000000000");
+    FW_CHECK_INT(fw_store_jobs_insert(s, bad, 1, &err), FW_ERR_NOT_FOUND);
+    FW_CHECK_STR(err.field, "rows[0].team_id");
+    fw_store_close(&s);
+}
+
+static int list_count(fw_store *s, const fw_job_filter *f)
+{
+    fw_job_row *rows = NULL;
+    size_t count = 0;
+    fw_error err;
+    if (fw_store_job_list(s, f, &rows, &count, &err) != FW_OK) {
+        fprintf(stderr, "  list: %s\n", err.message);
+        return -1;
+    }
+    fw_job_rows_free(&rows, count);
+    return (int)count;
+}
+
+static void jobs_are_listed_by_every_filter_newest_first_in_pages(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE], other[FW_ID_SIZE], tpl[FW_ID_SIZE], batch[FW_ID_SIZE], parent[FW_ID_SIZE];
+    fw_job_row jobs[12], got, *rows = NULL;
+    size_t count = 0;
+    int64_t base = 1700000000000;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    FW_REQUIRE(fw_store_team_ensure(s, "other", other, &err) == FW_OK);
+    fw_id_new(tpl);
+    fw_id_new(batch);
+    /* 0..9 for acme, 10 and 11 for the other team.
+     * 0-3: batch; 4-5: template; 6: pending parent; 7-8: its children. */
+    for (int i = 0; i < 12; i++)
+        job_at(&jobs[i], i < 10 ? acme : other, base + i * 1000);
+    snprintf(parent, sizeof(parent), "%s", jobs[6].id);
+    for (int i = 0; i < 4; i++)
+        snprintf(jobs[i].batch_id, sizeof(jobs[i].batch_id), "%s", batch);
+    snprintf(jobs[4].template_id, sizeof(jobs[4].template_id), "%s", tpl);
+    snprintf(jobs[5].template_id, sizeof(jobs[5].template_id), "%s", tpl);
+    snprintf(jobs[6].status, sizeof(jobs[6].status), FW_STATUS_PENDING);
+    snprintf(jobs[6].kind, sizeof(jobs[6].kind), "join");
+    snprintf(jobs[7].parent_id, sizeof(jobs[7].parent_id), "%s", parent);
+    snprintf(jobs[8].parent_id, sizeof(jobs[8].parent_id), "%s", parent);
+    jobs[9].output_url = "https://cdn.example.com/out.mp4";
+    FW_REQUIRE(fw_store_jobs_insert(s, jobs, 12, &err) == FW_OK);
+
+    fw_job_filter f = {.team_id = acme, .limit = 100};
+    FW_CHECK_INT(list_count(s, &f), 10);
+    f.status = FW_STATUS_PENDING;
+    FW_CHECK_INT(list_count(s, &f), 1);
+    f.status = FW_STATUS_QUEUED;
+    FW_CHECK_INT(list_count(s, &f), 9);
+    f.status = NULL;
+    f.template_id = tpl;
+    FW_CHECK_INT(list_count(s, &f), 2);
+    f.template_id = NULL;
+    f.batch_id = batch;
+    FW_CHECK_INT(list_count(s, &f), 4);
+    f.status = FW_STATUS_QUEUED; /* filters combine */
+    FW_CHECK_INT(list_count(s, &f), 4);
+    f.status = NULL;
+    f.batch_id = NULL;
+    f.parent_id = parent;
+    FW_CHECK_INT(list_count(s, &f), 2);
+    f.parent_id = NULL;
+    f.created_after = base + 2000;
+    FW_CHECK_INT(list_count(s, &f), 7); /* 3..9 */
+    f.created_before = base + 5000;
+    FW_CHECK_INT(list_count(s, &f), 2); /* 3, 4 */
+    f.created_after = f.created_before = 0;
+    f.team_id = other;
+    FW_CHECK_INT(list_count(s, &f), 2);
+    f.batch_id = batch; /* another team's batch id finds nothing */
+    FW_CHECK_INT(list_count(s, &f), 0);
+    f.batch_id = NULL;
+
+    /* Another team's job is not found by id either. */
+    FW_CHECK_INT(fw_store_job_get(s, other, jobs[0].id, &got, &err), FW_ERR_NOT_FOUND);
+    FW_CHECK_STR(err.field, "id");
+    FW_CHECK_INT(fw_store_job_get(s, acme, jobs[9].id, &got, &err), FW_OK);
+    FW_CHECK_STR(got.output_url, "https://cdn.example.com/out.mp4");
+    fw_job_row_clear(&got);
+    FW_CHECK_INT(fw_store_job_get(s, acme, jobs[7].id, &got, &err), FW_OK);
+    FW_CHECK_STR(got.parent_id, parent);
+    fw_job_row_clear(&got);
+
+    /* Pages of 3 over acme's 10: newest first, each job once. */
+    char after[FW_ID_SIZE] = "";
+    int seen = 0, expected_sizes[] = {3, 3, 3, 1, 0};
+    f.team_id = acme;
+    f.limit = 3;
+    for (int page = 0; page < 5; page++) {
+        f.after_id = after[0] ? after : NULL;
+        FW_REQUIRE(fw_store_job_list(s, &f, &rows, &count, &err) == FW_OK);
+        FW_CHECK_INT(count, expected_sizes[page]);
+        for (size_t i = 0; i < count; i++, seen++)
+            FW_CHECK_STR(rows[i].id, jobs[9 - seen].id);
+        if (count)
+            snprintf(after, sizeof(after), "%s", rows[count - 1].id);
+        fw_job_rows_free(&rows, count);
+    }
+    FW_CHECK_INT(seen, 10);
+    f.limit = 1001;
+    FW_CHECK_INT(fw_store_job_list(s, &f, &rows, &count, &err), FW_ERR_INVALID);
+    FW_CHECK_STR(err.field, "limit");
+    fw_store_close(&s);
+}
+
+/* ---- jobs: the lifecycle --------------------------------------------------------------------- */
+
+static void jobs_cancel_from_every_unended_state_and_not_after(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE], other[FW_ID_SIZE], status[24];
+    fw_job_row q, p, r, out, claimed;
+    int64_t now = fw_store_now();
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    FW_REQUIRE(fw_store_team_ensure(s, "other", other, &err) == FW_OK);
+    job_at(&r, acme, now - 3000);
+    job_at(&q, acme, now - 2000);
+    job_at(&p, acme, now - 1000);
+    snprintf(p.status, sizeof(p.status), FW_STATUS_PENDING);
+    FW_REQUIRE(insert_one(s, &r) == FW_OK && insert_one(s, &q) == FW_OK && insert_one(s, &p) == FW_OK);
+    FW_REQUIRE(fw_store_job_claim(s, "w1", 60000, &claimed, &err) == FW_OK);
+    FW_CHECK_STR(claimed.id, r.id);
+    fw_job_row_clear(&claimed);
+
+    /* Another team cannot cancel it and learns nothing. */
+    FW_CHECK_INT(fw_store_job_cancel(s, other, q.id, &out, &err), FW_ERR_NOT_FOUND);
+    FW_CHECK_STR(err.field, "id");
+    FW_CHECK_STR(status_of(s, q.id), FW_STATUS_QUEUED);
+    /* Without a team (the server cascading a cancel): any team's job. */
+    FW_CHECK_INT(fw_store_job_cancel(s, NULL, "01NOSUCHJOB00000000000000", &out, &err), FW_ERR_NOT_FOUND);
+
+    const fw_job_row *each[3] = {&q, &p, &r};
+    for (int i = 0; i < 3; i++) {
+        FW_CHECK_INT(fw_store_job_cancel(s, acme, each[i]->id, &out, &err), FW_OK);
+        FW_CHECK_STR(out.status, FW_STATUS_CANCELLED);
+        FW_CHECK_STR(out.worker, "");
+        FW_CHECK_INT(out.lease_until, 0);
+        fw_job_row_clear(&out);
+    }
+    /* The worker rendering it sees the cancellation at its next heartbeat. */
+    memset(status, 0, sizeof(status));
+    FW_CHECK_INT(fw_store_job_heartbeat(s, r.id, "w1", 60000, 50, "render", status, &err),
+                 FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_STR(status, FW_STATUS_CANCELLED);
+    FW_CHECK_INT(fw_store_job_complete(s, r.id, "w1", 1.0, NULL, NULL, &err), FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_STR(status_of(s, r.id), FW_STATUS_CANCELLED);
+
+    /* Once ended, refused, and *out still shows the job. */
+    FW_CHECK_INT(fw_store_job_cancel(s, acme, q.id, &out, &err), FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_STR(out.status, FW_STATUS_CANCELLED);
+    FW_CHECK_STR(out.id, q.id);
+    FW_CHECK_CONTAINS(err.message, "already ended");
+    fw_job_row_clear(&out);
+    FW_CHECK_INT(fw_store_job_cancel(s, acme, "01NOSUCHJOB00000000000000", &out, &err), FW_ERR_NOT_FOUND);
+    fw_store_close(&s);
+}
+
+static void claims_take_the_oldest_queued_job_and_find_nothing_when_empty(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE];
+    fw_job_row jobs[4], got;
+    int64_t now = fw_store_now();
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    FW_CHECK_INT(fw_store_job_claim(s, "w1", 1000, &got, &err), FW_ERR_NOT_FOUND);
+    /* Inserted newest first; a pending job is never claimed. */
+    job_at(&jobs[0], acme, now - 1000);
+    job_at(&jobs[1], acme, now - 3000);
+    job_at(&jobs[2], acme, now - 2000);
+    job_at(&jobs[3], acme, now - 9000);
+    snprintf(jobs[3].status, sizeof(jobs[3].status), FW_STATUS_PENDING);
+    FW_REQUIRE(fw_store_jobs_insert(s, jobs, 4, &err) == FW_OK);
+
+    const char *order[3] = {jobs[1].id, jobs[2].id, jobs[0].id};
+    for (int i = 0; i < 3; i++) {
+        int64_t before = fw_store_now();
+        FW_REQUIRE(fw_store_job_claim(s, "worker-7", 30000, &got, &err) == FW_OK);
+        FW_CHECK_STR(got.id, order[i]);
+        FW_CHECK_STR(got.status, FW_STATUS_RENDERING);
+        FW_CHECK_STR(got.worker, "worker-7");
+        FW_CHECK_INT(got.attempts, 1);
+        FW_CHECK(got.started_at >= before);
+        FW_CHECK(got.lease_until >= before + 30000 && got.lease_until <= fw_store_now() + 30000);
+        fw_job_row_clear(&got);
+    }
+    FW_CHECK_INT(fw_store_job_claim(s, "worker-7", 30000, &got, &err), FW_ERR_NOT_FOUND);
+    FW_CHECK_INT(fw_store_job_claim(s, "", 30000, &got, &err), FW_ERR_INVALID);
+    FW_CHECK_STR(err.field, "worker");
+
+    /* The server makes the pending parent claimable. */
+    FW_CHECK_INT(fw_store_job_transition(s, jobs[3].id, FW_STATUS_PENDING, FW_STATUS_QUEUED, NULL, &err), FW_OK);
+    FW_CHECK_INT(fw_store_job_transition(s, jobs[3].id, FW_STATUS_PENDING, FW_STATUS_QUEUED, NULL, &err),
+                 FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_INT(fw_store_job_transition(s, "01NOSUCHJOB00000000000000", FW_STATUS_PENDING, FW_STATUS_QUEUED, NULL,
+                                         &err),
+                 FW_ERR_NOT_FOUND);
+    FW_CHECK_INT(fw_store_job_claim(s, "worker-7", 30000, &got, &err), FW_OK);
+    FW_CHECK_STR(got.id, jobs[3].id);
+    fw_job_row_clear(&got);
+    fw_store_close(&s);
+}
+
+static void heartbeats_renew_the_lease_and_only_the_holder_finishes(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE], status[24];
+    fw_job_row a, b, got;
+    int64_t now = fw_store_now();
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    job_at(&a, acme, now - 2000);
+    job_at(&b, acme, now - 1000);
+    FW_REQUIRE(insert_one(s, &a) == FW_OK && insert_one(s, &b) == FW_OK);
+    FW_REQUIRE(fw_store_job_claim(s, "w1", 1000, &got, &err) == FW_OK);
+    FW_CHECK_STR(got.id, a.id);
+    int64_t first_lease = got.lease_until;
+    fw_job_row_clear(&got);
+
+    FW_CHECK_INT(fw_store_job_heartbeat(s, a.id, "w1", 60000, 42.5, "render", status, &err), FW_OK);
+    FW_CHECK_STR(status, FW_STATUS_RENDERING);
+    FW_REQUIRE(fw_store_job_get(s, acme, a.id, &got, &err) == FW_OK);
+    FW_CHECK(got.lease_until >= first_lease + 59000);
+    FW_CHECK_NEAR(got.progress, 42.5, 1e-9);
+    FW_CHECK_STR(got.stage, "render");
+    fw_job_row_clear(&got);
+
+    /* Not the holder: refused, nothing changed. */
+    FW_CHECK_INT(fw_store_job_heartbeat(s, a.id, "w2", 60000, 99, "x", status, &err), FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_STR(status, FW_STATUS_RENDERING);
+    FW_CHECK_CONTAINS(err.message, "held by w1");
+    FW_CHECK_INT(fw_store_job_complete(s, a.id, "w2", 3.0, NULL, NULL, &err), FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_INT(fw_store_job_release(s, a.id, "w2", "bye", 3, &err), FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_INT(fw_store_job_heartbeat(s, "01NOSUCHJOB00000000000000", "w1", 1000, 1, "", status, &err),
+                 FW_ERR_NOT_FOUND);
+
+    FW_CHECK_INT(fw_store_job_complete(s, a.id, "w1", 3.25, "[\"Inter\"]", NULL, &err), FW_OK);
+    FW_REQUIRE(fw_store_job_get(s, acme, a.id, &got, &err) == FW_OK);
+    FW_CHECK_STR(got.status, FW_STATUS_FINISHED);
+    FW_CHECK_NEAR(got.progress, 100, 1e-9);
+    FW_CHECK_NEAR(got.render_duration, 3.25, 1e-9);
+    FW_CHECK_STR(got.missing_fonts_json, "[\"Inter\"]");
+    FW_CHECK(got.finished_at >= now);
+    FW_CHECK_STR(got.worker, "");
+    fw_job_row_clear(&got);
+    FW_CHECK_INT(fw_store_job_complete(s, a.id, "w1", 3.25, NULL, NULL, &err), FW_ERR_FAILED_PRECONDITION);
+
+    /* A failed render. */
+    FW_REQUIRE(fw_store_job_claim(s, "w1", 1000, &got, &err) == FW_OK);
+    FW_CHECK_STR(got.id, b.id);
+    fw_job_row_clear(&got);
+    FW_CHECK_INT(fw_store_job_complete(s, b.id, "w1", 0.5, NULL, "layer \"Title\" not found", &err), FW_OK);
+    FW_REQUIRE(fw_store_job_get(s, acme, b.id, &got, &err) == FW_OK);
+    FW_CHECK_STR(got.status, FW_STATUS_ERROR);
+    FW_CHECK_STR(got.error, "layer \"Title\" not found");
+    FW_CHECK(got.error_at >= now);
+    fw_job_row_clear(&got);
+    fw_store_close(&s);
+}
+
+static void releases_requeue_until_the_attempts_run_out(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE];
+    fw_job_row a, got;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    job_at(&a, acme, fw_store_now());
+    FW_REQUIRE(insert_one(s, &a) == FW_OK);
+    FW_REQUIRE(fw_store_job_claim(s, "w1", 1000, &got, &err) == FW_OK);
+    int64_t started = got.started_at;
+    fw_job_row_clear(&got);
+    FW_REQUIRE(fw_store_job_heartbeat(s, a.id, "w1", 1000, 30, "render", NULL, &err) == FW_OK);
+    FW_CHECK_INT(fw_store_job_release(s, a.id, "w1", "shutting down", 2, &err), FW_OK);
+    FW_REQUIRE(fw_store_job_get(s, acme, a.id, &got, &err) == FW_OK);
+    FW_CHECK_STR(got.status, FW_STATUS_QUEUED);
+    FW_CHECK_STR(got.worker, "");
+    FW_CHECK_NEAR(got.progress, 0, 1e-9);
+    FW_CHECK(got.error == NULL);
+    fw_job_row_clear(&got);
+
+    FW_REQUIRE(fw_store_job_claim(s, "w2", 1000, &got, &err) == FW_OK);
+    FW_CHECK_INT(got.attempts, 2);
+    FW_CHECK_INT(got.started_at, started); /* set on the first claim only */
+    fw_job_row_clear(&got);
+    FW_CHECK_INT(fw_store_job_release(s, a.id, "w1", "not mine", 2, &err), FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_INT(fw_store_job_release(s, a.id, "w2", "out of disk", 2, &err), FW_OK);
+    FW_REQUIRE(fw_store_job_get(s, acme, a.id, &got, &err) == FW_OK);
+    FW_CHECK_STR(got.status, FW_STATUS_ERROR);
+    FW_CHECK_STR(got.error, "out of disk");
+    FW_CHECK(got.error_at > 0);
+    fw_job_row_clear(&got);
+    fw_store_close(&s);
+}
+
+static void reaping_requeues_expired_leases_and_fails_after_max_attempts(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE];
+    fw_job_row a, b, got;
+    int requeued = -1, failed = -1;
+    int64_t now = fw_store_now();
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    job_at(&a, acme, now - 2000);
+    job_at(&b, acme, now - 1000);
+    FW_REQUIRE(insert_one(s, &a) == FW_OK && insert_one(s, &b) == FW_OK);
+    FW_REQUIRE(fw_store_job_claim(s, "dies", 1000, &got, &err) == FW_OK); /* a, short lease */
+    fw_job_row_clear(&got);
+    FW_REQUIRE(fw_store_job_claim(s, "lives", 600000, &got, &err) == FW_OK); /* b, long lease */
+    fw_job_row_clear(&got);
+
+    /* Nothing expired yet. */
+    FW_CHECK_INT(fw_store_job_reap(s, fw_store_now(), 2, &requeued, &failed, &err), FW_OK);
+    FW_CHECK_INT(requeued, 0);
+    FW_CHECK_INT(failed, 0);
+    /* Ten seconds later a's lease has run out; b's has not. */
+    FW_CHECK_INT(fw_store_job_reap(s, fw_store_now() + 10000, 2, &requeued, &failed, &err), FW_OK);
+    FW_CHECK_INT(requeued, 1);
+    FW_CHECK_INT(failed, 0);
+    FW_CHECK_STR(status_of(s, a.id), FW_STATUS_QUEUED);
+    FW_CHECK_STR(status_of(s, b.id), FW_STATUS_RENDERING);
+    /* The dead worker's late heartbeat is refused. */
+    FW_CHECK_INT(fw_store_job_heartbeat(s, a.id, "dies", 1000, 10, "", NULL, &err), FW_ERR_FAILED_PRECONDITION);
+
+    FW_REQUIRE(fw_store_job_claim(s, "dies-again", 1000, &got, &err) == FW_OK);
+    FW_CHECK_STR(got.id, a.id);
+    FW_CHECK_INT(got.attempts, 2);
+    fw_job_row_clear(&got);
+    FW_CHECK_INT(fw_store_job_reap(s, fw_store_now() + 10000, 2, NULL, &failed, &err), FW_OK);
+    FW_CHECK_INT(failed, 1);
+    FW_REQUIRE(fw_store_job_get(s, acme, a.id, &got, &err) == FW_OK);
+    FW_CHECK_STR(got.status, FW_STATUS_ERROR);
+    FW_CHECK_CONTAINS(got.error, "stopped answering");
+    fw_job_row_clear(&got);
+    FW_CHECK_STR(status_of(s, b.id), FW_STATUS_RENDERING);
+    fw_store_close(&s);
+}
+
+/* ---- versions -------------------------------------------------------------------------------- */
+
+static int64_t version_now(fw_store *s)
+{
+    int64_t v = -1;
+    fw_error err;
+    if (fw_store_version(s, &v, &err) != FW_OK)
+        fprintf(stderr, "  version: %s\n", err.message);
+    return v;
+}
+
+static int64_t job_version(fw_store *s, const char *id)
+{
+    fw_job_row row;
+    fw_error err;
+    int64_t v = -1;
+    if (fw_store_job_get(s, NULL, id, &row, &err) == FW_OK) {
+        v = row.version;
+        fw_job_row_clear(&row);
+    }
+    return v;
+}
+
+static void versions_increase_on_every_change_and_changes_come_in_order(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE];
+    fw_job_row jobs[3], got, *rows = NULL;
+    size_t count = 0;
+    int64_t v, last, start;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    start = version_now(s);
+    FW_CHECK_INT(start, 0);
+    for (int i = 0; i < 3; i++)
+        job_at(&jobs[i], acme, fw_store_now() - 3000 + i);
+    FW_REQUIRE(fw_store_jobs_insert(s, jobs, 3, &err) == FW_OK);
+    last = version_now(s);
+    FW_CHECK_INT(last, 3); /* one version per job */
+    FW_CHECK(job_version(s, jobs[0].id) != job_version(s, jobs[1].id));
+
+    /* Each call that changes a job gives it the next version. */
+    FW_REQUIRE(fw_store_job_claim(s, "w", 10000, &got, &err) == FW_OK);
+    fw_job_row_clear(&got);
+    v = version_now(s);
+    FW_CHECK(v > last);
+    FW_CHECK_INT(job_version(s, jobs[0].id), v);
+    last = v;
+    FW_REQUIRE(fw_store_job_heartbeat(s, jobs[0].id, "w", 10000, 10, "render", NULL, &err) == FW_OK);
+    v = version_now(s);
+    FW_CHECK(v > last);
+    FW_CHECK_INT(job_version(s, jobs[0].id), v);
+    last = v;
+    FW_REQUIRE(fw_store_job_complete(s, jobs[0].id, "w", 1, NULL, NULL, &err) == FW_OK);
+    v = version_now(s);
+    FW_CHECK(v > last);
+    last = v;
+    FW_REQUIRE(fw_store_job_cancel(s, acme, jobs[2].id, &got, &err) == FW_OK);
+    FW_CHECK_INT(got.version, version_now(s));
+    fw_job_row_clear(&got);
+    v = version_now(s);
+    FW_CHECK(v > last);
+    last = v;
+    /* A refused change changes no version. */
+    FW_CHECK_INT(fw_store_job_cancel(s, acme, jobs[2].id, &got, &err), FW_ERR_FAILED_PRECONDITION);
+    fw_job_row_clear(&got);
+    FW_CHECK_INT(version_now(s), last);
+
+    /* Changes since the start: each job once, at its latest version, in order:
+     * jobs[1] (insert), jobs[0] (complete), jobs[2] (cancel). */
+    FW_REQUIRE(fw_store_job_changes(s, start, 100, &rows, &count, &err) == FW_OK);
+    FW_CHECK_INT(count, 3);
+    if (count == 3) {
+        FW_CHECK_STR(rows[0].id, jobs[1].id);
+        FW_CHECK_STR(rows[1].id, jobs[0].id);
+        FW_CHECK_STR(rows[2].id, jobs[2].id);
+        FW_CHECK(rows[0].version < rows[1].version && rows[1].version < rows[2].version);
+        FW_CHECK_INT(rows[2].version, last);
+    }
+    int64_t middle = count ? rows[0].version : 0;
+    fw_job_rows_free(&rows, count);
+    FW_REQUIRE(fw_store_job_changes(s, middle, 1, &rows, &count, &err) == FW_OK);
+    FW_CHECK_INT(count, 1);
+    if (count)
+        FW_CHECK_STR(rows[0].id, jobs[0].id);
+    fw_job_rows_free(&rows, count);
+    FW_REQUIRE(fw_store_job_changes(s, last, 100, &rows, &count, &err) == FW_OK);
+    FW_CHECK_INT(count, 0);
+    fw_job_rows_free(&rows, count);
+
+    /* The sequence is the store's, not the connection's. */
+    fw_store *other = open_store();
+    FW_REQUIRE(other);
+    FW_CHECK_INT(version_now(other), last);
+    FW_REQUIRE(fw_store_job_transition(other, jobs[1].id, FW_STATUS_QUEUED, FW_STATUS_ERROR, "bad input", &err) ==
+               FW_OK);
+    FW_CHECK(version_now(s) > last);
+    FW_CHECK_STR(status_of(s, jobs[1].id), FW_STATUS_ERROR);
+    fw_store_close(&other);
+    fw_store_close(&s);
+}
+
+/* ---- concurrency ----------------------------------------------------------------------------- */
+
+#define CLAIMERS 4
+#define QUEUED 200
+
+static void every_job_is_claimed_exactly_once_by_competing_processes(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE], path[4200], line[64];
+    static fw_job_row jobs[QUEUED];
+    static int claimed_times[QUEUED];
+    pid_t kids[CLAIMERS];
+    int64_t base = fw_store_now() - 100000;
+    int total = 0, clean_exits = 0;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    for (int i = 0; i < QUEUED; i++) {
+        job_at(&jobs[i], acme, base + i);
+        claimed_times[i] = 0;
+    }
+    FW_REQUIRE(fw_store_jobs_insert(s, jobs, QUEUED, &err) == FW_OK);
+    fw_store_close(&s);
+
+    for (int k = 0; k < CLAIMERS; k++) {
+        kids[k] = fork();
+        if (kids[k] == 0) {
+            char worker[32];
+            fw_job_row got;
+            fw_err rc = FW_OK;
+            FILE *out;
+            snprintf(path, sizeof(path), "%s/claims-%d", g_dir, k);
+            snprintf(worker, sizeof(worker), "worker-%d", k);
+            out = fopen(path, "w");
+            s = open_store();
+            if (!out || !s)
+                _exit(2);
+            while ((rc = fw_store_job_claim(s, worker, 60000, &got, &err)) == FW_OK) {
+                fprintf(out, "%s\n", got.id);
+                fw_job_row_clear(&got);
+            }
+            fclose(out);
+            /* "Nothing queued" must be true: only the jobs the other claimers
+             * are taking at this moment may still show as queued. */
+            int left = -1;
+            if (rc == FW_ERR_NOT_FOUND) {
+                fw_job_filter queued = {.team_id = acme, .status = FW_STATUS_QUEUED, .limit = 1000};
+                left = list_count(s, &queued);
+                if (left > CLAIMERS - 1)
+                    fprintf(stderr, "  %s was told nothing is queued while %d jobs were\n", worker, left);
+            }
+            fw_store_close(&s);
+            _exit(rc != FW_ERR_NOT_FOUND ? 3 : left < 0 || left > CLAIMERS - 1 ? 4 : 0);
+        }
+    }
+    for (int k = 0; k < CLAIMERS; k++) {
+        int status = 0;
+        waitpid(kids[k], &status, 0);
+        clean_exits += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    }
+    FW_CHECK_INT(clean_exits, CLAIMERS);
+
+    int workers_with_claims = 0;
+    for (int k = 0; k < CLAIMERS; k++) {
+        FILE *in;
+        int mine = 0;
+        snprintf(path, sizeof(path), "%s/claims-%d", g_dir, k);
+        in = fopen(path, "r");
+        if (!in)
+            continue;
+        while (fgets(line, sizeof(line), in)) {
+            line[strcspn(line, "\n")] = '\0';
+            for (int i = 0; i < QUEUED; i++)
+                if (strcmp(jobs[i].id, line) == 0)
+                    claimed_times[i]++;
+            total++;
+            mine++;
+        }
+        fclose(in);
+        workers_with_claims += mine > 0;
+    }
+    FW_CHECK_INT(total, QUEUED);
+    int once = 0;
+    for (int i = 0; i < QUEUED; i++)
+        once += claimed_times[i] == 1;
+    FW_CHECK_INT(once, QUEUED);
+    fprintf(stderr, "  %d processes claimed %d jobs; %d of them got some\n", CLAIMERS, total, workers_with_claims);
+
+    s = open_store();
+    FW_REQUIRE(s);
+    fw_job_filter f = {.team_id = acme, .status = FW_STATUS_RENDERING, .limit = 1000};
+    FW_CHECK_INT(list_count(s, &f), QUEUED);
+    fw_store_close(&s);
+}
+
+static void a_change_on_one_connection_wakes_the_other(void)
+{
+    fw_store *watcher = open_store(), *writer = open_store();
+    char acme[FW_ID_SIZE];
+    fw_job_row job;
+    fw_error err;
+
+    FW_REQUIRE(watcher && writer);
+    if (!g_pg) {
+        FW_CHECK_INT(fw_store_notify_fd(watcher), -1);
+        FW_CHECK_INT(fw_store_drain_notify(watcher), 0);
+        fw_store_close(&watcher);
+        fw_store_close(&writer);
+        return;
+    }
+    FW_REQUIRE(fw_store_team_ensure(writer, "acme", acme, &err) == FW_OK);
+    fw_store_drain_notify(watcher);
+    struct pollfd p = {.fd = fw_store_notify_fd(watcher), .events = POLLIN};
+    FW_REQUIRE(p.fd >= 0);
+    FW_CHECK_INT(poll(&p, 1, 200), 0); /* quiet until a job changes */
+    job_at(&job, acme, fw_store_now());
+    FW_REQUIRE(insert_one(writer, &job) == FW_OK);
+    FW_CHECK_INT(poll(&p, 1, 5000), 1);
+    FW_CHECK(fw_store_drain_notify(watcher) >= 1);
+    FW_CHECK_INT(fw_store_drain_notify(watcher), 0);
+
+    /* A worker's change wakes it too. */
+    fw_job_row got;
+    FW_REQUIRE(fw_store_job_claim(writer, "w", 1000, &got, &err) == FW_OK);
+    fw_job_row_clear(&got);
+    p.revents = 0;
+    FW_CHECK_INT(poll(&p, 1, 5000), 1);
+    FW_CHECK(fw_store_drain_notify(watcher) >= 1);
+    fw_store_close(&watcher);
+    fw_store_close(&writer);
+}
+
+BOTH(migrations_apply_on_a_fresh_database_and_once_on_reopen)
+BOTH(migrations_are_safe_when_processes_open_a_fresh_database_together)
+BOTH(opening_a_bad_location_fails_with_words)
+BOTH(teams_are_ensured_idempotently_and_keys_find_their_team)
+BOTH(templates_are_created_read_updated_paged_and_deleted)
+BOTH(jobs_are_inserted_together_or_not_at_all)
+BOTH(jobs_are_listed_by_every_filter_newest_first_in_pages)
+BOTH(jobs_cancel_from_every_unended_state_and_not_after)
+BOTH(claims_take_the_oldest_queued_job_and_find_nothing_when_empty)
+BOTH(heartbeats_renew_the_lease_and_only_the_holder_finishes)
+BOTH(releases_requeue_until_the_attempts_run_out)
+BOTH(reaping_requeues_expired_leases_and_fails_after_max_attempts)
+BOTH(versions_increase_on_every_change_and_changes_come_in_order)
+BOTH(every_job_is_claimed_exactly_once_by_competing_processes)
+BOTH(a_change_on_one_connection_wakes_the_other)
+
+int main(void)
+{
+    RUN_BOTH(migrations_apply_on_a_fresh_database_and_once_on_reopen);
+    RUN_BOTH(migrations_are_safe_when_processes_open_a_fresh_database_together);
+    RUN_BOTH(opening_a_bad_location_fails_with_words);
+    RUN_BOTH(teams_are_ensured_idempotently_and_keys_find_their_team);
+    RUN_BOTH(templates_are_created_read_updated_paged_and_deleted);
+    RUN_BOTH(jobs_are_inserted_together_or_not_at_all);
+    RUN_BOTH(jobs_are_listed_by_every_filter_newest_first_in_pages);
+    RUN_BOTH(jobs_cancel_from_every_unended_state_and_not_after);
+    RUN_BOTH(claims_take_the_oldest_queued_job_and_find_nothing_when_empty);
+    RUN_BOTH(heartbeats_renew_the_lease_and_only_the_holder_finishes);
+    RUN_BOTH(releases_requeue_until_the_attempts_run_out);
+    RUN_BOTH(reaping_requeues_expired_leases_and_fails_after_max_attempts);
+    RUN_BOTH(versions_increase_on_every_change_and_changes_come_in_order);
+    RUN_BOTH(every_job_is_claimed_exactly_once_by_competing_processes);
+    RUN_BOTH(a_change_on_one_connection_wakes_the_other);
+    return fw_test_end();
+}
