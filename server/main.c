@@ -1,6 +1,9 @@
 /*
  * main.c - the framewright binary.
  *
+ *   framewright serve [--grpc ADDR] [--http ADDR] [--data DIR] [--database URL] [--workers N]
+ *   framewright worker [--data DIR] [--database URL]
+ *   framewright keys create --team NAME [--data DIR] [--database URL]
  *   framewright render JOB.json [-o OUT] [--engine NAME] [--quiet]
  *   framewright inspect TEMPLATE [--json]
  *   framewright codecs
@@ -31,12 +34,23 @@
 
 #define FRAMEWRIGHT_VERSION "0.1.0"
 
+/* serve.c */
+int fw_cmd_serve(int argc, char **argv);
+int fw_cmd_worker(int argc, char **argv);
+int fw_cmd_keys(int argc, char **argv);
+
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: framewright COMMAND [ARGS]\n"
             "\n"
             "commands:\n"
+            "  serve [--grpc ADDR] [--http ADDR] [--data DIR] [--database URL] [--workers N]\n"
+            "                        run the service: gRPC API, workers, output URLs (see README)\n"
+            "  worker [--data DIR] [--database URL]\n"
+            "                        render jobs from a shared store (more machines)\n"
+            "  keys create --team NAME\n"
+            "                        make an API key for a team; the key is the last line\n"
             "  render JOB.json [-o OUT] [--engine NAME] [--quiet]\n"
             "                        render a job; template.src is a path, file:// or http(s) URL\n"
             "  inspect TEMPLATE [--json]\n"
@@ -294,6 +308,12 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (strcmp(argv[1], "serve") == 0)
+        return fw_cmd_serve(argc - 2, argv + 2);
+    if (strcmp(argv[1], "worker") == 0)
+        return fw_cmd_worker(argc - 2, argv + 2);
+    if (strcmp(argv[1], "keys") == 0)
+        return fw_cmd_keys(argc - 2, argv + 2);
     if (strcmp(argv[1], "render") == 0)
         return cmd_render(argc - 2, argv + 2);
     if (strcmp(argv[1], "inspect") == 0)

@@ -156,6 +156,10 @@ static fw_err stage_download(render_ctx *c, fw_error *err)
                               .allow_local = c->req->allow_local_files};
     const char *src = c->job->template_src;
 
+    if (c->req->template_path) {
+        snprintf(c->template_path, sizeof(c->template_path), "%s", c->req->template_path);
+        return FW_OK;
+    }
     if (!src)
         return fw_error_set(err, FW_ERR_INVALID, "template.src",
                             "is required here: template.id names a template of the server");

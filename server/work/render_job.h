@@ -26,6 +26,7 @@ typedef struct fw_render_request {
     const fw_job_spec *job;
     const char *job_dir;          /* relative paths in the job resolve here; NULL: current folder */
     const char *output_path;      /* the output file */
+    const char *template_path;    /* a local template file to render instead of fetching template.src */
     const char *work_root;        /* scratch folders are made here; NULL: $TMPDIR or /tmp */
     const char *const *font_dirs; /* NULL-terminated folders to find the job's fonts in; may be NULL */
     const char *default_font;     /* NULL: the text module's default */

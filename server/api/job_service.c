@@ -1,0 +1,427 @@
+/*
+ * job_service.c - framewright.v1.JobService: create, read, list, cancel and
+ * watch render jobs.
+ *
+ * CreateJob checks everything it can before a job is queued, so that a
+ * mistake comes back as INVALID_ARGUMENT naming the field instead of as a
+ * failed render later: the job's structure (server/jobs), the codec, and -
+ * from the template's introspection - that the composition and every layer
+ * the assets name exist.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/job.pb-c.h"
+#include "proto/json/pbjson.h"
+#include "server/api/auth.h"
+#include "server/api/service.h"
+#include "server/api/watch.h"
+#include "server/jobs/job.h"
+#include "server/util/clock.h"
+#include "server/util/fetch.h"
+#include "server/util/id.h"
+#include "server/work/render_job.h"
+
+#define DEFAULT_PAGE 100
+#define MAX_PAGE 1000
+
+fw_err fw_service_begin(fw_rpc_call *call, fw_service *service, fw_store **store, char team_id[32], fw_error *err)
+{
+    fw_err rc;
+
+    *store = NULL;
+    if ((rc = fw_store_pool_get(service->stores, store, err)))
+        return rc;
+    if ((rc = fw_auth_team(*store, fw_rpc_call_bearer_token(call), team_id, err))) {
+        fw_store_pool_put(service->stores, *store);
+        *store = NULL;
+        return rc;
+    }
+    fw_rpc_call_set_user(call, team_id);
+    return FW_OK;
+}
+
+/* ---- checks against the template's introspection ------------------------------------------ */
+
+static json_t *find_composition(json_t *details, const char *name)
+{
+    json_t *comp;
+    size_t i;
+    json_array_foreach(json_object_get(details, "compositions"), i, comp) {
+        const char *n = json_string_value(json_object_get(comp, "name"));
+        if (name ? (n && strcmp(n, name) == 0) : json_is_true(json_object_get(comp, "isRoot")))
+            return comp;
+    }
+    return NULL;
+}
+
+/* "a, b, c" of the names in array (objects with "name"), at most ~400 bytes. */
+static void list_names(json_t *array, char *out, size_t size)
+{
+    json_t *item;
+    size_t i, len = 0;
+    out[0] = '\0';
+    json_array_foreach(array, i, item) {
+        const char *n = json_string_value(json_object_get(item, "name"));
+        int w;
+        if (!n)
+            continue;
+        w = snprintf(out + len, size - len, "%s%s", len ? ", " : "", n);
+        if (w < 0 || (size_t)w >= size - len) {
+            snprintf(out + (len < size - 5 ? len : size - 5), 5, "...");
+            return;
+        }
+        len += (size_t)w;
+    }
+}
+
+static fw_err check_composition(json_t *details, const char *name, const char *field, json_t **comp, fw_error *err)
+{
+    char names[512];
+    *comp = find_composition(details, name);
+    if (*comp)
+        return FW_OK;
+    list_names(json_object_get(details, "compositions"), names, sizeof(names));
+    return fw_error_set(err, FW_ERR_INVALID, field, "no composition '%s' in the template; compositions: %s",
+                        name ? name : "(root)", names);
+}
+
+static fw_err check_assets_against(json_t *details, const fw_job_spec *job, fw_error *err)
+{
+    json_t *job_comp, *asset;
+    size_t i;
+    fw_err rc;
+
+    if ((rc = check_composition(details, job->composition, "template.composition", &job_comp, err)))
+        return rc;
+    json_array_foreach(job->assets, i, asset) {
+        const char *layer = json_string_value(json_object_get(asset, "layerName"));
+        const char *comp_name = json_string_value(json_object_get(asset, "composition"));
+        const char *type = json_string_value(json_object_get(asset, "type"));
+        char field[64], names[512];
+        json_t *comp = job_comp, *l;
+        size_t j;
+        int found = 0;
+
+        if (!layer || strcmp(type, "job") == 0)
+            continue;
+        if (comp_name && *comp_name) {
+            snprintf(field, sizeof(field), "assets[%zu].composition", i);
+            if ((rc = check_composition(details, comp_name, field, &comp, err)))
+                return rc;
+        }
+        json_array_foreach(json_object_get(comp, "layers"), j, l) {
+            const char *n = json_string_value(json_object_get(l, "name"));
+            found |= n && strcmp(n, layer) == 0;
+        }
+        if (!found) {
+            list_names(json_object_get(comp, "layers"), names, sizeof(names));
+            snprintf(field, sizeof(field), "assets[%zu].layerName", i);
+            return fw_error_set(err, FW_ERR_INVALID, field, "no layer '%s' in composition '%s'; layers: %s", layer,
+                                json_string_value(json_object_get(comp, "name")), names);
+        }
+    }
+    return FW_OK;
+}
+
+static fw_err refuse_unsupported(const fw_job_spec *job, fw_error *err)
+{
+    static const char *const later[] = {"video", "audio", "script", "job"};
+    json_t *asset;
+    size_t i;
+
+    json_array_foreach(job->assets, i, asset) {
+        const char *type = json_string_value(json_object_get(asset, "type"));
+        for (size_t k = 0; k < sizeof(later) / sizeof(later[0]); k++)
+            if (strcmp(type, later[k]) == 0) {
+                char field[48];
+                snprintf(field, sizeof(field), "assets[%zu].type", i);
+                return fw_error_set(err, FW_ERR_UNSUPPORTED, field, "%s assets are not supported yet", type);
+            }
+    }
+    return FW_OK;
+}
+
+/* Checks the request and fills a new row (the caller inserts it). */
+static fw_err prepare_job(fw_service *svc, fw_store *store, const char *team_id, const ProtobufCMessage *req,
+                          fw_job_row *row, fw_error *err)
+{
+    fw_job_spec *job = NULL;
+    json_t *json = NULL, *details = NULL;
+    const char *ext;
+    char *text = NULL;
+    fw_err rc;
+
+    memset(row, 0, sizeof(*row));
+    row->render_duration = -1;
+    if ((rc = fw_pbjson_from_message(req, 0, &json, err)) || (rc = fw_job_from_json(&job, json, err)) ||
+        (rc = refuse_unsupported(job, err)) || (rc = fw_render_output_extension(job, &ext, err)))
+        goto done;
+
+    if (job->template_id) {
+        fw_template_row tpl;
+        memset(&tpl, 0, sizeof(tpl));
+        if ((rc = fw_store_template_get(store, team_id, job->template_id, &tpl, err))) {
+            if (rc == FW_ERR_NOT_FOUND)
+                rc = fw_error_set(err, FW_ERR_NOT_FOUND, "template.id", "no template '%s'", job->template_id);
+            goto done;
+        }
+        if (strcmp(tpl.status, FW_TEMPLATE_UPLOADED) != 0) {
+            rc = fw_error_set(err, FW_ERR_FAILED_PRECONDITION, "template.id", "template '%s' is %s, not uploaded",
+                              job->template_id, tpl.status);
+            fw_template_row_clear(&tpl);
+            goto done;
+        }
+        details = tpl.details_json ? json_loads(tpl.details_json, 0, NULL) : NULL;
+        fw_template_row_clear(&tpl);
+        if (details && (rc = check_assets_against(details, job, err)))
+            goto done;
+        snprintf(row->template_id, sizeof(row->template_id), "%s", job->template_id);
+    } else if (!fw_fetch_is_remote(job->template_src)) {
+        rc = fw_error_set(err, FW_ERR_INVALID, "template.src",
+                          "the server takes a template by its id or by an http(s) URL");
+        goto done;
+    }
+
+    fw_id_new(row->id);
+    snprintf(row->team_id, sizeof(row->team_id), "%s", team_id);
+    snprintf(row->kind, sizeof(row->kind), "render");
+    snprintf(row->status, sizeof(row->status), FW_STATUS_QUEUED);
+    snprintf(row->output_key, sizeof(row->output_key), "outputs/%s/%s.%s", team_id, row->id, ext);
+    text = json_dumps(json, JSON_COMPACT);
+    row->request_json = text;
+    text = NULL;
+    row->total_assets = (int)json_array_size(job->assets);
+    row->created_at = fw_now_ms();
+    rc = fw_storage_signed_url(svc->storage, row->output_key, FW_STORAGE_GET, (long)svc->config.output_url_ttl_s, &row->output_url,
+                               err);
+done:
+    json_decref(details);
+    json_decref(json);
+    fw_job_spec_free(&job);
+    if (rc)
+        fw_job_row_clear(row);
+    return rc;
+}
+
+static fw_err create_job(fw_rpc_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, fw_error *err)
+{
+    fw_service *svc = fw_rpc_call_context(call);
+    char team[FW_ID_SIZE];
+    fw_store *store;
+    fw_job_row row;
+    fw_err rc;
+
+    if ((rc = fw_service_begin(call, svc, &store, team, err)))
+        return rc;
+    if ((rc = prepare_job(svc, store, team, req, &row, err)) == FW_OK) {
+        char id[FW_ID_SIZE];
+        rc = fw_store_jobs_insert(store, &row, 1, err);
+        memcpy(id, row.id, sizeof(id));
+        fw_job_row_clear(&row);
+        if (rc == FW_OK)
+            rc = fw_store_job_get(store, team, id, &row, err);
+        if (rc == FW_OK && (rc = fw_service_job_message(&row, NULL, resp, err)) == FW_OK)
+            rc = fw_service_defer_free(call, *resp, err);
+        fw_job_row_clear(&row);
+    }
+    fw_store_pool_put(svc->stores, store);
+    return rc;
+}
+
+static fw_err get_job(fw_rpc_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, fw_error *err)
+{
+    const Framewright__V1__GetJobRequest *r = (const Framewright__V1__GetJobRequest *)req;
+    fw_service *svc = fw_rpc_call_context(call);
+    char team[FW_ID_SIZE];
+    fw_store *store;
+    fw_job_row row;
+    fw_err rc;
+
+    if ((rc = fw_service_begin(call, svc, &store, team, err)))
+        return rc;
+    memset(&row, 0, sizeof(row));
+    rc = fw_store_job_get(store, team, r->id, &row, err);
+    if (rc == FW_ERR_NOT_FOUND)
+        rc = fw_error_set(err, FW_ERR_NOT_FOUND, "id", "no job '%s'", r->id);
+    if (rc == FW_OK && (rc = fw_service_job_message(&row, NULL, resp, err)) == FW_OK)
+        rc = fw_service_defer_free(call, *resp, err);
+    fw_job_row_clear(&row);
+    fw_store_pool_put(svc->stores, store);
+    return rc;
+}
+
+static int64_t timestamp_ms(const Google__Protobuf__Timestamp *t)
+{
+    return t ? t->seconds * 1000 + t->nanos / 1000000 : 0;
+}
+
+static fw_err list_jobs(fw_rpc_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, fw_error *err)
+{
+    const Framewright__V1__ListJobsRequest *r = (const Framewright__V1__ListJobsRequest *)req;
+    fw_service *svc = fw_rpc_call_context(call);
+    char team[FW_ID_SIZE];
+    fw_job_filter filter;
+    fw_job_row *rows = NULL;
+    size_t count = 0;
+    fw_store *store;
+    fw_err rc;
+
+    if (r->page_size < 0 || r->page_size > MAX_PAGE)
+        return fw_error_set(err, FW_ERR_INVALID, "pageSize", "must be from 1 to %d", MAX_PAGE);
+    if ((rc = fw_service_begin(call, svc, &store, team, err)))
+        return rc;
+    memset(&filter, 0, sizeof(filter));
+    filter.team_id = team;
+    filter.status = r->status && *r->status ? r->status : NULL;
+    filter.template_id = r->template_id && *r->template_id ? r->template_id : NULL;
+    filter.batch_id = r->batch_id && *r->batch_id ? r->batch_id : NULL;
+    filter.created_after = timestamp_ms(r->created_after);
+    filter.created_before = timestamp_ms(r->created_before);
+    filter.limit = r->page_size ? r->page_size : DEFAULT_PAGE;
+    filter.after_id = r->page_token && *r->page_token ? r->page_token : NULL;
+    if ((rc = fw_store_job_list(store, &filter, &rows, &count, err)) == FW_OK) {
+        json_t *out = json_object(), *jobs = json_array();
+        for (size_t i = 0; i < count; i++)
+            json_array_append_new(jobs, fw_service_job_json(&rows[i], NULL));
+        json_object_set_new(out, "jobs", jobs);
+        if (count == (size_t)filter.limit)
+            json_object_set_new(out, "nextPageToken", json_string(rows[count - 1].id));
+        rc = fw_service_message(&framewright__v1__list_jobs_response__descriptor, out, resp, err);
+        json_decref(out);
+        if (rc == FW_OK)
+            rc = fw_service_defer_free(call, *resp, err);
+    }
+    fw_job_rows_free(&rows, count);
+    fw_store_pool_put(svc->stores, store);
+    return rc;
+}
+
+static fw_err cancel_one(fw_store *store, const char *team, const char *id, fw_job_row *row, fw_error *err)
+{
+    fw_err rc = fw_store_job_cancel(store, team, id, row, err);
+    if (rc == FW_ERR_NOT_FOUND)
+        return fw_error_set(err, FW_ERR_NOT_FOUND, "id", "no job '%s'", id);
+    if (rc == FW_ERR_FAILED_PRECONDITION)
+        return fw_error_set(err, FW_ERR_FAILED_PRECONDITION, "id", "job '%s' has already ended (%s)", id, row->status);
+    return rc;
+}
+
+static fw_err cancel_job(fw_rpc_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, fw_error *err)
+{
+    const Framewright__V1__CancelJobRequest *r = (const Framewright__V1__CancelJobRequest *)req;
+    fw_service *svc = fw_rpc_call_context(call);
+    char team[FW_ID_SIZE];
+    fw_store *store;
+    fw_job_row row;
+    fw_err rc;
+
+    if ((rc = fw_service_begin(call, svc, &store, team, err)))
+        return rc;
+    memset(&row, 0, sizeof(row));
+    if ((rc = cancel_one(store, team, r->id, &row, err)) == FW_OK &&
+        (rc = fw_service_job_message(&row, NULL, resp, err)) == FW_OK)
+        rc = fw_service_defer_free(call, *resp, err);
+    fw_job_row_clear(&row);
+    fw_store_pool_put(svc->stores, store);
+    return rc;
+}
+
+static fw_err cancel_jobs(fw_rpc_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, fw_error *err)
+{
+    const Framewright__V1__CancelJobsRequest *r = (const Framewright__V1__CancelJobsRequest *)req;
+    fw_service *svc = fw_rpc_call_context(call);
+    json_t *out, *cancelled, *not_cancelled;
+    char team[FW_ID_SIZE];
+    fw_store *store;
+    fw_err rc;
+
+    if (r->n_ids > MAX_PAGE)
+        return fw_error_set(err, FW_ERR_INVALID, "ids", "at most %d jobs at a time", MAX_PAGE);
+    if ((rc = fw_service_begin(call, svc, &store, team, err)))
+        return rc;
+    out = json_object();
+    cancelled = json_array();
+    not_cancelled = json_array();
+    for (size_t i = 0; i < r->n_ids; i++) {
+        fw_job_row row;
+        fw_error one;
+        memset(&row, 0, sizeof(row));
+        if (cancel_one(store, team, r->ids[i], &row, &one) == FW_OK)
+            json_array_append_new(cancelled, fw_service_job_json(&row, NULL));
+        else
+            json_array_append_new(not_cancelled, json_string(r->ids[i]));
+        fw_job_row_clear(&row);
+    }
+    json_object_set_new(out, "cancelled", cancelled);
+    json_object_set_new(out, "notCancelled", not_cancelled);
+    rc = fw_service_message(&framewright__v1__cancel_jobs_response__descriptor, out, resp, err);
+    json_decref(out);
+    if (rc == FW_OK)
+        rc = fw_service_defer_free(call, *resp, err);
+    fw_store_pool_put(svc->stores, store);
+    return rc;
+}
+
+static fw_err watch_job(fw_rpc_call *call, const ProtobufCMessage *req, fw_rpc_stream *stream, fw_error *err)
+{
+    const Framewright__V1__WatchJobRequest *r = (const Framewright__V1__WatchJobRequest *)req;
+    fw_service *svc = fw_rpc_call_context(call);
+    fw_watch_filter filter = {.job_id = r->id};
+    char team[FW_ID_SIZE];
+    fw_store *store;
+    fw_err rc;
+
+    if (!r->id || !*r->id)
+        return fw_error_set(err, FW_ERR_INVALID, "id", "is required");
+    if ((rc = fw_service_begin(call, svc, &store, team, err)))
+        return rc;
+    rc = fw_watch_add(svc->watch, stream, team, &filter, store, err);
+    if (rc == FW_ERR_NOT_FOUND)
+        rc = fw_error_set(err, FW_ERR_NOT_FOUND, "id", "no job '%s'", r->id);
+    fw_store_pool_put(svc->stores, store);
+    return rc;
+}
+
+static fw_err watch_jobs(fw_rpc_call *call, const ProtobufCMessage *req, fw_rpc_stream *stream, fw_error *err)
+{
+    const Framewright__V1__WatchJobsRequest *r = (const Framewright__V1__WatchJobsRequest *)req;
+    fw_service *svc = fw_rpc_call_context(call);
+    fw_watch_filter filter = {
+        .status = r->status && *r->status ? r->status : NULL,
+        .template_id = r->template_id && *r->template_id ? r->template_id : NULL,
+        .batch_id = r->batch_id && *r->batch_id ? r->batch_id : NULL,
+    };
+    char team[FW_ID_SIZE];
+    fw_store *store;
+    fw_err rc;
+
+    if ((rc = fw_service_begin(call, svc, &store, team, err)))
+        return rc;
+    rc = fw_watch_add(svc->watch, stream, team, &filter, store, err);
+    fw_store_pool_put(svc->stores, store);
+    return rc;
+}
+
+static void stream_gone(fw_rpc_stream *stream, void *ctx)
+{
+    fw_service *svc = ctx;
+    fw_watch_gone(svc->watch, stream);
+}
+
+fw_err fw_job_service_register(fw_rpc_server *srv, fw_service *svc, fw_error *err)
+{
+    fw_err rc;
+    if ((rc = fw_rpc_server_on_unary(srv, "/framewright.v1.JobService/CreateJob", create_job, svc, err)) ||
+        (rc = fw_rpc_server_on_unary(srv, "/framewright.v1.JobService/GetJob", get_job, svc, err)) ||
+        (rc = fw_rpc_server_on_unary(srv, "/framewright.v1.JobService/ListJobs", list_jobs, svc, err)) ||
+        (rc = fw_rpc_server_on_unary(srv, "/framewright.v1.JobService/CancelJob", cancel_job, svc, err)) ||
+        (rc = fw_rpc_server_on_unary(srv, "/framewright.v1.JobService/CancelJobs", cancel_jobs, svc, err)) ||
+        (rc = fw_rpc_server_on_server_stream(srv, "/framewright.v1.JobService/WatchJob", watch_job, stream_gone, svc,
+                                             err)) ||
+        (rc = fw_rpc_server_on_server_stream(srv, "/framewright.v1.JobService/WatchJobs", watch_jobs, stream_gone,
+                                             svc, err)))
+        return rc;
+    return FW_OK;
+}

@@ -1,0 +1,73 @@
+/*
+ * service.h - what the framewright.v1 services share, and their registration.
+ *
+ * One fw_service holds the server's store connections, blob storage, the
+ * watch hub and the configuration the handlers need. fw_service_register
+ * puts every implemented method of TemplateService and JobService on an
+ * fw_rpc_server. Each handler authenticates the caller's key first and then
+ * sees only the caller's team.
+ */
+#ifndef FW_API_SERVICE_H
+#define FW_API_SERVICE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "server/api/rpc.h"
+#include "server/api/store_pool.h"
+#include "server/storage/storage.h"
+#include "server/util/error.h"
+
+typedef struct fw_watch_hub fw_watch_hub;
+
+typedef struct fw_service_config {
+    int64_t output_url_ttl_s;     /* how long an output URL stays valid */
+    int64_t upload_url_ttl_s;     /* how long a template upload URL stays valid */
+    int64_t max_template_bytes;   /* largest template bundle accepted */
+    const char *scratch_dir;      /* where uploads are checked before they are stored */
+} fw_service_config;
+
+typedef struct fw_service {
+    fw_store_pool *stores;
+    fw_storage *storage;
+    fw_watch_hub *watch;
+    fw_service_config config;
+} fw_service;
+
+fw_err fw_service_register(fw_rpc_server *server, fw_service *service, fw_error *err);
+
+/* ---- shared by the service files ----------------------------------------------------------- */
+
+/* The caller's team from its bearer token, with a store connection the
+ * handler gives back with fw_store_pool_put. */
+fw_err fw_service_begin(fw_rpc_call *call, fw_service *service, fw_store **store, char team_id[32], fw_error *err);
+
+/* A job row as the API shows it: a new Framewright__V1__Job (free with
+ * protobuf_c_message_free_unpacked). children: ids of its child jobs. */
+fw_err fw_service_job_message(const fw_job_row *row, json_t *children, ProtobufCMessage **out, fw_error *err);
+
+/* The same as JSON in the API's form (camelCase), a new reference. */
+json_t *fw_service_job_json(const fw_job_row *row, json_t *children);
+
+/* A message of type d from API JSON (reference kept by the caller), for
+ * building responses; FW_ERR_INTERNAL if our own JSON does not fit. */
+fw_err fw_service_message(const ProtobufCMessageDescriptor *d, json_t *json, ProtobufCMessage **out, fw_error *err);
+
+/* An event for watchers: a new Framewright__V1__JobEvent. */
+fw_err fw_service_job_event(const fw_job_row *row, ProtobufCMessage **out, fw_error *err);
+
+/* 1 when the status is one a job never leaves. */
+int fw_service_status_is_final(const char *status);
+
+/* Check the bundle at path (size bytes) and keep it as row's template:
+ * stored under row->storage_key, row updated to uploaded with its details -
+ * or, for a bundle that does not load, to error with the reason (and
+ * FW_ERR_INVALID naming the problem). Used by UploadTemplate and by HTTP
+ * uploads to a template's upload URL. */
+fw_err fw_service_template_accept(fw_service *svc, fw_store *store, fw_template_row *row, const char *path,
+                                  int64_t size, fw_error *err);
+
+/* Free a message once the call is done (for unary responses). */
+fw_err fw_service_defer_free(fw_rpc_call *call, ProtobufCMessage *message, fw_error *err);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * config.h - the server's configuration: one struct, read once at start-up
+ * from the command line and the environment, and passed down.
+ *
+ * Flags win over the environment, which wins over the defaults:
+ *   --data DIR           FRAMEWRIGHT_DATA_DIR      ./data
+ *   --database URL       FRAMEWRIGHT_DATABASE_URL  sqlite file DATA/framewright.db
+ *   --grpc ADDR          FRAMEWRIGHT_GRPC          127.0.0.1:50051
+ *   --http ADDR          FRAMEWRIGHT_HTTP          127.0.0.1:8080 (output and upload URLs)
+ *   --public-url URL     FRAMEWRIGHT_PUBLIC_URL    http://ADDR of --http
+ *   --workers N          FRAMEWRIGHT_WORKERS       2
+ *   --lease-seconds N    FRAMEWRIGHT_LEASE_SECONDS 30
+ *   --tls-cert F --tls-key F                        plaintext when absent
+ *   S3 storage instead of DATA/blobs: FRAMEWRIGHT_S3_ENDPOINT, _REGION, _BUCKET,
+ *   _ACCESS_KEY_ID, _SECRET_ACCESS_KEY, _PREFIX.
+ *   URL signing secret: FRAMEWRIGHT_SIGNING_SECRET, else DATA/signing.key
+ *   (made on first start).
+ */
+#ifndef FW_SERVER_CONFIG_H
+#define FW_SERVER_CONFIG_H
+
+#include <limits.h>
+
+#include "server/storage/storage.h"
+#include "server/util/error.h"
+
+typedef struct fw_config {
+    char data_dir[PATH_MAX];
+    char database_url[PATH_MAX + 16];
+    char grpc_addr[256];
+    char http_addr[256];
+    char public_url[512];
+    char tls_cert[PATH_MAX];
+    char tls_key[PATH_MAX];
+    char scratch_dir[PATH_MAX];
+    char blobs_dir[PATH_MAX];
+    char signing_secret[129];
+    char team[128];           /* keys create --team */
+    int workers;
+    int lease_seconds;
+    int max_attempts;
+    fw_storage_config storage; /* points into the strings above and the S3 ones below */
+    char s3_endpoint[512], s3_region[64], s3_bucket[256], s3_key_id[256], s3_secret[256], s3_prefix[256];
+} fw_config;
+
+/* Parse argv (after the command word) and the environment. Unknown flags are
+ * FW_ERR_INVALID naming the flag. Creates the data folder and the signing
+ * key when needed. */
+fw_err fw_config_load(fw_config *config, int argc, char **argv, fw_error *err);
+
+/* When --http asks for port 0, pick a free port now: the public URL of
+ * output links must be known before anything is served. */
+fw_err fw_config_resolve_http_port(fw_config *config, fw_error *err);
+
+#endif

@@ -1,0 +1,389 @@
+/*
+ * serve.c - the long-running commands: serve, worker, keys.
+ *
+ * `framewright serve` is everything on one machine: the gRPC services, the
+ * HTTP server for output and upload URLs, the watch hub, the reaper that
+ * hands back jobs of workers that died, and worker processes it starts and
+ * restarts. `framewright worker` is the worker alone, for more machines on
+ * the same PostgreSQL store and S3 bucket.
+ *
+ * Shutdown (SIGINT, SIGTERM): the gRPC server stops taking calls and lets
+ * running ones finish, open watch streams end with UNAVAILABLE, workers get
+ * SIGTERM and hand back the jobs they hold, then everything is freed.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proto/framewright_methods.h"
+#include "server/api/auth.h"
+#include "server/api/rpc.h"
+#include "server/api/service.h"
+#include "server/api/watch.h"
+#include "server/config.h"
+#include "server/storage/file_server.h"
+#include "server/store/store.h"
+#include "server/util/fetch.h"
+#include "server/util/log.h"
+#include "server/work/worker.h"
+
+#define MAX_WORKERS 64
+
+extern char **environ;
+
+static void print_error(const char *what, const fw_error *err)
+{
+    char text[FW_ERROR_FIELD_MAX + FW_ERROR_MESSAGE_MAX + 4];
+    fprintf(stderr, "framewright: %s: %s\n", what, fw_error_text(err, text, sizeof(text)));
+}
+
+/* Signals are taken by sigwait in the main thread only. */
+static void block_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* ---- keys ------------------------------------------------------------------------------------ */
+
+static fw_err create_key(fw_store *store, const char *team, char key[FW_KEY_SIZE], fw_error *err)
+{
+    char team_id[FW_ID_SIZE];
+    fw_err rc;
+    if ((rc = fw_store_team_ensure(store, team, team_id, err)))
+        return rc;
+    return fw_auth_key_create(store, team_id, key, err);
+}
+
+int fw_cmd_keys(int argc, char **argv)
+{
+    char key[FW_KEY_SIZE];
+    fw_store *store = NULL;
+    fw_config config;
+    fw_error err;
+
+    if (argc < 1 || strcmp(argv[0], "create") != 0) {
+        fprintf(stderr, "usage: framewright keys create --team NAME [--data DIR] [--database URL]\n");
+        return 2;
+    }
+    fw_error_clear(&err);
+    if (fw_config_load(&config, argc - 1, argv + 1, &err)) {
+        print_error("keys", &err);
+        return 2;
+    }
+    if (!config.team[0]) {
+        fprintf(stderr, "framewright: keys create: --team NAME is required\n");
+        return 2;
+    }
+    if (fw_store_open(&store, config.database_url, &err) || create_key(store, config.team, key, &err)) {
+        print_error("keys", &err);
+        fw_store_close(&store);
+        return 1;
+    }
+    fw_store_close(&store);
+    printf("a new key for team '%s' (it is shown only now):\n%s\n", config.team, key);
+    return 0;
+}
+
+/* ---- worker ---------------------------------------------------------------------------------- */
+
+static atomic_int worker_stop;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&worker_stop, 1);
+}
+
+int fw_cmd_worker(int argc, char **argv)
+{
+    fw_worker_config wc;
+    fw_storage *storage = NULL;
+    fw_config config;
+    struct sigaction sa;
+    fw_error err;
+
+    fw_error_clear(&err);
+    if (fw_config_load(&config, argc, argv, &err)) {
+        print_error("worker", &err);
+        return 2;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (fw_storage_open(&storage, &config.storage, &err)) {
+        print_error("worker", &err);
+        return 1;
+    }
+    memset(&wc, 0, sizeof(wc));
+    wc.store_url = config.database_url;
+    wc.storage = storage;
+    wc.scratch_dir = config.scratch_dir;
+    wc.lease_ms = (int64_t)config.lease_seconds * 1000;
+    wc.max_attempts = config.max_attempts;
+    wc.stop = &worker_stop;
+    if (fw_worker_run(&wc, &err)) {
+        print_error("worker", &err);
+        fw_storage_free(&storage);
+        return 1;
+    }
+    fw_storage_free(&storage);
+    return 0;
+}
+
+/* ---- serve: worker processes ----------------------------------------------------------------- */
+
+typedef struct supervisor {
+    pthread_mutex_t lock;
+    pthread_t thread;
+    int stopping;
+    int count;
+    pid_t pids[MAX_WORKERS];
+    char **argv;                  /* framewright worker --data ... */
+} supervisor;
+
+static pid_t spawn_worker(supervisor *s)
+{
+    pid_t pid;
+    if (posix_spawn(&pid, "/proc/self/exe", NULL, NULL, s->argv, environ) != 0)
+        return -1;
+    return pid;
+}
+
+/* Restarts workers that die (a crash in a render), a second apart at most. */
+static void *supervise(void *arg)
+{
+    supervisor *s = arg;
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, 0);
+        pthread_mutex_lock(&s->lock);
+        if (pid < 0) {
+            int stopping = s->stopping || errno == ECHILD;
+            pthread_mutex_unlock(&s->lock);
+            if (stopping && errno == ECHILD)
+                return NULL;
+            sleep(1);
+            continue;
+        }
+        for (int i = 0; i < s->count; i++) {
+            if (s->pids[i] != pid)
+                continue;
+            if (s->stopping) {
+                s->pids[i] = 0;
+                break;
+            }
+            if (WIFSIGNALED(status))
+                fw_log(FW_LOG_WARN, "serve", "worker %d died of signal %d; starting another", (int)pid,
+                       WTERMSIG(status));
+            else
+                fw_log(FW_LOG_WARN, "serve", "worker %d exited with %d; starting another", (int)pid,
+                       WEXITSTATUS(status));
+            pthread_mutex_unlock(&s->lock);
+            sleep(1);
+            pthread_mutex_lock(&s->lock);
+            s->pids[i] = s->stopping ? 0 : spawn_worker(s);
+            break;
+        }
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
+/* ---- serve: the reaper ----------------------------------------------------------------------- */
+
+typedef struct reaper {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    pthread_t thread;
+    int stopping;
+    const char *store_url;
+    int max_attempts;
+} reaper;
+
+static void *reap(void *arg)
+{
+    reaper *r = arg;
+    fw_store *store = NULL;
+    fw_error err;
+
+    pthread_mutex_lock(&r->lock);
+    while (!r->stopping) {
+        struct timespec until;
+        int requeued = 0, failed = 0;
+        pthread_mutex_unlock(&r->lock);
+        if (!store && fw_store_open(&store, r->store_url, &err) != FW_OK)
+            fw_log(FW_LOG_WARN, "reaper", "%s", err.message);
+        if (store && fw_store_job_reap(store, fw_store_now(), r->max_attempts, &requeued, &failed, &err) != FW_OK)
+            fw_log(FW_LOG_WARN, "reaper", "%s", err.message);
+        if (requeued || failed)
+            fw_log(FW_LOG_INFO, "reaper", "jobs of workers that stopped answering: %d queued again, %d failed",
+                   requeued, failed);
+        pthread_mutex_lock(&r->lock);
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 1;
+        pthread_cond_timedwait(&r->wake, &r->lock, &until);
+    }
+    pthread_mutex_unlock(&r->lock);
+    fw_store_close(&store);
+    return NULL;
+}
+
+/* ---- serve ----------------------------------------------------------------------------------- */
+
+int fw_cmd_serve(int argc, char **argv)
+{
+    fw_rpc_server_options opts;
+    fw_rpc_server *rpc = NULL;
+    fw_file_server *files = NULL;
+    fw_storage *storage = NULL;
+    fw_service service;
+    fw_config config;
+    supervisor sup;
+    reaper rp;
+    char *worker_argv[16], workers_text[16], lease_text[16];
+    char key[FW_KEY_SIZE] = "";
+    sigset_t signals;
+    int64_t keys = 0;
+    fw_error err;
+    int status = 1, sig = 0;
+
+    fw_error_clear(&err);
+    memset(&service, 0, sizeof(service));
+    memset(&sup, 0, sizeof(sup));
+    memset(&rp, 0, sizeof(rp));
+    if (fw_config_load(&config, argc, argv, &err)) {
+        print_error("serve", &err);
+        return 2;
+    }
+    block_signals(&signals);
+    fw_fetch_global_init();
+    if (fw_config_resolve_http_port(&config, &err)) {
+        print_error("--http", &err);
+        goto out;
+    }
+
+    if (fw_store_pool_new(&service.stores, config.database_url, 16, &err)) {
+        print_error("database", &err);
+        goto out;
+    }
+    {
+        fw_store *store = NULL;
+        if (fw_store_pool_get(service.stores, &store, &err) || fw_store_key_count(store, &keys, &err) ||
+            (keys == 0 && create_key(store, "default", key, &err))) {
+            fw_store_pool_put(service.stores, store);
+            print_error("database", &err);
+            goto out;
+        }
+        fw_store_pool_put(service.stores, store);
+    }
+    if (fw_storage_open(&storage, &config.storage, &err)) {
+        print_error("storage", &err);
+        goto out;
+    }
+    service.storage = storage;
+    service.config.output_url_ttl_s = 7 * 24 * 3600;
+    service.config.upload_url_ttl_s = 3600;
+    service.config.max_template_bytes = 512LL << 20;
+    service.config.scratch_dir = config.scratch_dir;
+    if (fw_watch_hub_new(&service.watch, config.database_url, &err)) {
+        print_error("watch", &err);
+        goto out;
+    }
+    if (fw_file_server_start(&files, storage, config.http_addr, NULL, &err)) {
+        print_error("--http", &err);
+        goto out;
+    }
+
+    memset(&opts, 0, sizeof(opts));
+    opts.listen = config.grpc_addr;
+    opts.tls_cert_file = config.tls_cert[0] ? config.tls_cert : NULL;
+    opts.tls_key_file = config.tls_key[0] ? config.tls_key : NULL;
+    opts.methods = fw_framewright_methods;
+    opts.method_count = fw_framewright_methods_count;
+    if (fw_rpc_server_new(&rpc, &opts, &err) || fw_service_register(rpc, &service, &err) ||
+        fw_rpc_server_start(rpc, &err)) {
+        print_error("--grpc", &err);
+        goto out;
+    }
+
+    rp.store_url = config.database_url;
+    rp.max_attempts = config.max_attempts;
+    pthread_mutex_init(&rp.lock, NULL);
+    pthread_cond_init(&rp.wake, NULL);
+    pthread_create(&rp.thread, NULL, reap, &rp);
+
+    snprintf(workers_text, sizeof(workers_text), "%d", config.workers);
+    snprintf(lease_text, sizeof(lease_text), "%d", config.lease_seconds);
+    {
+        int n = 0;
+        worker_argv[n++] = "framewright";
+        worker_argv[n++] = "worker";
+        worker_argv[n++] = "--data";
+        worker_argv[n++] = config.data_dir;
+        worker_argv[n++] = "--database";
+        worker_argv[n++] = config.database_url;
+        worker_argv[n++] = "--lease-seconds";
+        worker_argv[n++] = lease_text;
+        worker_argv[n++] = "--http";
+        worker_argv[n++] = config.http_addr;
+        worker_argv[n] = NULL;
+    }
+    pthread_mutex_init(&sup.lock, NULL);
+    sup.argv = worker_argv;
+    sup.count = config.workers < MAX_WORKERS ? config.workers : MAX_WORKERS;
+    for (int i = 0; i < sup.count; i++)
+        sup.pids[i] = spawn_worker(&sup);
+    if (sup.count)
+        pthread_create(&sup.thread, NULL, supervise, &sup);
+
+    printf("framewright: serving gRPC on %s:%d%s, HTTP on %s, data in %s, %d workers, %s store\n",
+           strncmp(config.grpc_addr, "[::]", 4) == 0 ? "[::]" : "127.0.0.1", fw_rpc_server_port(rpc),
+           opts.tls_cert_file ? " (TLS)" : "", config.public_url, config.data_dir, sup.count,
+           strncmp(config.database_url, "postgres", 8) == 0 ? "postgres" : "sqlite");
+    if (key[0])
+        printf("framewright: a first API key for team 'default' (shown only now):\n%s\n", key);
+    fflush(stdout);
+
+    sigwait(&signals, &sig);
+    fw_log(FW_LOG_INFO, "serve", "stopping (signal %d)", sig);
+    status = 0;
+
+    fw_rpc_server_stop(rpc);
+    pthread_mutex_lock(&sup.lock);
+    sup.stopping = 1;
+    for (int i = 0; i < sup.count; i++)
+        if (sup.pids[i] > 0)
+            kill(sup.pids[i], SIGTERM);
+    pthread_mutex_unlock(&sup.lock);
+    if (sup.count)
+        pthread_join(sup.thread, NULL);
+    pthread_mutex_lock(&rp.lock);
+    rp.stopping = 1;
+    pthread_cond_signal(&rp.wake);
+    pthread_mutex_unlock(&rp.lock);
+    pthread_join(rp.thread, NULL);
+    pthread_mutex_destroy(&rp.lock);
+    pthread_cond_destroy(&rp.wake);
+    pthread_mutex_destroy(&sup.lock);
+out:
+    fw_rpc_server_free(&rpc);
+    fw_watch_hub_free(&service.watch);
+    fw_file_server_stop(&files);
+    fw_storage_free(&storage);
+    fw_store_pool_free(&service.stores);
+    return status;
+}

@@ -1,0 +1,291 @@
+/*
+ * worker.c - see worker.h.
+ */
+#include "server/work/worker.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server/jobs/job.h"
+#include "server/store/store.h"
+#include "server/util/fs.h"
+#include "server/util/log.h"
+#include "server/work/render_job.h"
+
+#define HEARTBEAT_MS 1000
+
+/* What the render thread and the heartbeat thread share about one job. */
+typedef struct job_run {
+    const fw_worker_config *config;
+    const char *worker;
+    fw_job_row *row;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int done;                 /* the render is over: the heartbeat thread ends */
+    double progress;
+    char stage[24];
+    atomic_int cancel;        /* stop the render: see why */
+    enum { RUN_ON = 0, RUN_CANCELLED, RUN_LEASE_LOST, RUN_STOPPING } why;
+} job_run;
+
+static void stop_render(job_run *run, int why)
+{
+    if (run->why == RUN_ON)
+        run->why = why;
+    atomic_store(&run->cancel, 1);
+}
+
+static int64_t lease_ms(const fw_worker_config *c) { return c->lease_ms > 0 ? c->lease_ms : 30000; }
+static int max_attempts(const fw_worker_config *c) { return c->max_attempts > 0 ? c->max_attempts : 3; }
+
+static void on_progress(void *user, const char *stage, double percent)
+{
+    job_run *run = user;
+    pthread_mutex_lock(&run->lock);
+    run->progress = percent;
+    snprintf(run->stage, sizeof(run->stage), "%s", stage);
+    pthread_mutex_unlock(&run->lock);
+}
+
+/* Renews the lease every second with the latest progress, on a connection of
+ * its own, and raises the cancel flag when the job was cancelled. */
+static void *heartbeat(void *arg)
+{
+    job_run *run = arg;
+    fw_store *store = NULL;
+    fw_error err;
+
+    if (fw_store_open(&store, run->config->store_url, &err) != FW_OK) {
+        fw_log(FW_LOG_ERROR, "worker", "heartbeat cannot reach the store: %s", err.message);
+        return NULL;
+    }
+    pthread_mutex_lock(&run->lock);
+    while (!run->done) {
+        struct timespec until;
+        char status[24] = "", stage[24];
+        double progress = run->progress;
+        fw_err rc;
+
+        memcpy(stage, run->stage, sizeof(stage));
+        pthread_mutex_unlock(&run->lock);
+        rc = fw_store_job_heartbeat(store, run->row->id, run->worker, lease_ms(run->config), progress, stage, status,
+                                    &err);
+        pthread_mutex_lock(&run->lock);
+        if (rc == FW_ERR_FAILED_PRECONDITION) {
+            stop_render(run, RUN_LEASE_LOST);
+        } else if (rc == FW_OK && strcmp(status, FW_STATUS_CANCELLED) == 0) {
+            stop_render(run, RUN_CANCELLED);
+        } else if (run->config->stop && atomic_load(run->config->stop)) {
+            stop_render(run, RUN_STOPPING);
+        } else if (rc != FW_OK) {
+            fw_log(FW_LOG_WARN, "worker", "heartbeat for job %s: %s", run->row->id, err.message);
+        }
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += HEARTBEAT_MS / 1000;
+        while (!run->done && pthread_cond_timedwait(&run->wake, &run->lock, &until) == 0)
+            ;
+    }
+    pthread_mutex_unlock(&run->lock);
+    fw_store_close(&store);
+    return NULL;
+}
+
+/* Failures of the job itself, which another attempt would repeat. */
+static int is_job_error(fw_err code)
+{
+    switch (code) {
+    case FW_ERR_INVALID:
+    case FW_ERR_NOT_FOUND:
+    case FW_ERR_UNSUPPORTED:
+    case FW_ERR_LIMIT:
+    case FW_ERR_PERMISSION:
+    case FW_ERR_FAILED_PRECONDITION:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Fetch the job's template from blob storage into dir; its path into path. */
+static fw_err fetch_template(fw_store *store, const fw_worker_config *config, const fw_job_row *row, const char *dir,
+                             char *path, size_t size, fw_error *err)
+{
+    fw_template_row tpl;
+    fw_err rc;
+
+    memset(&tpl, 0, sizeof(tpl));
+    if ((rc = fw_store_template_get(store, row->team_id, row->template_id, &tpl, err))) {
+        if (rc == FW_ERR_NOT_FOUND)
+            rc = fw_error_set(err, FW_ERR_NOT_FOUND, "template.id", "template '%s' no longer exists", row->template_id);
+        return rc;
+    }
+    snprintf(path, size, "%s/template.%s", dir, tpl.type);
+    rc = fw_storage_get_file(config->storage, tpl.storage_key, path, err);
+    fw_template_row_clear(&tpl);
+    return rc;
+}
+
+/* Render the claimed job into the store's and storage's hands. */
+static void process(fw_store *store, const fw_worker_config *config, const char *worker, fw_job_row *row)
+{
+    char dir[PATH_MAX], template_path[PATH_MAX], output[PATH_MAX], text[FW_ERROR_FIELD_MAX + FW_ERROR_MESSAGE_MAX + 4];
+    const char *ext = strrchr(row->output_key, '.');
+    fw_render_request req;
+    fw_render_result res;
+    fw_job_spec *job = NULL;
+    pthread_t beat;
+    job_run run;
+    fw_error err;
+    fw_err rc;
+
+    memset(&run, 0, sizeof(run));
+    memset(&res, 0, sizeof(res));
+    run.config = config;
+    run.worker = worker;
+    run.row = row;
+    pthread_mutex_init(&run.lock, NULL);
+    pthread_cond_init(&run.wake, NULL);
+    atomic_init(&run.cancel, 0);
+    pthread_create(&beat, NULL, heartbeat, &run);
+
+    fw_error_clear(&err);
+    dir[0] = '\0';
+    rc = fw_job_parse(&job, row->request_json, strlen(row->request_json), &err);
+    if (rc == FW_OK)
+        rc = fw_make_temp_dir(config->scratch_dir, "fw-job-", dir, sizeof(dir), &err);
+    if (rc == FW_OK && row->template_id[0])
+        rc = fetch_template(store, config, row, dir, template_path, sizeof(template_path), &err);
+    if (rc == FW_OK) {
+        snprintf(output, sizeof(output), "%s/output%s", dir, ext ? ext : "");
+        memset(&req, 0, sizeof(req));
+        req.job = job;
+        req.job_dir = dir;
+        req.output_path = output;
+        req.template_path = row->template_id[0] ? template_path : NULL;
+        req.work_root = dir;
+        req.default_font = config->default_font;
+        req.allow_local_files = 0; /* a job's sources are URLs, never this machine's files */
+        req.progress = on_progress;
+        req.progress_user = &run;
+        req.cancel = &run.cancel;
+        rc = fw_render_job(&req, &res, &err);
+    }
+    if (rc == FW_OK && !atomic_load(&run.cancel))
+        rc = fw_storage_put_file(config->storage, row->output_key, output, &err);
+    else if (rc == FW_OK)
+        rc = FW_ERR_CANCELLED; /* rendered, but nobody wants it any more */
+
+    pthread_mutex_lock(&run.lock);
+    run.done = 1;
+    pthread_cond_signal(&run.wake);
+    pthread_mutex_unlock(&run.lock);
+    pthread_join(beat, NULL);
+
+    if (run.why == RUN_LEASE_LOST) {
+        fw_log(FW_LOG_WARN, "worker", "job %s: the lease was lost; another worker has it", row->id);
+    } else if (run.why == RUN_CANCELLED) {
+        fw_log(FW_LOG_INFO, "worker", "job %s was cancelled", row->id);
+    } else if (run.why == RUN_STOPPING) {
+        /* Stopping: hand the job back; it does not count as an attempt. */
+        fw_store_job_release(store, row->id, worker, "the worker stopped", INT_MAX, &err);
+        fw_log(FW_LOG_INFO, "worker", "job %s handed back", row->id);
+    } else if (rc == FW_OK) {
+        char *fonts = json_array_size(res.missing_fonts) ? json_dumps(res.missing_fonts, JSON_COMPACT) : NULL;
+        if (fw_store_job_complete(store, row->id, worker, res.render_seconds, fonts, NULL, &err) != FW_OK)
+            fw_log(FW_LOG_WARN, "worker", "job %s: %s", row->id, err.message);
+        else
+            fw_log(FW_LOG_INFO, "worker", "job %s finished: %d frames in %.2f s", row->id, res.frames,
+                   res.render_seconds);
+        free(fonts);
+    } else {
+        fw_error_text(&err, text, sizeof(text));
+        if (is_job_error(rc)) {
+            if (fw_store_job_complete(store, row->id, worker, -1, NULL, text, &err) != FW_OK)
+                fw_log(FW_LOG_WARN, "worker", "job %s: %s", row->id, err.message);
+        } else {
+            fw_log(FW_LOG_WARN, "worker", "job %s failed on our side (%s); handing it back", row->id, text);
+            fw_store_job_release(store, row->id, worker, text, max_attempts(config), &err);
+        }
+    }
+    fw_render_result_clear(&res);
+    fw_job_spec_free(&job);
+    if (dir[0])
+        fw_remove_tree(dir);
+    pthread_mutex_destroy(&run.lock);
+    pthread_cond_destroy(&run.wake);
+}
+
+static void worker_name(const fw_worker_config *config, char *out, size_t size)
+{
+    char host[128] = "worker";
+    if (config->name) {
+        snprintf(out, size, "%s", config->name);
+        return;
+    }
+    gethostname(host, sizeof(host) - 1);
+    snprintf(out, size, "%s:%d", host, (int)getpid());
+}
+
+static fw_err run_once(fw_store *store, const fw_worker_config *config, const char *name, int *worked, fw_error *err)
+{
+    fw_job_row row;
+    fw_err rc;
+
+    *worked = 0;
+    memset(&row, 0, sizeof(row));
+    rc = fw_store_job_claim(store, name, lease_ms(config), &row, err);
+    if (rc == FW_ERR_NOT_FOUND)
+        return FW_OK;
+    if (rc)
+        return rc;
+    *worked = 1;
+    fw_log(FW_LOG_INFO, "worker", "job %s: rendering (attempt %d)", row.id, row.attempts);
+    process(store, config, name, &row);
+    fw_job_row_clear(&row);
+    return FW_OK;
+}
+
+fw_err fw_worker_run_once(const fw_worker_config *config, int *worked, fw_error *err)
+{
+    char name[192];
+    fw_store *store = NULL;
+    fw_err rc;
+
+    worker_name(config, name, sizeof(name));
+    if ((rc = fw_store_open(&store, config->store_url, err)))
+        return rc;
+    rc = run_once(store, config, name, worked, err);
+    fw_store_close(&store);
+    return rc;
+}
+
+fw_err fw_worker_run(const fw_worker_config *config, fw_error *err)
+{
+    int64_t idle = config->idle_poll_ms > 0 ? config->idle_poll_ms : 500;
+    char name[192];
+    fw_store *store = NULL;
+    fw_err rc;
+
+    worker_name(config, name, sizeof(name));
+    if ((rc = fw_store_open(&store, config->store_url, err)))
+        return rc;
+    fw_log(FW_LOG_INFO, "worker", "%s takes jobs from the %s store", name, fw_store_kind(store));
+    while (!config->stop || !atomic_load(config->stop)) {
+        int worked = 0;
+        if ((rc = run_once(store, config, name, &worked, err))) {
+            fw_log(FW_LOG_WARN, "worker", "%s", err->message);
+            worked = 0; /* the store is unreachable: wait, then try again */
+        }
+        if (!worked) {
+            struct timespec pause = {(time_t)(idle / 1000), (long)(idle % 1000) * 1000000L};
+            nanosleep(&pause, NULL);
+        }
+    }
+    fw_store_close(&store);
+    return FW_OK;
+}
