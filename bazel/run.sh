@@ -1,16 +1,13 @@
 #!/usr/bin/env bash
 # The quick start's run command: installs what is missing, builds Framewright
-# and renders the bundled example job, then says where the video is.
-#   bazel/run.sh [JOB.json] [OUT]
+# and runs the service - gRPC API, workers and output URLs, on SQLite and a
+# local folder (data/ beside the checkout unless FRAMEWRIGHT_DATA_DIR or
+# --data says otherwise). On an empty data folder it prints a first API key.
+# Extra arguments go to `framewright serve` (see README).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 bash bazel/setup.sh
 bazel build //server:framewright >&2
-
-job=${1:-tests/examples/hello/job.json}
-out=${2:-out/hello.mp4}
-mkdir -p "$(dirname "$out")"
-bazel-bin/server/framewright render "$job" -o "$out"
-echo "framewright: the video is at $(cd "$(dirname "$out")" && pwd)/$(basename "$out")"
+exec bazel-bin/server/framewright serve "$@"
