@@ -125,6 +125,13 @@ int fw_cmd_worker(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    {
+        sigset_t stop;
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGTERM);
+        sigaddset(&stop, SIGINT);
+        pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
+    }
     if (fw_storage_open(&storage, &config.storage, &err)) {
         print_error("worker", &err);
         return 1;
@@ -158,10 +165,19 @@ typedef struct supervisor {
 
 static pid_t spawn_worker(supervisor *s)
 {
+    posix_spawnattr_t attr;
+    sigset_t none;
     pid_t pid;
-    if (posix_spawn(&pid, "/proc/self/exe", NULL, NULL, s->argv, environ) != 0)
-        return -1;
-    return pid;
+    int rc;
+
+    /* This thread blocks SIGTERM for sigwait; the worker must not inherit that. */
+    sigemptyset(&none);
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+    rc = posix_spawn(&pid, "/proc/self/exe", NULL, &attr, s->argv, environ);
+    posix_spawnattr_destroy(&attr);
+    return rc == 0 ? pid : -1;
 }
 
 /* Restarts workers that die (a crash in a render), a second apart at most. */
