@@ -287,6 +287,8 @@ static const char *const postgres_migrations[] = {
     "  AS 'BEGIN PERFORM pg_notify(''fw_jobs'', ''''); RETURN NULL; END';"
     "CREATE TRIGGER jobs_notify AFTER INSERT OR UPDATE OR DELETE ON jobs"
     "  FOR EACH ROW EXECUTE FUNCTION fw_jobs_notify();",
+    /* 2: nothing of PostgreSQL's own. */
+    NULL,
 };
 
 static const fw_store_ops postgres_ops = {

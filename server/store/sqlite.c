@@ -300,6 +300,8 @@ static const char *const sqlite_migrations[] = {
     /* 1: the version counter. */
     "CREATE TABLE store_version (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);"
     "INSERT INTO store_version (id, value) VALUES (1, 0);",
+    /* 2: nothing of SQLite's own. */
+    NULL,
 };
 
 static const fw_store_ops sqlite_ops = {
