@@ -12,6 +12,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 bash bazel/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+# The S3-compatible test server (npm), installed once into a cache outside the checkout.
+bash tests/storage/s3/start.sh install || { echo "s3 test server install failed"; echo "0 passed, 1 failed"; exit 1; }
 
 corpus=${FW_CORPUS_DIR:-}
 if [ -z "$corpus" ] && [ -d "$top/../shared/corpus/lottie" ]; then
@@ -29,6 +31,8 @@ fw_pg_start || { echo "0 passed, 1 failed"; exit 1; }
 
 # Unit and integration tests, sanitized.
 bazel test --config=asan --test_env=FW_CORPUS_DIR="$corpus" --test_env=FW_TEST_PG_URL="${FW_TEST_PG_URL:-}" \
+  --test_env=FW_TEST_S3_ENDPOINT --test_env=FW_TEST_S3_ACCESS_KEY_ID --test_env=FW_TEST_S3_SECRET_ACCESS_KEY \
+  --test_env=FW_TEST_S3_REGION --test_env=FW_TEST_S3_BUCKET --test_env=FW_S3_SERVER_CACHE \
   --test_tag_filters=-fuzz \
   --build_tests_only --keep_going //... 2>&1 | tee "$log"
 build_status=${PIPESTATUS[0]}
