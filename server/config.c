@@ -1,4 +1,5 @@
 /* config.c - see config.h. */
+#include "server/secrets/secrets.h"
 #include "server/config.h"
 
 #include <arpa/inet.h>
@@ -75,6 +76,8 @@ fw_err fw_config_load(fw_config *c, int argc, char **argv, fw_error *err)
     set(c->database_url, sizeof(c->database_url), "FRAMEWRIGHT_DATABASE_URL", "");
     set(c->grpc_addr, sizeof(c->grpc_addr), "FRAMEWRIGHT_GRPC", "127.0.0.1:50051");
     set(c->http_addr, sizeof(c->http_addr), "FRAMEWRIGHT_HTTP", "127.0.0.1:8080");
+    set(c->api_addr, sizeof(c->api_addr), "FRAMEWRIGHT_API", "127.0.0.1:8081");
+    c->api_set = getenv("FRAMEWRIGHT_API") != NULL;
     set(c->public_url, sizeof(c->public_url), "FRAMEWRIGHT_PUBLIC_URL", "");
     c->workers = getenv("FRAMEWRIGHT_WORKERS") ? atoi(getenv("FRAMEWRIGHT_WORKERS")) : 2;
     c->lease_seconds = getenv("FRAMEWRIGHT_LEASE_SECONDS") ? atoi(getenv("FRAMEWRIGHT_LEASE_SECONDS")) : 30;
@@ -100,6 +103,8 @@ fw_err fw_config_load(fw_config *c, int argc, char **argv, fw_error *err)
             dst = c->grpc_addr, size = sizeof(c->grpc_addr);
         else if (strcmp(flag, "--http") == 0)
             dst = c->http_addr, size = sizeof(c->http_addr);
+        else if (strcmp(flag, "--api") == 0)
+            dst = c->api_addr, size = sizeof(c->api_addr), c->api_set = 1;
         else if (strcmp(flag, "--public-url") == 0)
             dst = c->public_url, size = sizeof(c->public_url);
         else if (strcmp(flag, "--tls-cert") == 0)
@@ -139,7 +144,8 @@ fw_err fw_config_load(fw_config *c, int argc, char **argv, fw_error *err)
     }
     snprintf(c->scratch_dir, sizeof(c->scratch_dir), "%.*s/scratch", PATH_MAX - 16, c->data_dir);
     snprintf(c->blobs_dir, sizeof(c->blobs_dir), "%.*s/blobs", PATH_MAX - 16, c->data_dir);
-    if ((rc = make_dir(c->scratch_dir, err)) || (rc = load_secret(c, err)))
+    if ((rc = make_dir(c->scratch_dir, err)) || (rc = load_secret(c, err)) ||
+        (rc = fw_secrets_key_load(c->data_dir, c->secrets_key, err)))
         return rc;
     if (!c->database_url[0])
         snprintf(c->database_url, sizeof(c->database_url), "%.*s/framewright.db", PATH_MAX - 32, c->data_dir);

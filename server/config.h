@@ -8,6 +8,7 @@
  *   --grpc ADDR          FRAMEWRIGHT_GRPC          127.0.0.1:50051
  *   --http ADDR          FRAMEWRIGHT_HTTP          127.0.0.1:8080 (output and upload URLs)
  *   --public-url URL     FRAMEWRIGHT_PUBLIC_URL    http://ADDR of --http
+ *   --api ADDR           FRAMEWRIGHT_API           127.0.0.1:8081 (REST /api/v2; "off": none)
  *   --workers N          FRAMEWRIGHT_WORKERS       2
  *   --lease-seconds N    FRAMEWRIGHT_LEASE_SECONDS 30
  *   --tls-cert F --tls-key F                        plaintext when absent
@@ -29,12 +30,15 @@ typedef struct fw_config {
     char database_url[PATH_MAX + 16];
     char grpc_addr[256];
     char http_addr[256];
+    char api_addr[256];
+    int api_set; /* --api or FRAMEWRIGHT_API given: failing to listen is fatal */
     char public_url[512];
     char tls_cert[PATH_MAX];
     char tls_key[PATH_MAX];
     char scratch_dir[PATH_MAX];
     char blobs_dir[PATH_MAX];
     char signing_secret[129];
+    unsigned char secrets_key[32]; /* FRAMEWRIGHT_SECRETS_KEY (64 hex), else DATA/secrets.key (made on first start) */
     char team[128];           /* keys create --team */
     int workers;
     int lease_seconds;

@@ -24,12 +24,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gateway/gateway.h"
 #include "proto/framewright_methods.h"
 #include "server/api/auth.h"
 #include "server/api/rpc.h"
 #include "server/api/service.h"
 #include "server/api/watch.h"
 #include "server/config.h"
+#include "server/notify/webhook.h"
+#include "server/secrets/secrets.h"
 #include "server/storage/file_server.h"
 #include "server/store/store.h"
 #include "server/util/fetch.h"
@@ -67,6 +70,26 @@ static fw_err create_key(fw_store *store, const char *team, char key[FW_KEY_SIZE
     return fw_auth_key_create(store, team_id, key, err);
 }
 
+/* The secret receivers check webhook signatures with (made on first use). */
+static int print_webhook_secret(const fw_config *config)
+{
+    char team_id[FW_ID_SIZE], secret[FW_WEBHOOK_SECRET_SIZE];
+    fw_store *store = NULL;
+    fw_error err;
+
+    fw_error_clear(&err);
+    if (fw_store_open(&store, config->database_url, &err) ||
+        fw_store_team_ensure(store, config->team, team_id, &err) ||
+        fw_store_webhook_secret(store, team_id, secret, &err)) {
+        print_error("keys", &err);
+        fw_store_close(&store);
+        return 1;
+    }
+    fw_store_close(&store);
+    printf("%s\n", secret);
+    return 0;
+}
+
 int fw_cmd_keys(int argc, char **argv)
 {
     char key[FW_KEY_SIZE];
@@ -74,8 +97,9 @@ int fw_cmd_keys(int argc, char **argv)
     fw_config config;
     fw_error err;
 
-    if (argc < 1 || strcmp(argv[0], "create") != 0) {
-        fprintf(stderr, "usage: framewright keys create --team NAME [--data DIR] [--database URL]\n");
+    if (argc < 1 || (strcmp(argv[0], "create") != 0 && strcmp(argv[0], "webhook-secret") != 0)) {
+        fprintf(stderr, "usage: framewright keys create --team NAME [--data DIR] [--database URL]\n"
+                        "       framewright keys webhook-secret --team NAME [--data DIR] [--database URL]\n");
         return 2;
     }
     fw_error_clear(&err);
@@ -84,9 +108,11 @@ int fw_cmd_keys(int argc, char **argv)
         return 2;
     }
     if (!config.team[0]) {
-        fprintf(stderr, "framewright: keys create: --team NAME is required\n");
+        fprintf(stderr, "framewright: keys %s: --team NAME is required\n", argv[0]);
         return 2;
     }
+    if (strcmp(argv[0], "webhook-secret") == 0)
+        return print_webhook_secret(&config);
     if (fw_store_open(&store, config.database_url, &err) || create_key(store, config.team, key, &err)) {
         print_error("keys", &err);
         fw_store_close(&store);
@@ -142,6 +168,7 @@ int fw_cmd_worker(int argc, char **argv)
     wc.scratch_dir = config.scratch_dir;
     wc.lease_ms = (int64_t)config.lease_seconds * 1000;
     wc.max_attempts = config.max_attempts;
+    wc.secrets_key = config.secrets_key;
     wc.stop = &worker_stop;
     if (fw_worker_run(&wc, &err)) {
         print_error("worker", &err);
@@ -260,11 +287,36 @@ static void *reap(void *arg)
 
 /* ---- serve ----------------------------------------------------------------------------------- */
 
+/* Webhook bodies show the job exactly as the API does. */
+static json_t *webhook_job_json(void *ctx, const fw_job_row *row)
+{
+    (void)ctx;
+    return fw_service_job_json(row, NULL);
+}
+
+/* Secret placeholders in a webhook's url, headers and data, filled at send
+ * time with a store connection of the service's pool. */
+static fw_err webhook_resolve(void *ctx, const char *team_id, const char *text, char **out, fw_error *err)
+{
+    fw_service *service = ctx;
+    fw_store *store = NULL;
+    fw_err rc;
+
+    if ((rc = fw_store_pool_get(service->stores, &store, err)))
+        return rc;
+    rc = fw_secrets_resolve(store, service->config.secrets_key, team_id, text, out, err);
+    fw_store_pool_put(service->stores, store);
+    return rc;
+}
+
 int fw_cmd_serve(int argc, char **argv)
 {
+    fw_notifier *notifier = NULL;
+    fw_notifier_config notify;
     fw_rpc_server_options opts;
     fw_rpc_server *rpc = NULL;
     fw_file_server *files = NULL;
+    fw_gateway *gateway = NULL;
     fw_storage *storage = NULL;
     fw_service service;
     fw_config config;
@@ -315,6 +367,7 @@ int fw_cmd_serve(int argc, char **argv)
     service.config.upload_url_ttl_s = 3600;
     service.config.max_template_bytes = 512LL << 20;
     service.config.scratch_dir = config.scratch_dir;
+    memcpy(service.config.secrets_key, config.secrets_key, sizeof(service.config.secrets_key));
     if (fw_watch_hub_new(&service.watch, config.database_url, &err)) {
         print_error("watch", &err);
         goto out;
@@ -330,10 +383,40 @@ int fw_cmd_serve(int argc, char **argv)
     opts.tls_key_file = config.tls_key[0] ? config.tls_key : NULL;
     opts.methods = fw_framewright_methods;
     opts.method_count = fw_framewright_methods_count;
+    opts.max_message_bytes = 64u << 20; /* font uploads are one message, up to 50 MiB */
     if (fw_rpc_server_new(&rpc, &opts, &err) || fw_service_register(rpc, &service, &err) ||
         fw_rpc_server_start(rpc, &err)) {
         print_error("--grpc", &err);
         goto out;
+    }
+
+    fw_notifier_config_default(&notify);
+    notify.store_url = config.database_url;
+    notify.job_json = webhook_job_json;
+    notify.resolve = webhook_resolve;
+    notify.resolve_ctx = &service;
+    if (fw_notifier_start(&notifier, &notify, &err)) {
+        print_error("webhooks", &err);
+        goto out;
+    }
+
+    /* The REST gateway (Nexrender's /api/v2) in front of our own gRPC port.
+     * Only a listen address asked for is fatal: the default may be taken. */
+    if (config.api_addr[0] && strcmp(config.api_addr, "off") != 0) {
+        char target[64];
+        fw_gateway_options gopts;
+        memset(&gopts, 0, sizeof(gopts));
+        snprintf(target, sizeof(target), "127.0.0.1:%d", fw_rpc_server_port(rpc));
+        gopts.listen = config.api_addr;
+        gopts.grpc_address = target;
+        gopts.grpc_ca_file = opts.tls_cert_file;
+        if (fw_gateway_start(&gateway, &gopts, &err)) {
+            if (config.api_set) {
+                print_error("--api", &err);
+                goto out;
+            }
+            fw_log(FW_LOG_WARN, "serve", "no REST API: %s", err.message);
+        }
     }
 
     rp.store_url = config.database_url;
@@ -370,6 +453,9 @@ int fw_cmd_serve(int argc, char **argv)
            strncmp(config.grpc_addr, "[::]", 4) == 0 ? "[::]" : "127.0.0.1", fw_rpc_server_port(rpc),
            opts.tls_cert_file ? " (TLS)" : "", config.public_url, config.data_dir, sup.count,
            strncmp(config.database_url, "postgres", 8) == 0 ? "postgres" : "sqlite");
+    if (gateway)
+        printf("framewright: REST API (/api/v2) on http://%.*s:%d/api/v2\n",
+               (int)(strrchr(config.api_addr, ':') - config.api_addr), config.api_addr, fw_gateway_port(gateway));
     if (key[0])
         printf("framewright: a first API key for team 'default' (shown only now):\n%s\n", key);
     fflush(stdout);
@@ -378,6 +464,7 @@ int fw_cmd_serve(int argc, char **argv)
     fw_log(FW_LOG_INFO, "serve", "stopping (signal %d)", sig);
     status = 0;
 
+    fw_gateway_stop(&gateway); /* REST calls in flight end first: they need the gRPC server */
     fw_rpc_server_stop(rpc);
     pthread_mutex_lock(&sup.lock);
     sup.stopping = 1;
@@ -396,6 +483,8 @@ int fw_cmd_serve(int argc, char **argv)
     pthread_cond_destroy(&rp.wake);
     pthread_mutex_destroy(&sup.lock);
 out:
+    fw_gateway_stop(&gateway);
+    fw_notifier_stop(&notifier); /* last: what is still pending waits in the store for the next start */
     fw_rpc_server_free(&rpc);
     fw_watch_hub_free(&service.watch);
     fw_file_server_stop(&files);

@@ -17,6 +17,7 @@
 #include "server/api/auth.h"
 #include "server/api/service.h"
 #include "server/api/watch.h"
+#include "server/secrets/job_inputs.h"
 #include "server/jobs/job.h"
 #include "server/util/clock.h"
 #include "server/util/fetch.h"
@@ -25,6 +26,16 @@
 
 #define DEFAULT_PAGE 100
 #define MAX_PAGE 1000
+
+fw_err fw_service_check_page(int page_size, const char *page_token, fw_error *err)
+{
+    if (page_size < 0 || page_size > MAX_PAGE)
+        return fw_error_set(err, FW_ERR_INVALID, "pageSize", "must be from 1 to %d", MAX_PAGE);
+    if (page_token && *page_token && !fw_id_valid(page_token))
+        return fw_error_set(err, FW_ERR_INVALID, "pageToken", "'%s' is not a page token this API gave out",
+                            page_token);
+    return FW_OK;
+}
 
 fw_err fw_service_begin(fw_rpc_call *call, fw_service *service, fw_store **store, char team_id[32], fw_error *err)
 {
@@ -156,7 +167,8 @@ static fw_err prepare_job(fw_service *svc, fw_store *store, const char *team_id,
     memset(row, 0, sizeof(*row));
     row->render_duration = -1;
     if ((rc = fw_pbjson_from_message(req, 0, &json, err)) || (rc = fw_job_from_json(&job, json, err)) ||
-        (rc = refuse_unsupported(job, err)) || (rc = fw_render_output_extension(job, &ext, err)))
+        (rc = refuse_unsupported(job, err)) || (rc = fw_render_output_extension(job, &ext, err)) ||
+        (rc = fw_service_job_secrets_check(store, team_id, json, err)))
         goto done;
 
     if (job->template_id) {
@@ -189,13 +201,30 @@ static fw_err prepare_job(fw_service *svc, fw_store *store, const char *team_id,
     snprintf(row->kind, sizeof(row->kind), "render");
     snprintf(row->status, sizeof(row->status), FW_STATUS_QUEUED);
     snprintf(row->output_key, sizeof(row->output_key), "outputs/%s/%s.%s", team_id, row->id, ext);
+    if (json_is_object(json_object_get(json, "webhook"))) /* kept apart so the job's end can queue it */
+        row->webhook_json = json_dumps(json_object_get(json, "webhook"), JSON_COMPACT);
     text = json_dumps(json, JSON_COMPACT);
     row->request_json = text;
     text = NULL;
     row->total_assets = (int)json_array_size(job->assets);
     row->created_at = fw_now_ms();
-    rc = fw_storage_signed_url(svc->storage, row->output_key, FW_STORAGE_GET, (long)svc->config.output_url_ttl_s, &row->output_url,
-                               err);
+    {
+        /* Fonts no team font matches, told at once (secrets/job_inputs.h). */
+        json_t *missing = NULL;
+        if ((rc = fw_job_missing_fonts(store, team_id, json, details, &missing, err)))
+            goto done;
+        if (json_array_size(missing))
+            row->missing_fonts_json = json_dumps(missing, JSON_COMPACT);
+        json_decref(missing);
+    }
+    if (json_is_object(json_object_get(json, "upload"))) {
+        char *key = NULL; /* the output goes to the team's own bucket */
+        rc = fw_job_upload_target(json_object_get(json, "upload"), row->id, ext, &key, &row->output_url, err);
+        free(key);
+    } else {
+        rc = fw_storage_signed_url(svc->storage, row->output_key, FW_STORAGE_GET, (long)svc->config.output_url_ttl_s,
+                                   &row->output_url, err);
+    }
 done:
     json_decref(details);
     json_decref(json);
@@ -268,10 +297,12 @@ static fw_err list_jobs(fw_rpc_call *call, const ProtobufCMessage *req, Protobuf
     fw_store *store;
     fw_err rc;
 
-    if (r->page_size < 0 || r->page_size > MAX_PAGE)
-        return fw_error_set(err, FW_ERR_INVALID, "pageSize", "must be from 1 to %d", MAX_PAGE);
     if ((rc = fw_service_begin(call, svc, &store, team, err)))
         return rc;
+    if ((rc = fw_service_check_page(r->page_size, r->page_token, err))) {
+        fw_store_pool_put(svc->stores, store);
+        return rc;
+    }
     memset(&filter, 0, sizeof(filter));
     filter.team_id = team;
     filter.status = r->status && *r->status ? r->status : NULL;
@@ -337,10 +368,12 @@ static fw_err cancel_jobs(fw_rpc_call *call, const ProtobufCMessage *req, Protob
     fw_store *store;
     fw_err rc;
 
-    if (r->n_ids > MAX_PAGE)
-        return fw_error_set(err, FW_ERR_INVALID, "ids", "at most %d jobs at a time", MAX_PAGE);
     if ((rc = fw_service_begin(call, svc, &store, team, err)))
         return rc;
+    if (r->n_ids > MAX_PAGE) {
+        fw_store_pool_put(svc->stores, store);
+        return fw_error_set(err, FW_ERR_INVALID, "ids", "at most %d jobs at a time", MAX_PAGE);
+    }
     out = json_object();
     cancelled = json_array();
     not_cancelled = json_array();
@@ -373,11 +406,12 @@ static fw_err watch_job(fw_rpc_call *call, const ProtobufCMessage *req, fw_rpc_s
     fw_store *store;
     fw_err rc;
 
-    if (!r->id || !*r->id)
-        return fw_error_set(err, FW_ERR_INVALID, "id", "is required");
     if ((rc = fw_service_begin(call, svc, &store, team, err)))
         return rc;
-    rc = fw_watch_add(svc->watch, stream, team, &filter, store, err);
+    if (!r->id || !*r->id)
+        rc = fw_error_set(err, FW_ERR_INVALID, "id", "is required");
+    else
+        rc = fw_watch_add(svc->watch, stream, team, &filter, store, err);
     if (rc == FW_ERR_NOT_FOUND)
         rc = fw_error_set(err, FW_ERR_NOT_FOUND, "id", "no job '%s'", r->id);
     fw_store_pool_put(svc->stores, store);

@@ -25,6 +25,8 @@ typedef struct fw_service_config {
     int64_t upload_url_ttl_s;     /* how long a template upload URL stays valid */
     int64_t max_template_bytes;   /* largest template bundle accepted */
     const char *scratch_dir;      /* where uploads are checked before they are stored */
+    int64_t max_font_bytes;       /* largest font file accepted; 0: 50 MiB */
+    unsigned char secrets_key[32]; /* seals team secrets (server/secrets) */
 } fw_service_config;
 
 typedef struct fw_service {
@@ -41,6 +43,9 @@ fw_err fw_service_register(fw_rpc_server *server, fw_service *service, fw_error 
 /* The caller's team from its bearer token, with a store connection the
  * handler gives back with fw_store_pool_put. */
 fw_err fw_service_begin(fw_rpc_call *call, fw_service *service, fw_store **store, char team_id[32], fw_error *err);
+
+/* pageSize within 0..1000 and pageToken empty or one this API gave out. */
+fw_err fw_service_check_page(int page_size, const char *page_token, fw_error *err);
 
 /* A job row as the API shows it: a new Framewright__V1__Job (free with
  * protobuf_c_message_free_unpacked). children: ids of its child jobs. */
@@ -66,6 +71,11 @@ int fw_service_status_is_final(const char *status);
  * uploads to a template's upload URL. */
 fw_err fw_service_template_accept(fw_service *svc, fw_store *store, fw_template_row *row, const char *path,
                                   int64_t size, fw_error *err);
+
+/* Every ${secret.NAME} a job (its JSON) names in asset sources, upload and
+ * webhook must be a secret of the team: FW_ERR_INVALID naming the field
+ * otherwise (secret_service.c). */
+fw_err fw_service_job_secrets_check(fw_store *store, const char *team_id, json_t *job, fw_error *err);
 
 /* Free a message once the call is done (for unary responses). */
 fw_err fw_service_defer_free(fw_rpc_call *call, ProtobufCMessage *message, fw_error *err);

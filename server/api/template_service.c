@@ -106,16 +106,21 @@ static fw_err create_template(fw_rpc_call *call, const ProtobufCMessage *req, Pr
     int known = 0;
     fw_err rc;
 
+    /* Who asks comes first: a stranger learns nothing about the request. */
+    if ((rc = fw_service_begin(call, svc, &store, team, err)))
+        return rc;
     for (int i = 0; template_types[i]; i++)
         known |= strcmp(type, template_types[i]) == 0;
     if (!known)
-        return fw_error_set(err, FW_ERR_INVALID, "type", "'%s' is not a template type; types: json, lottie, zip", type);
-    if (!r->display_name || !*r->display_name)
-        return fw_error_set(err, FW_ERR_INVALID, "displayName", "is required");
-    if (strlen(r->display_name) > 256)
-        return fw_error_set(err, FW_ERR_INVALID, "displayName", "is longer than 256 characters");
-    if ((rc = fw_service_begin(call, svc, &store, team, err)))
+        rc = fw_error_set(err, FW_ERR_INVALID, "type", "'%s' is not a template type; types: json, lottie, zip", type);
+    else if (!r->display_name || !*r->display_name)
+        rc = fw_error_set(err, FW_ERR_INVALID, "displayName", "is required");
+    else if (strlen(r->display_name) > 256)
+        rc = fw_error_set(err, FW_ERR_INVALID, "displayName", "is longer than 256 characters");
+    if (rc) {
+        fw_store_pool_put(svc->stores, store);
         return rc;
+    }
     memset(&row, 0, sizeof(row));
     fw_id_new(row.id);
     snprintf(row.team_id, sizeof(row.team_id), "%s", team);
@@ -311,10 +316,12 @@ static fw_err list_templates(fw_rpc_call *call, const ProtobufCMessage *req, Pro
     fw_store *store;
     fw_err rc;
 
-    if (r->page_size < 0 || r->page_size > MAX_PAGE)
-        return fw_error_set(err, FW_ERR_INVALID, "pageSize", "must be from 1 to %d", MAX_PAGE);
     if ((rc = fw_service_begin(call, svc, &store, team, err)))
         return rc;
+    if ((rc = fw_service_check_page(r->page_size, r->page_token, err))) {
+        fw_store_pool_put(svc->stores, store);
+        return rc;
+    }
     rc = fw_store_template_list(store, team, limit, r->page_token && *r->page_token ? r->page_token : NULL, &rows,
                                 &count, err);
     if (rc == FW_OK) {
@@ -343,14 +350,14 @@ static fw_err update_template(fw_rpc_call *call, const ProtobufCMessage *req, Pr
     fw_store *store;
     fw_err rc;
 
-    if (!r->display_name || !*r->display_name)
-        return fw_error_set(err, FW_ERR_INVALID, "displayName", "is required");
-    if (strlen(r->display_name) > 256)
-        return fw_error_set(err, FW_ERR_INVALID, "displayName", "is longer than 256 characters");
     if ((rc = fw_service_begin(call, svc, &store, team, err)))
         return rc;
     memset(&row, 0, sizeof(row));
-    if ((rc = not_found(fw_store_template_get(store, team, r->id, &row, err), r->id, err)) == FW_OK) {
+    if (!r->display_name || !*r->display_name)
+        rc = fw_error_set(err, FW_ERR_INVALID, "displayName", "is required");
+    else if (strlen(r->display_name) > 256)
+        rc = fw_error_set(err, FW_ERR_INVALID, "displayName", "is longer than 256 characters");
+    else if ((rc = not_found(fw_store_template_get(store, team, r->id, &row, err), r->id, err)) == FW_OK) {
         free(row.display_name);
         row.display_name = strdup(r->display_name);
         if ((rc = fw_store_template_update(store, &row, err)) == FW_OK) {

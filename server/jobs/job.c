@@ -24,7 +24,7 @@ static const char *const settings_keys[] = {"type", "frames", "quality", "codec"
 static const char *const upload_keys[] = {"provider", "prefix", "outputUrl", "params", NULL};
 static const char *const upload_param_keys[] = {"endpoint", "region", "bucket", "acl", "accessKeyId",
                                                 "accessKeySecret", NULL};
-static const char *const webhook_keys[] = {"url", "method", "headers", "data", "custom", NULL};
+static const char *const webhook_keys[] = {"url", "method", "headers", "data", "custom", "events", NULL};
 static const char *const asset_keys[] = {"type",   "layerName", "composition", "property", "value",
                                          "src",    "name",      "expression",  "fit",      "params",
                                          "extension", "template", "assets",    "preview",  "settings",
@@ -388,6 +388,29 @@ static fw_err check_upload(const json_t *upload, fw_error *err)
     return FW_OK;
 }
 
+/* Beyond Nexrender: calls while the job runs, besides the one at its end. */
+static fw_err check_webhook_events(const json_t *events, fw_error *err)
+{
+    static const char *const kinds[] = {"progress", "stage", NULL};
+    json_t *item;
+    size_t i;
+    fw_err rc;
+
+    if (!events || json_is_null(events))
+        return FW_OK;
+    if (!json_is_array(events))
+        return fw_error_set(err, FW_ERR_INVALID, "webhook.events", "must be an array of \"progress\" and \"stage\"");
+    json_array_foreach(events, i, item) {
+        char field[32];
+        snprintf(field, sizeof(field), "webhook.events[%zu]", i);
+        if (!json_is_string(item))
+            return fw_error_set(err, FW_ERR_INVALID, field, "must be \"progress\" or \"stage\"");
+        if ((rc = check_one_of(json_string_value(item), kinds, field, err)))
+            return rc;
+    }
+    return FW_OK;
+}
+
 static fw_err check_webhook(const json_t *webhook, fw_error *err)
 {
     static const char *const methods[] = {"GET", "POST", "PUT", "DELETE", NULL};
@@ -422,7 +445,7 @@ static fw_err check_webhook(const json_t *webhook, fw_error *err)
     data = json_object_get(webhook, "data");
     if (data && !json_is_null(data) && !json_is_object(data))
         return fw_error_set(err, FW_ERR_INVALID, "webhook.data", "must be an object");
-    return FW_OK;
+    return check_webhook_events(json_object_get(webhook, "events"), err);
 }
 
 fw_err fw_job_from_json(fw_job_spec **out, json_t *root, fw_error *err)

@@ -53,6 +53,7 @@ typedef struct fw_storage_s3_config {
     uint64_t part_size;            /* multipart part size; 0: 16 MiB (at least 5 MiB, S3's minimum) */
     uint64_t multipart_threshold;  /* files larger than this go multipart; 0: the part size */
     long timeout_seconds;          /* per request; 0: 300 */
+    const char *acl;               /* sent as x-amz-acl with object uploads ("public-read"); NULL: none */
 } fw_storage_s3_config;
 
 typedef struct fw_storage_config {

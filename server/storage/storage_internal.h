@@ -28,6 +28,7 @@ struct fw_storage {
     uint64_t part_size;
     uint64_t multipart_threshold;
     long timeout_seconds;
+    char *acl;             /* x-amz-acl of object uploads; NULL when none */
 };
 
 long long fw_storage_now(const fw_storage *st);

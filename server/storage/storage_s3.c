@@ -95,6 +95,11 @@ fw_err fw_storage_s3_setup(fw_storage *st, const fw_storage_s3_config *c, fw_err
     st->access_key_id = dup_or_empty(c->access_key_id, &failed);
     st->secret_access_key = dup_or_empty(c->secret_access_key, &failed);
     st->key_prefix = dup_or_empty(c->key_prefix, &failed);
+    if (c->acl && *c->acl) {
+        if (strpbrk(c->acl, "\r\n"))
+            return fw_error_set(err, FW_ERR_INVALID, "storage.s3.acl", "An ACL is one word, such as public-read.");
+        st->acl = dup_or_empty(c->acl, &failed);
+    }
     if (failed)
         return fw_error_set(err, FW_ERR_NOMEM, NULL, "Out of memory.");
     st->part_size = c->part_size ? c->part_size : DEFAULT_PART_SIZE;
@@ -116,6 +121,7 @@ void fw_storage_s3_cleanup(fw_storage *st)
         free(st->secret_access_key);
     }
     free(st->key_prefix);
+    free(st->acl);
 }
 
 /* The encoded request path of key: "/bucket/prefix/key" (path-style). */
@@ -151,6 +157,7 @@ typedef struct s3_call {
     long status;
     char etag[256];
     uint64_t content_length;
+    int with_acl;             /* an object upload: send the configured x-amz-acl */
     CURL *curl;
 } s3_call;
 
@@ -263,8 +270,10 @@ static fw_err perform(fw_storage *st, s3_call *call, fw_error *err)
     char *path = NULL, *url = NULL, *authorization = NULL, amz_date[17], line[2200], curl_error[CURL_ERROR_SIZE];
     struct curl_slist *headers = NULL;
     fw_sigv4_credentials credentials = {st->access_key_id, st->secret_access_key, st->region, "s3"};
-    fw_sigv4_header signed_headers[3] = {
-        {"host", st->host}, {"x-amz-content-sha256", call->payload_hash}, {"x-amz-date", amz_date}};
+    /* Every x-amz-* header must be signed; the list is kept in name order. */
+    int acl = call->with_acl && st->acl;
+    fw_sigv4_header signed_headers[4] = {{"host", st->host}, {"x-amz-acl", st->acl ? st->acl : ""},
+                                         {"x-amz-content-sha256", call->payload_hash}, {"x-amz-date", amz_date}};
     fw_sigv4_request request;
     const char *what = call->key ? call->key : "the bucket";
     CURLcode rc;
@@ -284,7 +293,9 @@ static fw_err perform(fw_storage *st, s3_call *call, fw_error *err)
     snprintf(url, url_size, "%s%s%s%s", st->base_url, path, call->query ? "?" : "", call->query ? call->query : "");
 
     fw_sigv4_format_date((long long)time(NULL), amz_date);
-    request = (fw_sigv4_request){call->method, path, call->query, signed_headers, 3, call->payload_hash};
+    if (!acl)
+        memmove(&signed_headers[1], &signed_headers[2], 2 * sizeof(signed_headers[0]));
+    request = (fw_sigv4_request){call->method, path, call->query, signed_headers, acl ? 4 : 3, call->payload_hash};
     result = fw_sigv4_authorization(&credentials, amz_date, &request, &authorization, err);
     if (result != FW_OK)
         goto done;
@@ -297,6 +308,10 @@ static fw_err perform(fw_storage *st, s3_call *call, fw_error *err)
     headers = curl_slist_append(headers, line);
     snprintf(line, sizeof(line), "x-amz-date: %s", amz_date);
     headers = curl_slist_append(headers, line);
+    if (acl) {
+        snprintf(line, sizeof(line), "x-amz-acl: %s", st->acl);
+        headers = curl_slist_append(headers, line);
+    }
     headers = curl_slist_append(headers, "Expect:");
     if (call->body)
         headers = curl_slist_append(headers, "Content-Type: application/xml");
@@ -400,7 +415,7 @@ static fw_err hash_region(int fd, uint64_t offset, uint64_t length, char out[65]
 static fw_err put_single(fw_storage *st, const char *key, int fd, uint64_t size, const char *path, fw_error *err)
 {
     char hash[65];
-    s3_call call = {.method = "PUT", .key = key, .body_fd = fd, .body_len = size, .payload_hash = hash};
+    s3_call call = {.method = "PUT", .key = key, .body_fd = fd, .body_len = size, .payload_hash = hash, .with_acl = 1};
     fw_err rc = hash_region(fd, 0, size, hash, path, err);
     if (rc == FW_OK)
         rc = perform(st, &call, err);
@@ -420,7 +435,7 @@ static void abort_multipart(fw_storage *st, const char *key, const char *query)
 
 static fw_err put_multipart(fw_storage *st, const char *key, int fd, uint64_t size, const char *path, fw_error *err)
 {
-    s3_call create = {.method = "POST", .key = key, .query = "uploads", .body_fd = -1,
+    s3_call create = {.method = "POST", .key = key, .query = "uploads", .body_fd = -1, .with_acl = 1,
                       .payload_hash = FW_SIGV4_EMPTY_SHA256};
     char upload_id[512], *encoded_id = NULL, query[700], hash[65];
     uint64_t parts = (size + st->part_size - 1) / st->part_size;

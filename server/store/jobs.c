@@ -16,7 +16,7 @@
 #define JOB_COLUMNS                                                                                              \
     "id, team_id, template_id, parent_id, batch_id, kind, status, progress, request_json, error, "               \
     "missing_fonts_json, output_key, output_url, stage, total_assets, attempts, worker, lease_until, "           \
-    "created_at, updated_at, started_at, finished_at, error_at, render_duration, version"
+    "created_at, updated_at, started_at, finished_at, error_at, render_duration, version, webhook_json"
 
 /* Statuses of a job that has not ended, as a SQL list. */
 #define UNFINISHED "('queued', 'pending', 'render:dorender')"
@@ -51,6 +51,7 @@ static void read_job(fw_store *s, fw_job_row *j)
     j->error_at = s->ops->col_int(s, 22);
     j->render_duration = s->ops->col_double(s, 23);
     j->version = s->ops->col_int(s, 24);
+    j->webhook_json = fw_sql_dup(s, 25);
 }
 
 /* Run a query of at most one job row into *out; *found says if there was
@@ -149,13 +150,16 @@ fw_err fw_store_jobs_insert(fw_store *s, const fw_job_row *rows, size_t count, f
         const fw_job_row *j = &rows[i];
         rc = fw_sql_exec(s,
                          "INSERT INTO jobs (id, team_id, template_id, parent_id, batch_id, kind, status, progress, "
-                         "request_json, output_key, output_url, total_assets, created_at, updated_at, version) "
-                         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, fw_next_version())",
+                         "request_json, output_key, output_url, total_assets, created_at, updated_at, version, webhook_json, "
+                         "missing_fonts_json) "
+                         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, fw_next_version(), "
+                         "$15, $16)",
                          FW_SQL_ARGS(FW_SQL_T(j->id), FW_SQL_T(j->team_id), FW_SQL_OPT(j->template_id),
                                      FW_SQL_OPT(j->parent_id), FW_SQL_OPT(j->batch_id), FW_SQL_T(j->kind),
                                      FW_SQL_T(j->status), FW_SQL_D(j->progress), FW_SQL_T(j->request_json),
                                      FW_SQL_T(j->output_key), FW_SQL_T(j->output_url), FW_SQL_I(j->total_assets),
-                                     FW_SQL_I(j->created_at), FW_SQL_I(now)),
+                                     FW_SQL_I(j->created_at), FW_SQL_I(now), FW_SQL_T(j->webhook_json),
+                                     FW_SQL_T(j->missing_fonts_json)),
                          NULL, err);
         if (rc == FW_ERR_ALREADY_EXISTS)
             fw_error_set(err, rc, "id", "a job with id %s already exists", j->id);
@@ -261,6 +265,8 @@ fw_err fw_store_job_cancel(fw_store *s, const char *team_id, const char *id, fw_
                    "WHERE id = $1 AND ($2 IS NULL OR team_id = $2) AND status IN " UNFINISHED
                    " RETURNING " JOB_COLUMNS,
                    FW_SQL_ARGS(FW_SQL_T(id), FW_SQL_T(team_id), FW_SQL_I(fw_store_now())), id, out, &found, err);
+    if (rc == FW_OK && found)
+        rc = fw_outbox_enqueue_end(s, id, err);
     if (rc == FW_OK && !found) {
         rc = query_job(s, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = $1 AND ($2 IS NULL OR team_id = $2)",
                        FW_SQL_ARGS(FW_SQL_T(id), FW_SQL_T(team_id)), id, out, NULL, err);
@@ -292,6 +298,8 @@ fw_err fw_store_job_transition(fw_store *s, const char *id, const char *from, co
                      FW_SQL_ARGS(FW_SQL_T(id), FW_SQL_T(from), FW_SQL_T(to), FW_SQL_T(error), FW_SQL_I(now),
                                  FW_SQL_I(strcmp(to, FW_STATUS_ERROR) == 0), FW_SQL_I(ended)),
                      &changed, err);
+    if (rc == FW_OK && changed == 1 && ended)
+        rc = fw_outbox_enqueue_end(s, id, err);
     if (rc == FW_OK && changed == 0) {
         rc = fw_sql_int(s, "SELECT COUNT(*) FROM jobs WHERE id = $1", FW_SQL_ARGS(FW_SQL_T(id)), &jobs, &exists, err);
         if (rc == FW_OK && jobs == 0)
@@ -370,11 +378,14 @@ fw_err fw_store_job_heartbeat(fw_store *s, const char *id, const char *worker, i
                               const char *stage, char status[24], fw_error *err)
 {
     int64_t now = fw_store_now(), changed = 0;
+    fw_outbox_mark mark;
     fw_err rc = s->ops->begin(s, FW_TX_WRITE, err);
 
     if (rc != FW_OK)
         return rc;
-    rc = fw_sql_exec(s,
+    rc = fw_outbox_heartbeat_mark(s, id, &mark, err);
+    if (rc == FW_OK)
+        rc = fw_sql_exec(s,
                      "UPDATE jobs SET lease_until = $3, progress = $4, stage = $5, updated_at = $6, "
                      "version = fw_next_version() "
                      "WHERE id = $1 AND worker = $2 AND status = 'render:dorender'",
@@ -382,6 +393,8 @@ fw_err fw_store_job_heartbeat(fw_store *s, const char *id, const char *worker, i
                                  FW_SQL_D(progress < 0 ? 0 : progress > 100 ? 100 : progress),
                                  FW_SQL_T(stage ? stage : ""), FW_SQL_I(now)),
                      &changed, err);
+    if (rc == FW_OK && changed == 1)
+        rc = fw_outbox_heartbeat_events(s, id, &mark, progress, stage, err);
     if (rc == FW_OK && changed == 1 && status)
         snprintf(status, 24, "%s", FW_STATUS_RENDERING);
     else if (rc == FW_OK && changed == 0)
@@ -415,6 +428,8 @@ fw_err fw_store_job_complete(fw_store *s, const char *id, const char *worker, do
                          FW_SQL_ARGS(FW_SQL_T(id), FW_SQL_T(worker), FW_SQL_T(error), FW_SQL_I(now),
                                      FW_SQL_D(render_duration), FW_SQL_T(missing_fonts_json)),
                          &changed, err);
+    if (rc == FW_OK && changed == 1)
+        rc = fw_outbox_enqueue_end(s, id, err);
     if (rc == FW_OK && changed == 0)
         rc = not_held(s, id, worker, NULL, err);
     return fw_sql_end(s, rc, err);
@@ -443,6 +458,9 @@ fw_err fw_store_job_release(fw_store *s, const char *id, const char *worker, con
                                  FW_SQL_T(error ? error : "the worker gave the job back"), FW_SQL_I(fw_store_now()),
                                  FW_SQL_T(worker)),
                      &changed, err);
+    /* Only queues when the job failed rather than went back to the queue. */
+    if (rc == FW_OK && changed == 1)
+        rc = fw_outbox_enqueue_end(s, id, err);
     if (rc == FW_OK && changed == 0)
         rc = not_held(s, id, worker, NULL, err);
     return fw_sql_end(s, rc, err);
@@ -451,6 +469,7 @@ fw_err fw_store_job_release(fw_store *s, const char *id, const char *worker, con
 fw_err fw_store_job_reap(fw_store *s, int64_t now, int max_attempts, int *requeued, int *failed, fw_error *err)
 {
     int back = 0, dead = 0, got;
+    char (*ended)[FW_ID_SIZE] = NULL; /* the failed jobs, whose webhooks are queued */
     fw_err rc = s->ops->begin(s, FW_TX_WRITE, err);
 
     if (requeued)
@@ -461,7 +480,8 @@ fw_err fw_store_job_reap(fw_store *s, int64_t now, int max_attempts, int *requeu
         return rc;
     rc = s->ops->query(s,
                        "UPDATE jobs SET " REQUEUE_OR_FAIL
-                       "WHERE status = 'render:dorender' AND lease_until > 0 AND lease_until < $1 RETURNING status",
+                       "WHERE status = 'render:dorender' AND lease_until > 0 AND lease_until < $1 "
+                       "RETURNING status, id",
                        FW_SQL_ARGS(FW_SQL_I(now), FW_SQL_I(max_attempts), FW_SQL_T(reaped_error),
                                    FW_SQL_I(fw_store_now())),
                        err);
@@ -472,12 +492,24 @@ fw_err fw_store_job_reap(fw_store *s, int64_t now, int max_attempts, int *requeu
             break;
         }
         status = s->ops->col_text(s, 0);
-        if (status && strcmp(status, FW_STATUS_QUEUED) == 0)
+        if (status && strcmp(status, FW_STATUS_QUEUED) == 0) {
             back++;
-        else
-            dead++;
+            continue;
+        }
+        if ((dead & (dead - 1)) == 0) { /* grow at 0, 1, 2, 4, ... */
+            void *grown = realloc(ended, (size_t)(dead ? dead * 2 : 1) * sizeof(*ended));
+            if (!grown) {
+                rc = fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory reaping jobs");
+                break;
+            }
+            ended = grown;
+        }
+        fw_sql_copy(s, 1, ended[dead++], FW_ID_SIZE);
     }
     s->ops->done(s);
+    for (int i = 0; i < dead && rc == FW_OK; i++)
+        rc = fw_outbox_enqueue_end(s, ended[i], err);
+    free(ended);
     rc = fw_sql_end(s, rc, err);
     if (rc == FW_OK) {
         if (requeued)

@@ -130,6 +130,10 @@ static const char *const common_migrations[] = {
     "  failed INTEGER NOT NULL,"
     "  created_at BIGINT NOT NULL);"
     "CREATE INDEX batches_team_created ON batches(team_id, created_at, id);",
+
+    /* 3: a job's webhook (the request's "webhook" object), so that the
+     * transaction ending a job can queue its delivery in webhook_outbox. */
+    "ALTER TABLE jobs ADD COLUMN webhook_json TEXT;",
 };
 
 #define COMMON_COUNT ((int)(sizeof(common_migrations) / sizeof(common_migrations[0])))

@@ -289,6 +289,8 @@ static const char *const postgres_migrations[] = {
     "  FOR EACH ROW EXECUTE FUNCTION fw_jobs_notify();",
     /* 2: nothing of PostgreSQL's own. */
     NULL,
+    /* 3: nothing of PostgreSQL's own. */
+    NULL,
 };
 
 static const fw_store_ops postgres_ops = {

@@ -302,6 +302,8 @@ static const char *const sqlite_migrations[] = {
     "INSERT INTO store_version (id, value) VALUES (1, 0);",
     /* 2: nothing of SQLite's own. */
     NULL,
+    /* 3: nothing of SQLite's own. */
+    NULL,
 };
 
 static const fw_store_ops sqlite_ops = {

@@ -124,6 +124,7 @@ typedef struct fw_job_row {
     int64_t created_at, updated_at, started_at, finished_at, error_at;
     double render_duration;       /* seconds; < 0 when not rendered */
     int64_t version;              /* the store-wide change sequence at its last change */
+    char *webhook_json;           /* owned; the request's webhook object as JSON; NULL when none */
 } fw_job_row;
 
 void fw_job_row_clear(fw_job_row *row);
@@ -210,7 +211,124 @@ fw_err fw_store_version(fw_store *s, int64_t *version, fw_error *err);
 int fw_store_notify_fd(fw_store *s);
 int fw_store_drain_notify(fw_store *s);
 
+/* ---- secrets and fonts (secrets.c, fonts.c) ---------------------------------------------- */
+
+typedef struct fw_secret_row {
+    char id[FW_ID_SIZE];
+    char team_id[FW_ID_SIZE];
+    char name[136];
+    char *ciphertext;         /* owned; the sealed value (server/secrets) */
+    int64_t created_at;
+} fw_secret_row;
+
+void fw_secret_row_clear(fw_secret_row *row);
+void fw_secret_rows_free(fw_secret_row **rows, size_t count);
+/* FW_ERR_ALREADY_EXISTS (field "name") when the team has a secret of that name. */
+fw_err fw_store_secret_insert(fw_store *s, const fw_secret_row *row, fw_error *err);
+/* By name. FW_ERR_NOT_FOUND when none. */
+fw_err fw_store_secret_get(fw_store *s, const char *team_id, const char *name, fw_secret_row *out, fw_error *err);
+/* Every secret of the team, by name; ciphertext is left NULL. */
+fw_err fw_store_secret_list(fw_store *s, const char *team_id, fw_secret_row **rows, size_t *count, fw_error *err);
+/* By id or by name; FW_ERR_NOT_FOUND when neither matches. */
+fw_err fw_store_secret_delete(fw_store *s, const char *team_id, const char *id_or_name, fw_error *err);
+
+typedef struct fw_font_row {
+    char id[FW_ID_SIZE];
+    char team_id[FW_ID_SIZE];
+    char file_name[256];
+    char family_name[256];
+    char postscript_name[256];
+    char style[256];
+    char storage_key[512];
+    int64_t size;
+    int64_t created_at;
+} fw_font_row;
+
+void fw_font_rows_free(fw_font_row **rows, size_t count);
+/* FW_ERR_ALREADY_EXISTS (field "fileName") when the team has a font file of that name. */
+fw_err fw_store_font_insert(fw_store *s, const fw_font_row *row, fw_error *err);
+fw_err fw_store_font_get(fw_store *s, const char *team_id, const char *id, fw_font_row *out, fw_error *err);
+/* Every font of the team, oldest first (at most 10000). */
+fw_err fw_store_font_list(fw_store *s, const char *team_id, fw_font_row **rows, size_t *count, fw_error *err);
+fw_err fw_store_font_delete(fw_store *s, const char *team_id, const char *id, fw_error *err);
+/* 1 when name is the font's file name, family or PostScript name, ignoring case. */
+int fw_font_row_matches(const fw_font_row *row, const char *name);
+
 /* Milliseconds since the epoch, the clock every store call uses. */
 int64_t fw_store_now(void);
+
+/* ---- webhook deliveries (outbox.c) ----------------------------------------------------------- */
+
+/* A job's webhook is queued in an outbox by the same transaction that ends
+ * the job (complete, cancel, release, reap, transition), so no restart or
+ * crash between "the job ended" and "someone will call" can lose a call.
+ * Jobs whose webhook asks for "progress" or "stage" events also queue
+ * job.progress.25/50/75 and job.stage.<stage> from heartbeats, each at most
+ * once per job. A notifier claims due deliveries with a lease, calls, and
+ * records every attempt. */
+
+#define FW_DELIVERY_PENDING "pending"
+#define FW_DELIVERY_DELIVERED "delivered"
+#define FW_DELIVERY_FAILED "failed"
+
+/* "whsec_" + base64 of 32 bytes + NUL, with room. */
+#define FW_WEBHOOK_SECRET_SIZE 64
+
+typedef struct fw_webhook_attempt {
+    int attempt;         /* 1 for the first call */
+    int64_t started_at;
+    int64_t duration_ms;
+    int http_status;     /* 0 when there was no answer */
+    char *error;         /* owned; NULL when the call succeeded */
+} fw_webhook_attempt;
+
+typedef struct fw_webhook_delivery {
+    char id[FW_ID_SIZE];     /* also the webhook-id header: the same on every retry */
+    char team_id[FW_ID_SIZE];
+    char job_id[FW_ID_SIZE];
+    char event[48];          /* job.finished, job.error, job.manually_cancelled, job.progress.50, job.stage.render */
+    char status[16];         /* FW_DELIVERY_* */
+    int attempts;            /* calls made so far */
+    int64_t next_attempt_at, lease_until, created_at, delivered_at;
+    char *last_error;        /* owned; NULL when none */
+    fw_webhook_attempt *attempt_log; /* owned; only filled by fw_store_outbox_list */
+    size_t attempt_count;
+} fw_webhook_delivery;
+
+/* When a call that failed is tried again. */
+typedef struct fw_webhook_retry {
+    int max_retries;       /* calls after the first; then the delivery fails */
+    int64_t backoff_ms;    /* before the first retry; doubles each time */
+    int64_t max_backoff_ms;/* the most any wait grows to (0: no limit) */
+} fw_webhook_retry;
+
+void fw_webhook_delivery_clear(fw_webhook_delivery *d);
+void fw_webhook_deliveries_free(fw_webhook_delivery **list, size_t count);
+
+/* Take one due delivery (pending, next_attempt_at <= now, no live lease),
+ * oldest due first, leasing it until now + lease_ms so that no other
+ * notifier calls at the same time (SQLite: one writer; PostgreSQL: FOR
+ * UPDATE SKIP LOCKED). FW_ERR_NOT_FOUND when nothing is due. */
+fw_err fw_store_outbox_claim(fw_store *s, int64_t now, int64_t lease_ms, fw_webhook_delivery *out, fw_error *err);
+
+/* Record one call of a claimed delivery and what follows from it, in one
+ * transaction: delivered when ok; otherwise pending again at now + the
+ * backoff (doubling per attempt, minus up to a quarter of random jitter)
+ * while retries remain, else failed. *status (may be NULL) gets the new
+ * status. FW_ERR_FAILED_PRECONDITION when the delivery is no longer pending. */
+fw_err fw_store_outbox_record(fw_store *s, const char *id, const fw_webhook_attempt *attempt, int ok,
+                              const fw_webhook_retry *retry, char status[16], fw_error *err);
+
+/* Give a claimed delivery back untried (a notifier stopping mid-call). */
+fw_err fw_store_outbox_release(fw_store *s, const char *id, fw_error *err);
+
+/* A job's deliveries, oldest first, each with its attempts. team_id NULL:
+ * any team. Free with fw_webhook_deliveries_free. */
+fw_err fw_store_outbox_list(fw_store *s, const char *team_id, const char *job_id, fw_webhook_delivery **list,
+                            size_t *count, fw_error *err);
+
+/* The team's signing secret ("whsec_" + base64 of 32 random bytes), made
+ * on first use. */
+fw_err fw_store_webhook_secret(fw_store *s, const char *team_id, char secret[FW_WEBHOOK_SECRET_SIZE], fw_error *err);
 
 #endif

@@ -87,6 +87,24 @@ fw_err fw_postgres_open(fw_store **out, const char *url, fw_error *err);
 /* Bring the schema up to date (migrate.c). */
 fw_err fw_store_migrate(fw_store *s, fw_error *err);
 
+/* Webhook events, queued inside the caller's transaction (outbox.c). */
+
+/* The job's end, when its status is now final and it has a webhook. */
+fw_err fw_outbox_enqueue_end(fw_store *s, const char *job_id, fw_error *err);
+
+/* Progress and stage events: heartbeat_mark reads, before a heartbeat's
+ * update, where the job stood and which events its webhook asks for;
+ * heartbeat_events then queues job.progress.N for each quarter crossed and
+ * job.stage.S for a new stage. */
+typedef struct fw_outbox_mark {
+    int progress_events, stage_events; /* what the webhook asks for */
+    double progress;
+    char stage[24];
+} fw_outbox_mark;
+fw_err fw_outbox_heartbeat_mark(fw_store *s, const char *job_id, fw_outbox_mark *mark, fw_error *err);
+fw_err fw_outbox_heartbeat_events(fw_store *s, const char *job_id, const fw_outbox_mark *mark, double progress,
+                                  const char *stage, fw_error *err);
+
 /* ---- helpers over the interface (store.c) ---------------------------------------------------- */
 
 #define FW_SQL_ARGS(...) (fw_sql_value[]){__VA_ARGS__}, (int)(sizeof((fw_sql_value[]){__VA_ARGS__}) / sizeof(fw_sql_value))

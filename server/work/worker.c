@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "server/jobs/job.h"
+#include "server/secrets/job_inputs.h"
 #include "server/store/store.h"
 #include "server/util/fs.h"
 #include "server/util/log.h"
@@ -134,6 +135,8 @@ static fw_err fetch_template(fw_store *store, const fw_worker_config *config, co
 static void process(fw_store *store, const fw_worker_config *config, const char *worker, fw_job_row *row)
 {
     char dir[PATH_MAX], template_path[PATH_MAX], output[PATH_MAX], text[FW_ERROR_FIELD_MAX + FW_ERROR_MESSAGE_MAX + 4];
+    char fonts_dir[PATH_MAX + 8];
+    const char *font_dirs[] = {fonts_dir, NULL};
     const char *ext = strrchr(row->output_key, '.');
     fw_render_request req;
     fw_render_result res;
@@ -160,6 +163,13 @@ static void process(fw_store *store, const fw_worker_config *config, const char 
         rc = fw_make_temp_dir(config->scratch_dir, "fw-job-", dir, sizeof(dir), &err);
     if (rc == FW_OK && row->template_id[0])
         rc = fetch_template(store, config, row, dir, template_path, sizeof(template_path), &err);
+    /* The team's secrets and fonts, on this copy of the job only. */
+    snprintf(fonts_dir, sizeof(fonts_dir), "%s/fonts", dir);
+    if (rc == FW_OK && config->secrets_key)
+        rc = fw_job_secrets_apply(store, config->secrets_key, row->team_id, job->root, &err);
+    if (rc == FW_OK && (rc = fw_job_fonts_fetch(store, config->storage, row->team_id, row->template_id, job->root,
+                                                fonts_dir, &err)) == FW_OK)
+        job->fonts = json_object_get(job->root, "fonts");
     if (rc == FW_OK) {
         snprintf(output, sizeof(output), "%s/output%s", dir, ext ? ext : "");
         memset(&req, 0, sizeof(req));
@@ -169,6 +179,7 @@ static void process(fw_store *store, const fw_worker_config *config, const char 
         req.template_path = row->template_id[0] ? template_path : NULL;
         req.work_root = dir;
         req.default_font = config->default_font;
+        req.font_dirs = font_dirs;
         req.allow_local_files = 0; /* a job's sources are URLs, never this machine's files */
         req.progress = on_progress;
         req.progress_user = &run;
@@ -176,7 +187,10 @@ static void process(fw_store *store, const fw_worker_config *config, const char 
         rc = fw_render_job(&req, &res, &err);
     }
     if (rc == FW_OK && !atomic_load(&run.cancel))
-        rc = fw_storage_put_file(config->storage, row->output_key, output, &err);
+        rc = json_is_object(json_object_get(job->root, "upload")) && config->secrets_key
+                 ? fw_job_upload(store, config->secrets_key, row->team_id, json_object_get(job->root, "upload"), row->id,
+                                 ext ? ext + 1 : "bin", output, &err)
+                 : fw_storage_put_file(config->storage, row->output_key, output, &err);
     else if (rc == FW_OK)
         rc = FW_ERR_CANCELLED; /* rendered, but nobody wants it any more */
 

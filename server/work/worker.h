@@ -33,6 +33,7 @@ typedef struct fw_worker_config {
     int max_attempts;              /* 0: 3 */
     int64_t idle_poll_ms;          /* 0: 500 ms between looks at an empty queue */
     const char *default_font;      /* NULL: the text module's */
+    const unsigned char *secrets_key; /* 32 bytes opening team secrets; NULL: jobs with secrets fail */
     const atomic_int *stop;        /* non-zero: hand back the job in hand and return */
 } fw_worker_config;
 
