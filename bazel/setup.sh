@@ -19,6 +19,12 @@ packages=(
   ffmpeg valgrind python3 python3-grpcio python3-protobuf postgresql
 )
 
+# Node.js 20 or later for the Node gRPC client test and the S3 test server:
+# the one on PATH when there is one (Debian 12's own nodejs is 18).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

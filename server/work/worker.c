@@ -78,7 +78,16 @@ static void *heartbeat(void *arg)
                                     &err);
         pthread_mutex_lock(&run->lock);
         if (rc == FW_ERR_FAILED_PRECONDITION) {
-            stop_render(run, RUN_LEASE_LOST);
+            /* Not ours any more: cancelled (which drops the lease), or reaped
+             * and given to another worker. The job's status says which. */
+            fw_job_row now;
+            memset(&now, 0, sizeof(now));
+            if (fw_store_job_get(store, NULL, run->row->id, &now, &err) == FW_OK &&
+                strcmp(now.status, FW_STATUS_CANCELLED) == 0)
+                stop_render(run, RUN_CANCELLED);
+            else
+                stop_render(run, RUN_LEASE_LOST);
+            fw_job_row_clear(&now);
         } else if (rc == FW_OK && strcmp(status, FW_STATUS_CANCELLED) == 0) {
             stop_render(run, RUN_CANCELLED);
         } else if (run->config->stop && atomic_load(run->config->stop)) {
