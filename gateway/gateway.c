@@ -185,7 +185,7 @@ static enum MHD_Result answer_message(struct MHD_Connection *conn, const fw_gate
         for (size_t i = 0; i < n; i++) {
             char *item = NULL;
             size_t ilen;
-            if (fw_pbjson_format(items[i], FW_PBJSON_NULL_WRAPPERS, &item, &err) != FW_OK) {
+            if (fw_pbjson_format(items[i], FW_PBJSON_NULL_WRAPPERS | FW_PBJSON_EMIT_DEFAULTS, &item, &err) != FW_OK) {
                 free(text);
                 return answer_error(conn, &err);
             }
@@ -214,7 +214,7 @@ static enum MHD_Result answer_message(struct MHD_Connection *conn, const fw_gate
         return answer_text(conn, r->ok_status, text, "application/json", token && *token ? "X-Next-Page-Token" : NULL,
                            token);
     }
-    if (fw_pbjson_format(m, FW_PBJSON_NULL_WRAPPERS, &text, &err) != FW_OK)
+    if (fw_pbjson_format(m, FW_PBJSON_NULL_WRAPPERS | FW_PBJSON_EMIT_DEFAULTS, &text, &err) != FW_OK)
         return answer_error(conn, &err);
     return answer_text(conn, r->ok_status, text, "application/json", NULL, NULL);
 }
@@ -400,7 +400,7 @@ static void events_add_message(event_stream *s, const ProtobufCMessage *m)
     char *json = NULL;
     fw_error err;
     fw_error_clear(&err);
-    if (fw_pbjson_format(m, FW_PBJSON_NULL_WRAPPERS, &json, &err) != FW_OK) {
+    if (fw_pbjson_format(m, FW_PBJSON_NULL_WRAPPERS | FW_PBJSON_EMIT_DEFAULTS, &json, &err) != FW_OK) {
         char *e = fw_gateway_error_body(&err);
         events_append(s, "event: error\ndata: ", e ? e : "{}");
         free(e);

@@ -372,9 +372,12 @@ int fw_cmd_serve(int argc, char **argv)
         print_error("watch", &err);
         goto out;
     }
-    if (fw_file_server_start(&files, storage, config.http_addr, NULL, &err)) {
-        print_error("--http", &err);
-        goto out;
+    {
+        fw_file_server_options fopts = {.on_upload = fw_service_on_upload, .on_upload_ctx = &service};
+        if (fw_file_server_start(&files, storage, config.http_addr, &fopts, &err)) {
+            print_error("--http", &err);
+            goto out;
+        }
     }
 
     memset(&opts, 0, sizeof(opts));

@@ -7,6 +7,13 @@
  * failed render later: the job's structure (server/jobs), the codec, and -
  * from the template's introspection - that the composition and every layer
  * the assets name exist.
+ *
+ * A nested job (an asset of type "job") and a join (CreateJoinJob: clips
+ * that are URLs or child jobs) become a parent row and one row per child,
+ * each child checked like a job of its own and inserted with the parent in
+ * one transaction. The parent waits in pending; the store queues it when its
+ * last child finishes (server/store/jobs.c). The child's id is kept in the
+ * asset's "jobId" in the stored request, where the worker finds its output.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,13 +116,12 @@ static fw_err check_assets_against(json_t *details, const fw_job_spec *job, fw_e
     json_array_foreach(job->assets, i, asset) {
         const char *layer = json_string_value(json_object_get(asset, "layerName"));
         const char *comp_name = json_string_value(json_object_get(asset, "composition"));
-        const char *type = json_string_value(json_object_get(asset, "type"));
         char field[64], names[512];
         json_t *comp = job_comp, *l;
         size_t j;
         int found = 0;
 
-        if (!layer || strcmp(type, "job") == 0)
+        if (!layer)
             continue;
         if (comp_name && *comp_name) {
             snprintf(field, sizeof(field), "assets[%zu].composition", i);
@@ -138,7 +144,7 @@ static fw_err check_assets_against(json_t *details, const fw_job_spec *job, fw_e
 
 static fw_err refuse_unsupported(const fw_job_spec *job, fw_error *err)
 {
-    static const char *const later[] = {"video", "audio", "script", "job"};
+    static const char *const later[] = {"video", "audio", "script"};
     json_t *asset;
     size_t i;
 
@@ -154,20 +160,142 @@ static fw_err refuse_unsupported(const fw_job_spec *job, fw_error *err)
     return FW_OK;
 }
 
-/* Checks the request and fills a new row (the caller inserts it). */
-static fw_err prepare_job(fw_service *svc, fw_store *store, const char *team_id, const ProtobufCMessage *req,
-                          fw_job_row *row, fw_error *err)
+/* ---- the rows a request makes ---------------------------------------------------------------- */
+
+void fw_prepared_clear(fw_prepared *p)
+{
+    fw_job_rows_free(&p->rows, p->count);
+    memset(p, 0, sizeof(*p));
+}
+
+/* A new zeroed row at the end; its index into *index. */
+static fw_err prepared_add(fw_prepared *p, size_t *index, fw_error *err)
+{
+    if (p->count == p->room) {
+        size_t room = p->room ? p->room * 2 : 8;
+        fw_job_row *grown = realloc(p->rows, room * sizeof(*grown));
+        if (!grown)
+            return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory preparing jobs");
+        p->rows = grown;
+        p->room = room;
+    }
+    memset(&p->rows[p->count], 0, sizeof(p->rows[0]));
+    p->rows[p->count].render_duration = -1;
+    *index = p->count++;
+    return FW_OK;
+}
+
+/* Drop the rows from index `from` on (a request that failed part-way). */
+static void prepared_truncate(fw_prepared *p, size_t from)
+{
+    while (p->count > from)
+        fw_job_row_clear(&p->rows[--p->count]);
+}
+
+json_t *fw_prepared_children(const fw_prepared *p, size_t index)
+{
+    json_t *ids = json_array();
+    for (size_t i = index + 1; i < p->count; i++)
+        if (strcmp(p->rows[i].parent_id, p->rows[index].id) == 0)
+            json_array_append_new(ids, json_string(p->rows[i].id));
+    return ids;
+}
+
+/* Where the output goes and the URL it will have: the team's own bucket
+ * when the request has an upload block, our storage otherwise. */
+static fw_err output_target(fw_service *svc, json_t *json, fw_job_row *row, const char *ext, fw_error *err)
+{
+    snprintf(row->output_key, sizeof(row->output_key), "outputs/%s/%s.%s", row->team_id, row->id, ext);
+    if (json_is_object(json_object_get(json, "upload"))) {
+        char *key = NULL; /* the output goes to the team's own bucket */
+        fw_err rc = fw_job_upload_target(json_object_get(json, "upload"), row->id, ext, &key, &row->output_url, err);
+        free(key);
+        return rc;
+    }
+    return fw_storage_signed_url(svc->storage, row->output_key, FW_STORAGE_GET, (long)svc->config.output_url_ttl_s,
+                                 &row->output_url, err);
+}
+
+static fw_err prepare_json(fw_service *svc, fw_store *store, const char *team_id, json_t *json, const char *parent_id,
+                           const char *batch_id, fw_prepared *out, fw_error *err);
+
+/* The JobRequest of the child job a "job" asset describes: its template,
+ * assets, preview and settings, with the parent's fonts. */
+static json_t *child_request(json_t *asset, json_t *parent)
+{
+    static const char *const keys[] = {"template", "assets", "preview", "settings"};
+    json_t *child = json_object();
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+        if (json_object_get(asset, keys[k]))
+            json_object_set(child, keys[k], json_object_get(asset, keys[k]));
+    if (json_array_size(json_object_get(parent, "fonts")))
+        json_object_set(child, "fonts", json_object_get(parent, "fonts"));
+    return child;
+}
+
+/* Prepare the child job of assets[i] (video: the output type a join needs,
+ * else image or video) as a child of rows[index]; its id goes into the
+ * asset's "jobId", where the worker and the store find it. */
+static fw_err prepare_child(fw_service *svc, fw_store *store, const char *team_id, json_t *parent, size_t i,
+                            int want_video, size_t index, fw_prepared *out, fw_error *err)
+{
+    json_t *asset = json_array_get(json_object_get(parent, "assets"), i);
+    json_t *child = child_request(asset, parent);
+    const char *type = json_string_value(json_object_get(json_object_get(child, "settings"), "type"));
+    char parent_id[FW_ID_SIZE], batch_id[FW_ID_SIZE], field[64];
+    size_t first = out->count;
+    fw_err rc = FW_OK;
+
+    snprintf(parent_id, sizeof(parent_id), "%s", out->rows[index].id);
+    snprintf(batch_id, sizeof(batch_id), "%s", out->rows[index].batch_id);
+    if (want_video && type && *type && strcmp(type, "video") != 0) {
+        snprintf(field, sizeof(field), "assets[%zu].settings.type", i);
+        rc = fw_error_set(err, FW_ERR_INVALID, field, "a clip of a join is a video, not '%s'", type);
+    } else if (!want_video && type && strcmp(type, "aep") == 0) {
+        snprintf(field, sizeof(field), "assets[%zu].settings.type", i);
+        rc = fw_error_set(err, FW_ERR_INVALID, field, "a nested job renders an image or a video, not 'aep'");
+    } else if (!want_video && !json_string_value(json_object_get(asset, "layerName"))) {
+        snprintf(field, sizeof(field), "assets[%zu].layerName", i);
+        rc = fw_error_set(err, FW_ERR_INVALID, field, "a nested job names the layer its output goes into");
+    } else if ((rc = prepare_json(svc, store, team_id, child, parent_id, batch_id[0] ? batch_id : NULL, out, err))) {
+        fw_error_prefix_field(err, "assets[%zu]", i);
+    } else {
+        json_object_set_new(asset, "jobId", json_string(out->rows[first].id));
+    }
+    json_decref(child);
+    return rc;
+}
+
+/* Store the request (with its children's ids) in row and the fields every
+ * new job has. */
+static fw_err finish_row(fw_job_row *row, json_t *json, const char *kind, int pending, fw_error *err)
+{
+    snprintf(row->kind, sizeof(row->kind), "%s", kind);
+    snprintf(row->status, sizeof(row->status), "%s", pending ? FW_STATUS_PENDING : FW_STATUS_QUEUED);
+    if (json_is_object(json_object_get(json, "webhook"))) /* kept apart so the job's end can queue it */
+        row->webhook_json = json_dumps(json_object_get(json, "webhook"), JSON_COMPACT);
+    row->request_json = json_dumps(json, JSON_COMPACT);
+    row->total_assets = (int)json_array_size(json_object_get(json, "assets"));
+    row->created_at = fw_now_ms();
+    if (!row->request_json)
+        return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory keeping the request");
+    return FW_OK;
+}
+
+/* Checks a JobRequest (API JSON, changed in place: each job asset gets the
+ * id of its child) and appends its rows to out: the job, then its children. */
+static fw_err prepare_json(fw_service *svc, fw_store *store, const char *team_id, json_t *json, const char *parent_id,
+                           const char *batch_id, fw_prepared *out, fw_error *err)
 {
     fw_job_spec *job = NULL;
-    json_t *json = NULL, *details = NULL;
+    json_t *details = NULL, *asset;
     const char *ext;
-    char *text = NULL;
+    size_t first = out->count, index = 0, i;
+    int children = 0;
     fw_err rc;
 
-    memset(row, 0, sizeof(*row));
-    row->render_duration = -1;
-    if ((rc = fw_pbjson_from_message(req, 0, &json, err)) || (rc = fw_job_from_json(&job, json, err)) ||
-        (rc = refuse_unsupported(job, err)) || (rc = fw_render_output_extension(job, &ext, err)) ||
+    if ((rc = fw_job_from_json(&job, json, err)) || (rc = refuse_unsupported(job, err)) ||
+        (rc = fw_render_output_extension(job, &ext, err)) ||
         (rc = fw_service_job_secrets_check(store, team_id, json, err)))
         goto done;
 
@@ -189,48 +317,133 @@ static fw_err prepare_job(fw_service *svc, fw_store *store, const char *team_id,
         fw_template_row_clear(&tpl);
         if (details && (rc = check_assets_against(details, job, err)))
             goto done;
-        snprintf(row->template_id, sizeof(row->template_id), "%s", job->template_id);
     } else if (!fw_fetch_is_remote(job->template_src)) {
         rc = fw_error_set(err, FW_ERR_INVALID, "template.src",
                           "the server takes a template by its id or by an http(s) URL");
         goto done;
     }
 
-    fw_id_new(row->id);
-    snprintf(row->team_id, sizeof(row->team_id), "%s", team_id);
-    snprintf(row->kind, sizeof(row->kind), "render");
-    snprintf(row->status, sizeof(row->status), FW_STATUS_QUEUED);
-    snprintf(row->output_key, sizeof(row->output_key), "outputs/%s/%s.%s", team_id, row->id, ext);
-    if (json_is_object(json_object_get(json, "webhook"))) /* kept apart so the job's end can queue it */
-        row->webhook_json = json_dumps(json_object_get(json, "webhook"), JSON_COMPACT);
-    text = json_dumps(json, JSON_COMPACT);
-    row->request_json = text;
-    text = NULL;
-    row->total_assets = (int)json_array_size(job->assets);
-    row->created_at = fw_now_ms();
+    if ((rc = prepared_add(out, &index, err)))
+        goto done;
+    {
+        fw_job_row *row = &out->rows[index];
+        fw_id_new(row->id);
+        snprintf(row->team_id, sizeof(row->team_id), "%s", team_id);
+        snprintf(row->parent_id, sizeof(row->parent_id), "%s", parent_id ? parent_id : "");
+        snprintf(row->batch_id, sizeof(row->batch_id), "%s", batch_id ? batch_id : "");
+        if (job->template_id)
+            snprintf(row->template_id, sizeof(row->template_id), "%s", job->template_id);
+    }
+    json_array_foreach(job->assets, i, asset) {
+        if (strcmp(json_string_value(json_object_get(asset, "type")), "job") != 0)
+            continue;
+        if ((rc = prepare_child(svc, store, team_id, json, i, 0, index, out, err)))
+            goto done;
+        children++;
+    }
     {
         /* Fonts no team font matches, told at once (secrets/job_inputs.h). */
         json_t *missing = NULL;
+        fw_job_row *row = &out->rows[index];
         if ((rc = fw_job_missing_fonts(store, team_id, json, details, &missing, err)))
             goto done;
         if (json_array_size(missing))
             row->missing_fonts_json = json_dumps(missing, JSON_COMPACT);
         json_decref(missing);
-    }
-    if (json_is_object(json_object_get(json, "upload"))) {
-        char *key = NULL; /* the output goes to the team's own bucket */
-        rc = fw_job_upload_target(json_object_get(json, "upload"), row->id, ext, &key, &row->output_url, err);
-        free(key);
-    } else {
-        rc = fw_storage_signed_url(svc->storage, row->output_key, FW_STORAGE_GET, (long)svc->config.output_url_ttl_s,
-                                   &row->output_url, err);
+        if ((rc = finish_row(row, json, "render", children > 0, err)) ||
+            (rc = output_target(svc, json, row, ext, err)))
+            goto done;
     }
 done:
     json_decref(details);
-    json_decref(json);
     fw_job_spec_free(&job);
     if (rc)
-        fw_job_row_clear(row);
+        prepared_truncate(out, first);
+    return rc;
+}
+
+fw_err fw_service_prepare_job(fw_service *svc, fw_store *store, const char *team_id, const ProtobufCMessage *req,
+                              const char *batch_id, fw_prepared *out, fw_error *err)
+{
+    json_t *json = NULL;
+    fw_err rc = fw_pbjson_from_message(req, 0, &json, err);
+    if (rc == FW_OK)
+        rc = prepare_json(svc, store, team_id, json, NULL, batch_id, out, err);
+    json_decref(json);
+    return rc;
+}
+
+#define MAX_CLIPS 1000
+
+/* A JoinJobRequest: clips that are http(s) videos or child jobs rendering a
+ * video, an mp4 preset, upload and webhook as for any job. */
+static fw_err prepare_join(fw_service *svc, fw_store *store, const char *team_id, json_t *json, fw_prepared *out,
+                           fw_error *err)
+{
+    json_t *assets = json_object_get(json, "assets"), *asset;
+    const char *preset = json_string_value(json_object_get(json_object_get(json, "settings"), "preset"));
+    size_t first = out->count, index = 0, i;
+    int children = 0;
+    fw_err rc;
+
+    if (!json_array_size(assets))
+        return fw_error_set(err, FW_ERR_INVALID, "assets", "a join needs at least one clip");
+    if (json_array_size(assets) > MAX_CLIPS)
+        return fw_error_set(err, FW_ERR_LIMIT, "assets", "has %zu clips; at most %d", json_array_size(assets),
+                            MAX_CLIPS);
+    if (preset && *preset && strcmp(preset, "mp4") != 0)
+        return fw_error_set(err, FW_ERR_INVALID, "settings.preset", "'%s' is not a preset; presets: mp4", preset);
+    json_array_foreach(assets, i, asset) {
+        const char *type = json_string_value(json_object_get(asset, "type"));
+        const char *src = json_string_value(json_object_get(asset, "src"));
+        char field[48];
+        if (type && strcmp(type, "video") == 0) {
+            snprintf(field, sizeof(field), "assets[%zu].src", i);
+            if (!src || !*src)
+                return fw_error_set(err, FW_ERR_INVALID, field, "is required for a video clip");
+            if (!fw_fetch_is_remote(src))
+                return fw_error_set(err, FW_ERR_INVALID, field, "a clip is fetched from an http(s) URL, not '%s'",
+                                    src);
+        } else if (!type || strcmp(type, "job") != 0) {
+            snprintf(field, sizeof(field), "assets[%zu].type", i);
+            return fw_error_set(err, FW_ERR_INVALID, field, "a clip is \"video\" (a URL) or \"job\", not '%s'",
+                                type ? type : "");
+        }
+    }
+    if ((rc = fw_service_job_secrets_check(store, team_id, json, err)) || (rc = prepared_add(out, &index, err)))
+        return rc;
+    fw_id_new(out->rows[index].id);
+    snprintf(out->rows[index].team_id, sizeof(out->rows[index].team_id), "%s", team_id);
+    json_array_foreach(assets, i, asset) {
+        if (strcmp(json_string_value(json_object_get(asset, "type")), "job") != 0)
+            continue;
+        if ((rc = prepare_child(svc, store, team_id, json, i, 1, index, out, err)))
+            goto done;
+        children++;
+    }
+    if ((rc = finish_row(&out->rows[index], json, "join", children > 0, err)) == FW_OK)
+        rc = output_target(svc, json, &out->rows[index], "mp4", err);
+done:
+    if (rc)
+        prepared_truncate(out, first);
+    return rc;
+}
+
+/* Insert what a request made and answer with its first row. */
+static fw_err insert_and_answer(fw_rpc_call *call, fw_store *store, const char *team, fw_prepared *p,
+                                ProtobufCMessage **resp, fw_error *err)
+{
+    json_t *children = fw_prepared_children(p, 0);
+    fw_job_row row;
+    fw_err rc;
+
+    memset(&row, 0, sizeof(row));
+    if ((rc = fw_store_jobs_insert(store, p->rows, p->count, err)) == FW_OK &&
+        (rc = fw_store_job_get(store, team, p->rows[0].id, &row, err)) == FW_OK &&
+        (rc = fw_service_job_message(&row, children, resp, err)) == FW_OK)
+        rc = fw_service_defer_free(call, *resp, err);
+    fw_job_row_clear(&row);
+    json_decref(children);
     return rc;
 }
 
@@ -239,24 +452,52 @@ static fw_err create_job(fw_rpc_call *call, const ProtobufCMessage *req, Protobu
     fw_service *svc = fw_rpc_call_context(call);
     char team[FW_ID_SIZE];
     fw_store *store;
-    fw_job_row row;
+    fw_prepared p = {0};
     fw_err rc;
 
     if ((rc = fw_service_begin(call, svc, &store, team, err)))
         return rc;
-    if ((rc = prepare_job(svc, store, team, req, &row, err)) == FW_OK) {
-        char id[FW_ID_SIZE];
-        rc = fw_store_jobs_insert(store, &row, 1, err);
-        memcpy(id, row.id, sizeof(id));
-        fw_job_row_clear(&row);
-        if (rc == FW_OK)
-            rc = fw_store_job_get(store, team, id, &row, err);
-        if (rc == FW_OK && (rc = fw_service_job_message(&row, NULL, resp, err)) == FW_OK)
-            rc = fw_service_defer_free(call, *resp, err);
-        fw_job_row_clear(&row);
-    }
+    if ((rc = fw_service_prepare_job(svc, store, team, req, NULL, &p, err)) == FW_OK)
+        rc = insert_and_answer(call, store, team, &p, resp, err);
+    fw_prepared_clear(&p);
     fw_store_pool_put(svc->stores, store);
     return rc;
+}
+
+static fw_err create_join_job(fw_rpc_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, fw_error *err)
+{
+    fw_service *svc = fw_rpc_call_context(call);
+    char team[FW_ID_SIZE];
+    fw_store *store;
+    fw_prepared p = {0};
+    json_t *json = NULL;
+    fw_err rc;
+
+    if ((rc = fw_service_begin(call, svc, &store, team, err)))
+        return rc;
+    if ((rc = fw_pbjson_from_message(req, 0, &json, err)) == FW_OK &&
+        (rc = prepare_join(svc, store, team, json, &p, err)) == FW_OK)
+        rc = insert_and_answer(call, store, team, &p, resp, err);
+    json_decref(json);
+    fw_prepared_clear(&p);
+    fw_store_pool_put(svc->stores, store);
+    return rc;
+}
+
+/* The ids of a job's children, oldest first: a new array. */
+static json_t *children_of(fw_store *store, const char *team, const char *id)
+{
+    fw_job_filter filter = {.team_id = team, .parent_id = id, .limit = 1000};
+    fw_job_row *rows = NULL;
+    size_t count = 0;
+    json_t *ids = json_array();
+    fw_error err;
+
+    if (fw_store_job_list(store, &filter, &rows, &count, &err) == FW_OK)
+        for (size_t i = count; i-- > 0;)
+            json_array_append_new(ids, json_string(rows[i].id));
+    fw_job_rows_free(&rows, count);
+    return ids;
 }
 
 static fw_err get_job(fw_rpc_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, fw_error *err)
@@ -274,8 +515,12 @@ static fw_err get_job(fw_rpc_call *call, const ProtobufCMessage *req, ProtobufCM
     rc = fw_store_job_get(store, team, r->id, &row, err);
     if (rc == FW_ERR_NOT_FOUND)
         rc = fw_error_set(err, FW_ERR_NOT_FOUND, "id", "no job '%s'", r->id);
-    if (rc == FW_OK && (rc = fw_service_job_message(&row, NULL, resp, err)) == FW_OK)
-        rc = fw_service_defer_free(call, *resp, err);
+    if (rc == FW_OK) {
+        json_t *children = children_of(store, team, r->id);
+        if ((rc = fw_service_job_message(&row, children, resp, err)) == FW_OK)
+            rc = fw_service_defer_free(call, *resp, err);
+        json_decref(children);
+    }
     fw_job_row_clear(&row);
     fw_store_pool_put(svc->stores, store);
     return rc;
@@ -448,6 +693,7 @@ fw_err fw_job_service_register(fw_rpc_server *srv, fw_service *svc, fw_error *er
 {
     fw_err rc;
     if ((rc = fw_rpc_server_on_unary(srv, "/framewright.v1.JobService/CreateJob", create_job, svc, err)) ||
+        (rc = fw_rpc_server_on_unary(srv, "/framewright.v1.JobService/CreateJoinJob", create_join_job, svc, err)) ||
         (rc = fw_rpc_server_on_unary(srv, "/framewright.v1.JobService/GetJob", get_job, svc, err)) ||
         (rc = fw_rpc_server_on_unary(srv, "/framewright.v1.JobService/ListJobs", list_jobs, svc, err)) ||
         (rc = fw_rpc_server_on_unary(srv, "/framewright.v1.JobService/CancelJob", cancel_job, svc, err)) ||

@@ -77,6 +77,32 @@ fw_err fw_service_template_accept(fw_service *svc, fw_store *store, fw_template_
  * otherwise (secret_service.c). */
 fw_err fw_service_job_secrets_check(fw_store *store, const char *team_id, json_t *job, fw_error *err);
 
+/* A file came in through a signed upload URL (ctx: the fw_service). A
+ * template bundle is checked and the template marked uploaded (or error)
+ * as UploadTemplate would; other keys are left alone. */
+void fw_service_on_upload(void *ctx, const char *key);
+
+/* The rows one request makes: the job, then its child jobs (nested jobs,
+ * a join's clips), depth first, each child after its parent. */
+typedef struct fw_prepared {
+    fw_job_row *rows;
+    size_t count, room;
+} fw_prepared;
+
+void fw_prepared_clear(fw_prepared *p);
+
+/* Check a JobRequest as CreateJob does - structure, codec, secrets, the
+ * template and its layers, each child job the same way - and append its rows
+ * to out (the job's first; status pending when it has children). Nothing is
+ * appended when it fails; errors name the field ("assets[1].template.id").
+ * batch_id (NULL: none) is set on the job and its children. Used by
+ * CreateJob and CreateBatch. */
+fw_err fw_service_prepare_job(fw_service *svc, fw_store *store, const char *team_id, const ProtobufCMessage *req,
+                              const char *batch_id, fw_prepared *out, fw_error *err);
+
+/* The ids of rows[index]'s own children: a new array. */
+json_t *fw_prepared_children(const fw_prepared *p, size_t index);
+
 /* Free a message once the call is done (for unary responses). */
 fw_err fw_service_defer_free(fw_rpc_call *call, ProtobufCMessage *message, fw_error *err);
 

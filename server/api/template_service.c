@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "proto/template.pb-c.h"
@@ -21,6 +22,7 @@
 #include "server/util/clock.h"
 #include "server/util/fs.h"
 #include "server/util/id.h"
+#include "server/util/log.h"
 
 #define DEFAULT_PAGE 100
 #define MAX_PAGE 1000
@@ -197,6 +199,33 @@ fw_err fw_service_template_accept(fw_service *svc, fw_store *store, fw_template_
     }
     json_decref(details);
     return rc;
+}
+
+void fw_service_on_upload(void *ctx, const char *key)
+{
+    fw_service *svc = ctx;
+    char team[FW_ID_SIZE], id[FW_ID_SIZE], path[PATH_MAX];
+    fw_template_row row;
+    fw_store *store = NULL;
+    struct stat st;
+    fw_error err;
+
+    /* templates/<team>/<id>/bundle.<type> */
+    if (sscanf(key, "templates/%31[^/]/%31[^/]/bundle.", team, id) != 2)
+        return;
+    if (fw_storage_local_path(svc->storage, key, path, sizeof(path), &err) != FW_OK || stat(path, &st) != 0)
+        return;
+    if (fw_store_pool_get(svc->stores, &store, &err) != FW_OK) {
+        fw_log(FW_LOG_WARN, "templates", "upload of %s: %s", id, err.message);
+        return;
+    }
+    memset(&row, 0, sizeof(row));
+    if (fw_store_template_get(store, team, id, &row, &err) == FW_OK && strcmp(row.storage_key, key) == 0 &&
+        strcmp(row.status, FW_TEMPLATE_UPLOADED) != 0 &&
+        fw_service_template_accept(svc, store, &row, path, (int64_t)st.st_size, &err) != FW_OK)
+        fw_log(FW_LOG_INFO, "templates", "template %s refused: %s", id, err.message);
+    fw_template_row_clear(&row);
+    fw_store_pool_put(svc->stores, store);
 }
 
 static fw_err upload_template(fw_rpc_call *call, ProtobufCMessage **resp, fw_error *err)

@@ -31,6 +31,9 @@ typedef struct watcher {
     char template_id[FW_ID_SIZE];
     char batch_id[FW_ID_SIZE];
     int64_t last_version;      /* of the job (one job) or of any job (filters keep none) */
+    fw_watch_snapshot_fn snapshot; /* a batch watcher: sends snapshots, not job events */
+    void *snapshot_ctx;
+    int dirty;                 /* a job of its batch changed since the last snapshot */
     struct watcher *next;
 } watcher;
 
@@ -113,6 +116,10 @@ static void fan_out(fw_watch_hub *hub, fw_job_row *rows, size_t count)
             next = w->next;
             if (!matches(w, &rows[i]))
                 continue;
+            if (w->snapshot) {
+                w->dirty = 1;
+                continue;
+            }
             if (!event && fw_service_job_event(&rows[i], &event, &err) != FW_OK) {
                 fw_log(FW_LOG_ERROR, "watch", "%s", err.message);
                 break;
@@ -124,6 +131,45 @@ static void fan_out(fw_watch_hub *hub, fw_job_row *rows, size_t count)
             protobuf_c_message_free_unpacked(event, NULL);
         if (rows[i].version > hub->version)
             hub->version = rows[i].version;
+    }
+}
+
+/* Send w a snapshot of its batch; 1 when w is done. Lock held. */
+static int send_snapshot(watcher *w, fw_store *store)
+{
+    ProtobufCMessage *msg = NULL;
+    int final = 0;
+    fw_error err;
+    fw_err rc;
+
+    w->dirty = 0;
+    if ((rc = w->snapshot(w->snapshot_ctx, store, w->team_id, w->batch_id, &msg, &final, &err)) != FW_OK) {
+        fw_log(FW_LOG_WARN, "watch", "batch %s: %s", w->batch_id, err.message);
+        return 0; /* tried again at its next change */
+    }
+    rc = final ? fw_rpc_stream_send_wait(w->stream, msg, 2000, &err) : fw_rpc_stream_send(w->stream, msg, &err);
+    protobuf_c_message_free_unpacked(msg, NULL);
+    if (rc == FW_ERR_LIMIT && !final) {
+        w->dirty = 1; /* it cannot keep up: the next look sends the newer state */
+        return 0;
+    }
+    if (rc != FW_OK) {
+        fw_rpc_stream_finish(w->stream, rc, &err);
+        return 1;
+    }
+    if (final)
+        fw_rpc_stream_finish(w->stream, FW_OK, NULL);
+    return final;
+}
+
+/* Snapshots for the batch watchers whose jobs changed. Lock held. */
+static void send_snapshots(fw_watch_hub *hub)
+{
+    watcher *w, *next;
+    for (w = hub->watchers; w; w = next) {
+        next = w->next;
+        if (w->snapshot && w->dirty && send_snapshot(w, hub->store))
+            forget(hub, w);
     }
 }
 
@@ -140,6 +186,8 @@ static void read_changes(fw_watch_hub *hub, int64_t after)
         }
         pthread_mutex_lock(&hub->lock);
         fan_out(hub, rows, count);
+        if (count < 500)
+            send_snapshots(hub);
         pthread_mutex_unlock(&hub->lock);
         if (count)
             after = rows[count - 1].version;
@@ -304,6 +352,30 @@ fw_err fw_watch_add(fw_watch_hub *hub, fw_rpc_stream *stream, const char *team_i
     }
     pthread_mutex_unlock(&hub->lock);
     fw_job_row_clear(&row);
+    return FW_OK;
+}
+
+fw_err fw_watch_add_batch(fw_watch_hub *hub, fw_rpc_stream *stream, const char *team_id, const char *batch_id,
+                          fw_watch_snapshot_fn snapshot, void *ctx, fw_store *store, fw_error *err)
+{
+    watcher *w = calloc(1, sizeof(*w));
+
+    if (!w)
+        return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory");
+    w->stream = stream;
+    copy_id(w->team_id, team_id);
+    copy_id(w->batch_id, batch_id);
+    w->snapshot = snapshot;
+    w->snapshot_ctx = ctx;
+    /* Registered before the first snapshot, as in fw_watch_add: a change
+     * after it reaches the watcher through the hub. */
+    pthread_mutex_lock(&hub->lock);
+    w->next = hub->watchers;
+    hub->watchers = w;
+    hub->count++;
+    if (send_snapshot(w, store))
+        forget(hub, w);
+    pthread_mutex_unlock(&hub->lock);
     return FW_OK;
 }
 

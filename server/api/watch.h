@@ -37,6 +37,17 @@ void fw_watch_hub_free(fw_watch_hub **hub);
 fw_err fw_watch_add(fw_watch_hub *hub, fw_rpc_stream *stream, const char *team_id, const fw_watch_filter *filter,
                     fw_store *store, fw_error *err);
 
+/* A snapshot of a batch for a WatchBatch stream: a new message in *out
+ * (freed by the hub) and *final = 1 when every job of the batch has ended. */
+typedef fw_err (*fw_watch_snapshot_fn)(void *ctx, fw_store *store, const char *team_id, const char *batch_id,
+                                       ProtobufCMessage **out, int *final, fw_error *err);
+
+/* Register a stream that gets snapshot()'s answer now and again whenever a
+ * job of the batch (or a child of one) changes - once per look at the
+ * store, however many changed - and ends (OK) after a final snapshot. */
+fw_err fw_watch_add_batch(fw_watch_hub *hub, fw_rpc_stream *stream, const char *team_id, const char *batch_id,
+                          fw_watch_snapshot_fn snapshot, void *ctx, fw_store *store, fw_error *err);
+
 /* The stream's client went away: the hub finishes and forgets it. */
 void fw_watch_gone(fw_watch_hub *hub, fw_rpc_stream *stream);
 

@@ -28,6 +28,8 @@ struct fw_file_server {
     fw_storage *st;
     int port;
     uint64_t max_upload;
+    void (*on_upload)(void *ctx, const char *key);
+    void *on_upload_ctx;
 };
 
 /* The state of one PUT across microhttpd's calls. */
@@ -36,6 +38,7 @@ typedef struct put_state {
     uint64_t received;
     int status;            /* set once the request failed */
     char message[256];
+    char key[FW_STORAGE_KEY_MAX + 1];
 } put_state;
 
 static const struct {
@@ -231,6 +234,7 @@ static enum MHD_Result handle(void *arg, struct MHD_Connection *c, const char *u
         if (!put)
             return MHD_NO;
         *con_cls = put;
+        memcpy(put->key, key, sizeof(put->key));
         length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (length && strtoull(length, NULL, 10) > srv->max_upload) {
             put->status = -1;
@@ -271,6 +275,8 @@ static enum MHD_Result handle(void *arg, struct MHD_Connection *c, const char *u
     if (fw_storage_upload_commit(&put->up, &err) != FW_OK)
         return answer_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, err.message);
     put->status = -1;
+    if (srv->on_upload)
+        srv->on_upload(srv->on_upload_ctx, put->key);
     return answer_text(c, MHD_HTTP_CREATED, "Stored.");
 }
 
@@ -333,6 +339,8 @@ fw_err fw_file_server_start(fw_file_server **out, fw_storage *st, const char *ad
     srv->st = st;
     srv->port = ntohs(sa.sin_port);
     srv->max_upload = options && options->max_upload_bytes ? options->max_upload_bytes : 4ull << 30;
+    srv->on_upload = options ? options->on_upload : NULL;
+    srv->on_upload_ctx = options ? options->on_upload_ctx : NULL;
     srv->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, handle, srv,
                                    MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, threads,
                                    MHD_OPTION_NOTIFY_COMPLETED, request_done, srv,

@@ -22,6 +22,11 @@ typedef struct fw_file_server fw_file_server;
 typedef struct fw_file_server_options {
     uint64_t max_upload_bytes; /* 0: 4 GiB */
     unsigned threads;          /* 0: 8 */
+    /* Called after a PUT has been stored, with the key, on the request's
+     * thread (a template upload is checked there). An error is logged; the
+     * upload itself stays stored and answered 201, as S3 would. May be NULL. */
+    void (*on_upload)(void *ctx, const char *key);
+    void *on_upload_ctx;
 } fw_file_server_options;
 
 /* Listen on address ("127.0.0.1:0" picks a free port; "0.0.0.0:8080").

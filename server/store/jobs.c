@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #define JOB_COLUMNS                                                                                              \
     "id, team_id, template_id, parent_id, batch_id, kind, status, progress, request_json, error, "               \
     "missing_fonts_json, output_key, output_url, stage, total_assets, attempts, worker, lease_until, "           \
@@ -20,6 +22,9 @@
 
 /* Statuses of a job that has not ended, as a SQL list. */
 #define UNFINISHED "('queued', 'pending', 'render:dorender')"
+
+static fw_err cancel_children(fw_store *s, const char *parent_id, int depth, fw_error *err);
+static fw_err settle_parent(fw_store *s, const char *child_id, int depth, fw_error *err);
 
 static const char reaped_error[] = "the worker stopped answering (its lease ran out)";
 
@@ -134,18 +139,13 @@ static fw_err check_new_job(const fw_job_row *j, size_t i, fw_error *err)
     return rc;
 }
 
-fw_err fw_store_jobs_insert(fw_store *s, const fw_job_row *rows, size_t count, fw_error *err)
+fw_err fw_jobs_insert_rows(fw_store *s, const fw_job_row *rows, size_t count, fw_error *err)
 {
     int64_t now = fw_store_now();
     fw_err rc = FW_OK;
 
     for (size_t i = 0; i < count && rc == FW_OK; i++)
         rc = check_new_job(&rows[i], i, err);
-    if (rc != FW_OK || count == 0)
-        return rc;
-    rc = s->ops->begin(s, FW_TX_WRITE, err);
-    if (rc != FW_OK)
-        return rc;
     for (size_t i = 0; i < count && rc == FW_OK; i++) {
         const fw_job_row *j = &rows[i];
         rc = fw_sql_exec(s,
@@ -168,7 +168,38 @@ fw_err fw_store_jobs_insert(fw_store *s, const fw_job_row *rows, size_t count, f
         if (rc != FW_OK)
             fw_error_prefix_field(err, "rows[%zu]", i);
     }
+    return rc;
+}
+
+fw_err fw_store_jobs_insert(fw_store *s, const fw_job_row *rows, size_t count, fw_error *err)
+{
+    fw_err rc = FW_OK;
+
+    for (size_t i = 0; i < count && rc == FW_OK; i++)
+        rc = check_new_job(&rows[i], i, err);
+    if (rc != FW_OK || count == 0)
+        return rc;
+    rc = s->ops->begin(s, FW_TX_WRITE, err);
+    if (rc != FW_OK)
+        return rc;
+    rc = fw_jobs_insert_rows(s, rows, count, err);
     return fw_sql_end(s, rc, err);
+}
+
+fw_err fw_jobs_query(fw_store *s, const char *where, const fw_sql_value *params, int count, size_t limit,
+                     fw_job_row **rows, size_t *n, fw_error *err)
+{
+    char sql[1024];
+    fw_err rc;
+
+    *rows = NULL;
+    *n = 0;
+    snprintf(sql, sizeof(sql), "SELECT " JOB_COLUMNS " FROM jobs WHERE %s", where);
+    rc = s->ops->query(s, sql, params, count, err);
+    if (rc == FW_OK)
+        rc = read_jobs(s, limit, rows, n, err);
+    s->ops->done(s);
+    return rc;
 }
 
 fw_err fw_store_job_get(fw_store *s, const char *team_id, const char *id, fw_job_row *out, fw_error *err)
@@ -267,6 +298,10 @@ fw_err fw_store_job_cancel(fw_store *s, const char *team_id, const char *id, fw_
                    FW_SQL_ARGS(FW_SQL_T(id), FW_SQL_T(team_id), FW_SQL_I(fw_store_now())), id, out, &found, err);
     if (rc == FW_OK && found)
         rc = fw_outbox_enqueue_end(s, id, err);
+    if (rc == FW_OK && found) /* a parent's children go with it; a child's parent fails */
+        rc = cancel_children(s, id, 0, err);
+    if (rc == FW_OK && found)
+        rc = settle_parent(s, id, 0, err);
     if (rc == FW_OK && !found) {
         rc = query_job(s, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = $1 AND ($2 IS NULL OR team_id = $2)",
                        FW_SQL_ARGS(FW_SQL_T(id), FW_SQL_T(team_id)), id, out, NULL, err);
@@ -278,18 +313,15 @@ fw_err fw_store_job_cancel(fw_store *s, const char *team_id, const char *id, fw_
     return fw_sql_end(s, rc, err);
 }
 
-fw_err fw_store_job_transition(fw_store *s, const char *id, const char *from, const char *to, const char *error,
-                               fw_error *err)
+/* The UPDATE of a transition inside the caller's transaction; *changed says
+ * whether the job was in `from` (and so changed). */
+static fw_err transition_tx(fw_store *s, const char *id, const char *from, const char *to, const char *error,
+                            int64_t *changed, fw_error *err)
 {
-    int64_t now = fw_store_now(), changed = 0, jobs = 0;
+    int64_t now = fw_store_now();
     int ended = strcmp(to, FW_STATUS_FINISHED) == 0 || strcmp(to, FW_STATUS_ERROR) == 0 ||
                 strcmp(to, FW_STATUS_CANCELLED) == 0;
-    int exists = 0;
-    fw_err rc = s->ops->begin(s, FW_TX_WRITE, err);
-
-    if (rc != FW_OK)
-        return rc;
-    rc = fw_sql_exec(s,
+    fw_err rc = fw_sql_exec(s,
                      "UPDATE jobs SET status = $3, error = COALESCE($4, error), updated_at = $5, "
                      "error_at = CASE WHEN $6 = 1 THEN $5 ELSE error_at END, "
                      "finished_at = CASE WHEN $7 = 1 THEN $5 ELSE finished_at END, "
@@ -297,9 +329,133 @@ fw_err fw_store_job_transition(fw_store *s, const char *id, const char *from, co
                      "WHERE id = $1 AND status = $2",
                      FW_SQL_ARGS(FW_SQL_T(id), FW_SQL_T(from), FW_SQL_T(to), FW_SQL_T(error), FW_SQL_I(now),
                                  FW_SQL_I(strcmp(to, FW_STATUS_ERROR) == 0), FW_SQL_I(ended)),
-                     &changed, err);
-    if (rc == FW_OK && changed == 1 && ended)
+                     changed, err);
+    if (rc == FW_OK && *changed == 1 && ended)
         rc = fw_outbox_enqueue_end(s, id, err);
+    return rc;
+}
+
+/* ---- parents: nested jobs and joins --------------------------------------------------------- *
+ *
+ * A parent waits in pending while its children render. Whatever ends a
+ * child (complete, cancel, release, reap, transition) settles the parent in
+ * the same transaction, so a restart between "the last child finished" and
+ * "the parent is queued" cannot happen: every child finished queues the
+ * parent; a child that failed or was cancelled fails it, naming the child and
+ * where its output was to go, and the other children are cancelled. */
+
+/* Where the child's output goes in the parent's request: the stored request
+ * has each job asset's child id in "jobId" (server/api/job_service.c). */
+static void child_place(const char *kind, const char *request_json, const char *child_id, char *out, size_t size)
+{
+    json_t *req = request_json ? json_loads(request_json, 0, NULL) : NULL, *asset;
+    size_t i;
+
+    snprintf(out, size, "an asset");
+    json_array_foreach(json_object_get(req, "assets"), i, asset) {
+        const char *id = json_string_value(json_object_get(asset, "jobId"));
+        const char *layer = json_string_value(json_object_get(asset, "layerName"));
+        if (!id || strcmp(id, child_id) != 0)
+            continue;
+        if (strcmp(kind, "join") == 0)
+            snprintf(out, size, "clip assets[%zu]", i);
+        else
+            snprintf(out, size, "layer '%s'", layer ? layer : "");
+        break;
+    }
+    json_decref(req);
+}
+
+/* Cancel the unfinished children of parent_id, and theirs. */
+static fw_err cancel_children(fw_store *s, const char *parent_id, int depth, fw_error *err)
+{
+    char (*ids)[FW_ID_SIZE] = NULL;
+    size_t n = 0;
+    int got;
+    fw_err rc;
+
+    if (depth > 8)
+        return FW_OK;
+    rc = s->ops->query(s,
+                       "UPDATE jobs SET status = 'manually_cancelled', worker = '', lease_until = 0, updated_at = $2, "
+                       "version = fw_next_version() WHERE parent_id = $1 AND status IN " UNFINISHED " RETURNING id",
+                       FW_SQL_ARGS(FW_SQL_T(parent_id), FW_SQL_I(fw_store_now())), err);
+    while (rc == FW_OK && (got = s->ops->row(s, err)) != 0) {
+        if (got < 0) {
+            rc = err ? err->code : FW_ERR_INTERNAL;
+            break;
+        }
+        if ((n & (n - 1)) == 0) { /* grow at 0, 1, 2, 4, ... */
+            void *grown = realloc(ids, (n ? n * 2 : 1) * sizeof(*ids));
+            if (!grown) {
+                rc = fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory cancelling child jobs");
+                break;
+            }
+            ids = grown;
+        }
+        fw_sql_copy(s, 0, ids[n++], FW_ID_SIZE);
+    }
+    s->ops->done(s);
+    for (size_t i = 0; i < n && rc == FW_OK; i++)
+        if ((rc = fw_outbox_enqueue_end(s, ids[i], err)) == FW_OK)
+            rc = cancel_children(s, ids[i], depth + 1, err);
+    free(ids);
+    return rc;
+}
+
+static fw_err settle_parent(fw_store *s, const char *child_id, int depth, fw_error *err)
+{
+    fw_job_row child, parent;
+    int found = 0;
+    int64_t unfinished = 0, changed = 0;
+    fw_err rc;
+
+    memset(&parent, 0, sizeof(parent));
+    rc = query_job(s, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = $1", FW_SQL_ARGS(FW_SQL_T(child_id)), child_id,
+                   &child, &found, err);
+    if (rc != FW_OK || !found || !child.parent_id[0] || depth > 8)
+        goto done;
+    if (strcmp(child.status, FW_STATUS_FINISHED) == 0) {
+        rc = fw_sql_int(s, "SELECT COUNT(*) FROM jobs WHERE parent_id = $1 AND status <> 'finished'",
+                        FW_SQL_ARGS(FW_SQL_T(child.parent_id)), &unfinished, NULL, err);
+        if (rc == FW_OK && unfinished == 0)
+            rc = transition_tx(s, child.parent_id, FW_STATUS_PENDING, FW_STATUS_QUEUED, NULL, &changed, err);
+    } else if (strcmp(child.status, FW_STATUS_ERROR) == 0 || strcmp(child.status, FW_STATUS_CANCELLED) == 0) {
+        char place[320], text[2048];
+        rc = query_job(s, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = $1", FW_SQL_ARGS(FW_SQL_T(child.parent_id)),
+                       child.parent_id, &parent, &found, err);
+        if (rc != FW_OK || !found || strcmp(parent.status, FW_STATUS_PENDING) != 0)
+            goto done;
+        child_place(parent.kind, parent.request_json, child.id, place, sizeof(place));
+        if (strcmp(child.status, FW_STATUS_CANCELLED) == 0)
+            snprintf(text, sizeof(text), "the child job '%s' for %s was cancelled", child.id, place);
+        else
+            snprintf(text, sizeof(text), "the child job '%s' for %s failed: %s", child.id, place,
+                     child.error ? child.error : "no reason given");
+        rc = transition_tx(s, parent.id, FW_STATUS_PENDING, FW_STATUS_ERROR, text, &changed, err);
+        if (rc == FW_OK && changed == 1)
+            rc = cancel_children(s, parent.id, 0, err);
+        if (rc == FW_OK && changed == 1)
+            rc = settle_parent(s, parent.id, depth + 1, err);
+    }
+done:
+    fw_job_row_clear(&child);
+    fw_job_row_clear(&parent);
+    return rc;
+}
+
+fw_err fw_store_job_transition(fw_store *s, const char *id, const char *from, const char *to, const char *error,
+                               fw_error *err)
+{
+    int64_t changed = 0, jobs = 0;
+    int exists = 0;
+    fw_err rc = s->ops->begin(s, FW_TX_WRITE, err);
+
+    if (rc != FW_OK)
+        return rc;
+    rc = transition_tx(s, id, from, to, error, &changed, err);
+    if (rc == FW_OK && changed == 1)
+        rc = settle_parent(s, id, 0, err);
     if (rc == FW_OK && changed == 0) {
         rc = fw_sql_int(s, "SELECT COUNT(*) FROM jobs WHERE id = $1", FW_SQL_ARGS(FW_SQL_T(id)), &jobs, &exists, err);
         if (rc == FW_OK && jobs == 0)
@@ -430,6 +586,8 @@ fw_err fw_store_job_complete(fw_store *s, const char *id, const char *worker, do
                          &changed, err);
     if (rc == FW_OK && changed == 1)
         rc = fw_outbox_enqueue_end(s, id, err);
+    if (rc == FW_OK && changed == 1)
+        rc = settle_parent(s, id, 0, err);
     if (rc == FW_OK && changed == 0)
         rc = not_held(s, id, worker, NULL, err);
     return fw_sql_end(s, rc, err);
@@ -461,6 +619,8 @@ fw_err fw_store_job_release(fw_store *s, const char *id, const char *worker, con
     /* Only queues when the job failed rather than went back to the queue. */
     if (rc == FW_OK && changed == 1)
         rc = fw_outbox_enqueue_end(s, id, err);
+    if (rc == FW_OK && changed == 1) /* settles a parent only when the job failed */
+        rc = settle_parent(s, id, 0, err);
     if (rc == FW_OK && changed == 0)
         rc = not_held(s, id, worker, NULL, err);
     return fw_sql_end(s, rc, err);
@@ -508,7 +668,8 @@ fw_err fw_store_job_reap(fw_store *s, int64_t now, int max_attempts, int *requeu
     }
     s->ops->done(s);
     for (int i = 0; i < dead && rc == FW_OK; i++)
-        rc = fw_outbox_enqueue_end(s, ended[i], err);
+        if ((rc = fw_outbox_enqueue_end(s, ended[i], err)) == FW_OK)
+            rc = settle_parent(s, ended[i], 0, err);
     free(ended);
     rc = fw_sql_end(s, rc, err);
     if (rc == FW_OK) {

@@ -159,7 +159,14 @@ fw_err fw_store_job_list(fw_store *s, const fw_job_filter *filter, fw_job_row **
 fw_err fw_store_job_cancel(fw_store *s, const char *team_id, const char *id, fw_job_row *out, fw_error *err);
 
 /* Set the status of pending jobs to queued (a parent whose children are
- * done) and similar transitions made by the server: only from `from`. */
+ * done) and similar transitions made by the server: only from `from`.
+ *
+ * Parents (nested jobs, joins) are settled by the store itself, in the
+ * transaction that ends a child (complete, cancel, release, reap,
+ * transition): the last child finished queues its pending parent; a child
+ * that failed or was cancelled fails it ("the child job 'ID' for layer 'L'
+ * failed: ...") and cancels its other children. Cancelling a job cancels its
+ * unfinished children. */
 fw_err fw_store_job_transition(fw_store *s, const char *id, const char *from, const char *to, const char *error,
                                fw_error *err);
 
@@ -210,6 +217,38 @@ fw_err fw_store_version(fw_store *s, int64_t *version, fw_error *err);
  * SQLite). */
 int fw_store_notify_fd(fw_store *s);
 int fw_store_drain_notify(fw_store *s);
+
+/* ---- batches (batches.c) --------------------------------------------------------------------- */
+
+/* A batch: up to 1000 jobs submitted in one call. Its jobs (and their
+ * children) carry its id in batch_id; the batch's own jobs are those without
+ * a parent. */
+typedef struct fw_batch_row {
+    char id[FW_ID_SIZE];
+    char team_id[FW_ID_SIZE];
+    int total;    /* jobs in the request */
+    int created;  /* of them accepted */
+    int failed;   /* of them refused */
+    int64_t created_at;
+} fw_batch_row;
+
+/* The batch row and its accepted jobs (count rows: the jobs and their
+ * children) in one transaction: all or none. */
+fw_err fw_store_batch_insert(fw_store *s, const fw_batch_row *batch, const fw_job_row *rows, size_t count,
+                             fw_error *err);
+
+/* FW_ERR_NOT_FOUND when the team has no such batch. */
+fw_err fw_store_batch_get(fw_store *s, const char *team_id, const char *id, fw_batch_row *out, fw_error *err);
+
+/* The batch's own jobs (not their children), oldest first. */
+fw_err fw_store_batch_jobs(fw_store *s, const char *team_id, const char *id, fw_job_row **rows, size_t *count,
+                           fw_error *err);
+
+/* Cancel every job of the batch that has not ended, their children with
+ * them, in one transaction. *cancelled and *not_cancelled count the batch's
+ * own jobs: cancelled now, and already ended. */
+fw_err fw_store_batch_cancel(fw_store *s, const char *team_id, const char *id, int *cancelled, int *not_cancelled,
+                             fw_error *err);
 
 /* ---- secrets and fonts (secrets.c, fonts.c) ---------------------------------------------- */
 

@@ -105,6 +105,13 @@ fw_err fw_outbox_heartbeat_mark(fw_store *s, const char *job_id, fw_outbox_mark 
 fw_err fw_outbox_heartbeat_events(fw_store *s, const char *job_id, const fw_outbox_mark *mark, double progress,
                                   const char *stage, fw_error *err);
 
+/* Jobs (jobs.c) for batches.c: insert rows inside the caller's transaction
+ * (checked as fw_store_jobs_insert checks them), and read the jobs matching
+ * a WHERE clause (at most limit) into a new array. */
+fw_err fw_jobs_insert_rows(fw_store *s, const fw_job_row *rows, size_t count, fw_error *err);
+fw_err fw_jobs_query(fw_store *s, const char *where, const fw_sql_value *params, int count, size_t limit,
+                     fw_job_row **rows, size_t *n, fw_error *err);
+
 /* ---- helpers over the interface (store.c) ---------------------------------------------------- */
 
 #define FW_SQL_ARGS(...) (fw_sql_value[]){__VA_ARGS__}, (int)(sizeof((fw_sql_value[]){__VA_ARGS__}) / sizeof(fw_sql_value))

@@ -12,8 +12,11 @@
 #include <unistd.h>
 
 #include "server/jobs/job.h"
+#include "server/media/join.h"
 #include "server/secrets/job_inputs.h"
 #include "server/store/store.h"
+#include "server/util/clock.h"
+#include "server/util/fetch.h"
 #include "server/util/fs.h"
 #include "server/util/log.h"
 #include "server/work/render_job.h"
@@ -140,6 +143,163 @@ static fw_err fetch_template(fw_store *store, const fw_worker_config *config, co
     return rc;
 }
 
+/* ---- nested jobs and joins: the children's outputs ------------------------------------------ */
+
+/* Fetch the output of the child job named by asset (its "jobId", put there
+ * when the job was created) into dir/<name>-<i><ext>; the file's name
+ * relative to dir into file, and the child's output extension into ext. */
+static fw_err fetch_child(fw_store *store, const fw_worker_config *config, json_t *asset, size_t i, const char *dir,
+                          const char *name, char *file, size_t size, char ext[16], fw_error *err)
+{
+    const char *id = json_string_value(json_object_get(asset, "jobId"));
+    char field[48], path[PATH_MAX];
+    fw_job_row child;
+    const char *dot;
+    fw_err rc;
+
+    snprintf(field, sizeof(field), "assets[%zu]", i);
+    if (!id)
+        return fw_error_set(err, FW_ERR_INVALID, field, "the job asset has no child job (it was not created "
+                                                        "through the API)");
+    memset(&child, 0, sizeof(child));
+    if ((rc = fw_store_job_get(store, NULL, id, &child, err))) {
+        if (rc == FW_ERR_NOT_FOUND)
+            rc = fw_error_set(err, FW_ERR_NOT_FOUND, field, "the child job '%s' no longer exists", id);
+        return rc;
+    }
+    if (strcmp(child.status, FW_STATUS_FINISHED) != 0) {
+        rc = fw_error_set(err, FW_ERR_FAILED_PRECONDITION, field, "the child job '%s' is %s, not finished", id,
+                          child.status);
+        fw_job_row_clear(&child);
+        return rc;
+    }
+    dot = strrchr(child.output_key, '.');
+    snprintf(ext, 16, "%s", dot ? dot : "");
+    snprintf(file, size, "%s-%zu%s", name, i, ext);
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    rc = fw_storage_get_file(config->storage, child.output_key, path, err);
+    if (rc != FW_OK && err)
+        fw_error_prefix_field(err, "%s", field);
+    fw_job_row_clear(&child);
+    return rc;
+}
+
+static int is_image_extension(const char *ext)
+{
+    static const char *const images[] = {".png", ".jpg", ".jpeg", ".webp", ".gif"};
+    for (size_t k = 0; k < sizeof(images) / sizeof(images[0]); k++)
+        if (strcmp(ext, images[k]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Each "job" asset of a nested job's request becomes an image asset of its
+ * child's output, a file in dir: the template module places it in the
+ * layer like any image. */
+static fw_err place_children(fw_store *store, const fw_worker_config *config, json_t *request, const char *dir,
+                             fw_error *err)
+{
+    json_t *assets = json_object_get(request, "assets"), *asset;
+    size_t i;
+    fw_err rc;
+
+    json_array_foreach(assets, i, asset) {
+        const char *type = json_string_value(json_object_get(asset, "type"));
+        const char *layer = json_string_value(json_object_get(asset, "layerName"));
+        char file[64], ext[16], field[48];
+        json_t *image;
+
+        if (!type || strcmp(type, "job") != 0)
+            continue;
+        if ((rc = fetch_child(store, config, asset, i, dir, "child", file, sizeof(file), ext, err)))
+            return rc;
+        if (!is_image_extension(ext)) {
+            snprintf(field, sizeof(field), "assets[%zu]", i);
+            return fw_error_set(err, FW_ERR_UNSUPPORTED, field,
+                                "video assets are not supported yet: the child '%s' rendered a video for layer '%s'",
+                                json_string_value(json_object_get(asset, "jobId")), layer ? layer : "");
+        }
+        image = json_pack("{s:s, s:s, s:s}", "type", "image", "layerName", layer ? layer : "", "src", file);
+        if (json_object_get(asset, "composition"))
+            json_object_set(image, "composition", json_object_get(asset, "composition"));
+        json_array_set_new(assets, i, image);
+    }
+    return FW_OK;
+}
+
+static void on_join_progress(int percent, void *user)
+{
+    on_progress(user, "render", 10.0 + 0.9 * percent);
+}
+
+/* A join: the clips fetched (URLs) or taken from storage (children), then
+ * stitched into output. */
+static fw_err run_join(fw_store *store, const fw_worker_config *config, json_t *request, const char *dir,
+                       const char *output, job_run *run, fw_render_result *res, fw_error *err)
+{
+    json_t *assets = json_object_get(request, "assets"), *asset;
+    size_t count = json_array_size(assets), i;
+    char **paths = calloc(count ? count : 1, sizeof(*paths));
+    fw_join_options opts;
+    fw_join_result joined;
+    int64_t started = fw_now_ms();
+    fw_err rc = FW_OK;
+
+    if (!paths)
+        return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory");
+    on_progress(run, "download", 0);
+    json_array_foreach(assets, i, asset) {
+        const char *type = json_string_value(json_object_get(asset, "type"));
+        char file[64], ext[16], path[PATH_MAX];
+        if (atomic_load(&run->cancel)) {
+            rc = fw_error_set(err, FW_ERR_CANCELLED, NULL, "the job was cancelled");
+            break;
+        }
+        if (type && strcmp(type, "job") == 0) {
+            if ((rc = fetch_child(store, config, asset, i, dir, "clip", file, sizeof(file), ext, err)))
+                break;
+            snprintf(path, sizeof(path), "%s/%s", dir, file);
+        } else {
+            const char *src = json_string_value(json_object_get(asset, "src"));
+            fw_fetch_options fetch = {.base_dir = NULL, .allow_local = 0};
+            char field[48];
+            snprintf(field, sizeof(field), "assets[%zu].src", i);
+            snprintf(path, sizeof(path), "%s/clip-%zu.video", dir, i);
+            if (!src || !fw_fetch_is_remote(src)) {
+                rc = fw_error_set(err, FW_ERR_INVALID, field, "a clip is fetched from an http(s) URL");
+                break;
+            }
+            if ((rc = fw_fetch(src, path, &fetch, field, err)))
+                break;
+        }
+        if (!(paths[i] = strdup(path))) {
+            rc = fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory");
+            break;
+        }
+        on_progress(run, "download", 10.0 * (double)(i + 1) / (double)count);
+    }
+    if (rc == FW_OK) {
+        memset(&opts, 0, sizeof(opts));
+        opts.output_path = output;
+        opts.preset = json_string_value(json_object_get(json_object_get(request, "settings"), "preset"));
+        opts.cancel = &run->cancel;
+        opts.progress = on_join_progress;
+        opts.progress_user = run;
+        rc = fw_media_join((const char *const *)paths, count, &opts, &joined, err);
+        if (rc == FW_OK) {
+            res->frames = (int)joined.frame_count;
+            res->width = joined.width;
+            res->height = joined.height;
+            fw_log(FW_LOG_INFO, "worker", "joined %zu clips by %s", count, fw_join_method_name(joined.method));
+        }
+    }
+    res->render_seconds = (double)(fw_now_ms() - started) / 1000.0;
+    for (i = 0; i < count; i++)
+        free(paths[i]);
+    free(paths);
+    return rc;
+}
+
 /* Render the claimed job into the store's and storage's hands. */
 static void process(fw_store *store, const fw_worker_config *config, const char *worker, fw_job_row *row)
 {
@@ -150,6 +310,8 @@ static void process(fw_store *store, const fw_worker_config *config, const char 
     fw_render_request req;
     fw_render_result res;
     fw_job_spec *job = NULL;
+    json_t *request = NULL, *upload;
+    int is_join = strcmp(row->kind, "join") == 0;
     pthread_t beat;
     job_run run;
     fw_error err;
@@ -167,38 +329,48 @@ static void process(fw_store *store, const fw_worker_config *config, const char 
 
     fw_error_clear(&err);
     dir[0] = '\0';
-    rc = fw_job_parse(&job, row->request_json, strlen(row->request_json), &err);
-    if (rc == FW_OK)
+    request = json_loads(row->request_json, 0, NULL);
+    if (!json_is_object(request))
+        rc = fw_error_set(&err, FW_ERR_INVALID, NULL, "the job's stored request is not a JSON object");
+    else
         rc = fw_make_temp_dir(config->scratch_dir, "fw-job-", dir, sizeof(dir), &err);
-    if (rc == FW_OK && row->template_id[0])
-        rc = fetch_template(store, config, row, dir, template_path, sizeof(template_path), &err);
-    /* The team's secrets and fonts, on this copy of the job only. */
-    snprintf(fonts_dir, sizeof(fonts_dir), "%s/fonts", dir);
+    snprintf(output, sizeof(output), "%s/output%s", dir, ext ? ext : "");
+    /* The team's secrets, on this copy of the job only. */
     if (rc == FW_OK && config->secrets_key)
-        rc = fw_job_secrets_apply(store, config->secrets_key, row->team_id, job->root, &err);
-    if (rc == FW_OK && (rc = fw_job_fonts_fetch(store, config->storage, row->team_id, row->template_id, job->root,
-                                                fonts_dir, &err)) == FW_OK)
-        job->fonts = json_object_get(job->root, "fonts");
-    if (rc == FW_OK) {
-        snprintf(output, sizeof(output), "%s/output%s", dir, ext ? ext : "");
-        memset(&req, 0, sizeof(req));
-        req.job = job;
-        req.job_dir = dir;
-        req.output_path = output;
-        req.template_path = row->template_id[0] ? template_path : NULL;
-        req.work_root = dir;
-        req.default_font = config->default_font;
-        req.font_dirs = font_dirs;
-        req.allow_local_files = 0; /* a job's sources are URLs, never this machine's files */
-        req.progress = on_progress;
-        req.progress_user = &run;
-        req.cancel = &run.cancel;
-        rc = fw_render_job(&req, &res, &err);
+        rc = fw_job_secrets_apply(store, config->secrets_key, row->team_id, request, &err);
+    if (rc == FW_OK && is_join) {
+        rc = run_join(store, config, request, dir, output, &run, &res, &err);
+    } else if (rc == FW_OK) {
+        if ((rc = place_children(store, config, request, dir, &err)) == FW_OK)
+            rc = fw_job_from_json(&job, request, &err);
+        if (rc == FW_OK && row->template_id[0])
+            rc = fetch_template(store, config, row, dir, template_path, sizeof(template_path), &err);
+        /* The team's fonts. */
+        snprintf(fonts_dir, sizeof(fonts_dir), "%s/fonts", dir);
+        if (rc == FW_OK && (rc = fw_job_fonts_fetch(store, config->storage, row->team_id, row->template_id, job->root,
+                                                    fonts_dir, &err)) == FW_OK)
+            job->fonts = json_object_get(job->root, "fonts");
+        if (rc == FW_OK) {
+            memset(&req, 0, sizeof(req));
+            req.job = job;
+            req.job_dir = dir;
+            req.output_path = output;
+            req.template_path = row->template_id[0] ? template_path : NULL;
+            req.work_root = dir;
+            req.default_font = config->default_font;
+            req.font_dirs = font_dirs;
+            req.allow_local_files = 0; /* a job's sources are URLs, never this machine's files */
+            req.progress = on_progress;
+            req.progress_user = &run;
+            req.cancel = &run.cancel;
+            rc = fw_render_job(&req, &res, &err);
+        }
     }
+    upload = json_object_get(request, "upload");
     if (rc == FW_OK && !atomic_load(&run.cancel))
-        rc = json_is_object(json_object_get(job->root, "upload")) && config->secrets_key
-                 ? fw_job_upload(store, config->secrets_key, row->team_id, json_object_get(job->root, "upload"), row->id,
-                                 ext ? ext + 1 : "bin", output, &err)
+        rc = json_is_object(upload) && config->secrets_key
+                 ? fw_job_upload(store, config->secrets_key, row->team_id, upload, row->id, ext ? ext + 1 : "bin",
+                                 output, &err)
                  : fw_storage_put_file(config->storage, row->output_key, output, &err);
     else if (rc == FW_OK)
         rc = FW_ERR_CANCELLED; /* rendered, but nobody wants it any more */
@@ -237,6 +409,7 @@ static void process(fw_store *store, const fw_worker_config *config, const char 
     }
     fw_render_result_clear(&res);
     fw_job_spec_free(&job);
+    json_decref(request);
     if (dir[0])
         fw_remove_tree(dir);
     pthread_mutex_destroy(&run.lock);

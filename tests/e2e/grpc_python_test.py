@@ -244,6 +244,35 @@ def disconnect_mid_stream(c, t):
 c_target = None
 
 
+def on_postgres():
+    """The whole flow and the API's answers again, on PostgreSQL."""
+    admin = os.environ.get("FW_TEST_PG_URL")
+    if not admin:
+        T.skip("on PostgreSQL", "FW_TEST_PG_URL is not set")
+        return
+    global c_target
+    db = fwe2e.FreshDatabase(admin)
+    srv = c = None
+    try:
+        srv = fwe2e.Server(workers=1, database=db.url, name="serve-pg")
+        c_target = srv.grpc
+        c = fwe2e.Client(srv.grpc, srv.key)
+        holder = {}
+        T.case("[postgres] full flow", lambda: holder.update(t=full_flow(c)))
+        t = holder.get("t") or c.upload_template(fwe2e.hello_template())
+        T.case("[postgres] unknown API key", unknown_key, c)
+        T.case("[postgres] missing layer", missing_layer, c, t)
+        T.case("[postgres] another team", other_team, srv, c, t)
+        T.case("[postgres] client leaves mid-stream", disconnect_mid_stream, c, t)
+    finally:
+        if c:
+            c.close()
+        if srv:
+            rc = srv.stop()
+            T.check("[postgres] serve stops cleanly on SIGTERM", rc == 0, rc)
+        db.close()
+
+
 def main():
     global c_target
     try:
@@ -284,6 +313,7 @@ def main():
         T.check("its workers are gone", not left, left)
         if idle:
             idle.stop()
+    on_postgres()
     return T.end()
 
 

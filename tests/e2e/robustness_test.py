@@ -12,14 +12,9 @@
 The long job is the hello template made 1920x1080 and LONG_FRAMES long."""
 
 import os
-import random
-import re
 import signal
-import string
-import subprocess
 import threading
 import time
-import urllib.parse
 
 import grpc
 
@@ -176,22 +171,9 @@ def sqlite_part():
 
 # ---- (c) PostgreSQL, two workers ------------------------------------------------------------------
 
-def psql(url, sql):
-    r = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql], capture_output=True, text=True,
-                       timeout=60)
-    if r.returncode != 0:
-        raise RuntimeError("psql %s: %s" % (sql, r.stderr))
-
-
-def with_database(url, name):
-    u = urllib.parse.urlsplit(url)
-    return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + name, u.query, u.fragment))
-
-
 def postgres_part(admin_url):
-    name = "fwe2e_" + "".join(random.choice(string.ascii_lowercase + string.digits) for _ in range(10))
-    psql(admin_url, "CREATE DATABASE %s" % name)
-    url = with_database(admin_url, name)
+    db = fwe2e.FreshDatabase(admin_url)
+    url = db.url
     srv = None
     workers = []
     c = None
@@ -254,7 +236,7 @@ def postgres_part(admin_url):
             rc = srv.stop()
             T.check("(c) serve on PostgreSQL stops cleanly on SIGTERM", rc == 0, rc)
         try:
-            psql(admin_url, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
+            db.close()
         except RuntimeError as e:
             print(e)
 
