@@ -9,5 +9,5 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 bash bazel/setup.sh
-bazel build //server:framewright >&2
+bazel build //server:framewright //client:framewright-client //gateway:framewright-gateway >&2
 exec bazel-bin/server/framewright serve "$@"
