@@ -82,6 +82,15 @@ fw_err fw_config_load(fw_config *c, int argc, char **argv, fw_error *err)
     c->workers = getenv("FRAMEWRIGHT_WORKERS") ? atoi(getenv("FRAMEWRIGHT_WORKERS")) : 2;
     c->lease_seconds = getenv("FRAMEWRIGHT_LEASE_SECONDS") ? atoi(getenv("FRAMEWRIGHT_LEASE_SECONDS")) : 30;
     c->max_attempts = 3;
+    if (getenv("FRAMEWRIGHT_WEBHOOK_RETRY_BASE_MS")) {
+        char *end;
+        long ms = strtol(getenv("FRAMEWRIGHT_WEBHOOK_RETRY_BASE_MS"), &end, 10);
+        if (*end || ms < 1 || ms > 3600 * 1000)
+            return fw_error_set(err, FW_ERR_INVALID, "FRAMEWRIGHT_WEBHOOK_RETRY_BASE_MS",
+                                "'%s' is not a number of milliseconds from 1 to 3600000",
+                                getenv("FRAMEWRIGHT_WEBHOOK_RETRY_BASE_MS"));
+        c->webhook_retry_base_ms = ms;
+    }
     set(c->s3_endpoint, sizeof(c->s3_endpoint), "FRAMEWRIGHT_S3_ENDPOINT", "");
     set(c->s3_region, sizeof(c->s3_region), "FRAMEWRIGHT_S3_REGION", "us-east-1");
     set(c->s3_bucket, sizeof(c->s3_bucket), "FRAMEWRIGHT_S3_BUCKET", "");

@@ -16,6 +16,8 @@
  *   _ACCESS_KEY_ID, _SECRET_ACCESS_KEY, _PREFIX.
  *   URL signing secret: FRAMEWRIGHT_SIGNING_SECRET, else DATA/signing.key
  *   (made on first start).
+ *   Webhook retries: FRAMEWRIGHT_WEBHOOK_RETRY_BASE_MS, the wait before the
+ *   first retry (doubling after; 10000 by default). Tests shorten it.
  */
 #ifndef FW_SERVER_CONFIG_H
 #define FW_SERVER_CONFIG_H
@@ -43,6 +45,7 @@ typedef struct fw_config {
     int workers;
     int lease_seconds;
     int max_attempts;
+    long webhook_retry_base_ms; /* 0: the notifier's default */
     fw_storage_config storage; /* points into the strings above and the S3 ones below */
     char s3_endpoint[512], s3_region[64], s3_bucket[256], s3_key_id[256], s3_secret[256], s3_prefix[256];
 } fw_config;

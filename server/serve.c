@@ -398,6 +398,8 @@ int fw_cmd_serve(int argc, char **argv)
     notify.job_json = webhook_job_json;
     notify.resolve = webhook_resolve;
     notify.resolve_ctx = &service;
+    if (config.webhook_retry_base_ms > 0)
+        notify.retry.backoff_ms = config.webhook_retry_base_ms;
     if (fw_notifier_start(&notifier, &notify, &err)) {
         print_error("webhooks", &err);
         goto out;

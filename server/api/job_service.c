@@ -113,6 +113,14 @@ static fw_err check_assets_against(json_t *details, const fw_job_spec *job, fw_e
 
     if ((rc = check_composition(details, job->composition, "template.composition", &job_comp, err)))
         return rc;
+    if (job->settings.frame_start >= 0) {
+        double frames = json_number_value(json_object_get(job_comp, "frames"));
+        if (frames >= 1 && job->settings.frame_start >= frames)
+            return fw_error_set(err, FW_ERR_INVALID, "settings.frames",
+                                "frame %d is past the end of composition '%s' (frames 0 to %d)",
+                                job->settings.frame_start, json_string_value(json_object_get(job_comp, "name")),
+                                (int)frames - 1);
+    }
     json_array_foreach(job->assets, i, asset) {
         const char *layer = json_string_value(json_object_get(asset, "layerName"));
         const char *comp_name = json_string_value(json_object_get(asset, "composition"));

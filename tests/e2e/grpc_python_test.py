@@ -115,6 +115,19 @@ def missing_layer(c, t):
                 e.details())
 
 
+def frames_past_the_end(c, t):
+    """The hello composition has 90 frames: frame 90 is refused before anything is queued."""
+    try:
+        j = c.create_job({"template": {"id": t.id}, "settings": {"type": "image", "frames": 90}})
+        T.check("a frame past the end: INVALID_ARGUMENT", False, "created job %s (%s)" % (j.id, j.status))
+    except grpc.RpcError as e:
+        T.check("a frame past the end: INVALID_ARGUMENT", e.code() == grpc.StatusCode.INVALID_ARGUMENT, e.code())
+        T.check("the details name settings.frames and the last frame",
+                "settings.frames" in (e.details() or "") and "0 to 89" in (e.details() or ""), e.details())
+    j = c.create_job({"template": {"id": t.id}, "settings": {"type": "image", "frames": 89}})
+    T.check("the last frame is accepted", j.status == "queued", j.status)
+
+
 def other_team(srv, c, t):
     other = srv.new_key("other")
     T.check("keys create prints a key", other.startswith("fw_") and other != c.key, other)
@@ -293,6 +306,7 @@ def main():
         t = holder.get("t") or c.upload_template(fwe2e.hello_template())
         T.case("unknown API key", unknown_key, c)
         T.case("missing layer", missing_layer, c, t)
+        T.case("frames past the end", frames_past_the_end, c, t)
         T.case("another team", other_team, srv, c, t)
         T.case("client leaves mid-stream", disconnect_mid_stream, c, t)
 
