@@ -30,6 +30,7 @@
 #include "client/rpc_client.h"
 #include "gateway/routes.h"
 #include "proto/json/pbjson.h"
+#include "proto/template.pb-c.h"
 #include "server/util/log.h"
 
 #define UPLOAD_CHUNK (1u << 20)  /* bytes a gRPC message of an upload carries */
@@ -637,6 +638,17 @@ static enum MHD_Result finish_upload(struct MHD_Connection *conn, request *rq)
     enum MHD_Result ok;
     fw_error_clear(&err);
     if (!rq->failed && !rq->writer) {
+        /* No body: the caller and the template are checked first, so a
+         * stranger or a wrong id hears 401 or 404, not how to upload. */
+        Framewright__V1__GetTemplateRequest get = FRAMEWRIGHT__V1__GET_TEMPLATE_REQUEST__INIT;
+        fw_rpc_call_options o;
+        const char *md[3];
+        get.id = rq->id;
+        call_options(rq, rq->gw->rpc_timeout_ms, md, &o);
+        if (fw_rpc_client_unary(rq->gw->rpc, "/framewright.v1.TemplateService/GetTemplate", &get.base,
+                                &framewright__v1__template__descriptor, &o, &resp, &err) != FW_OK)
+            return answer_error(conn, &err);
+        protobuf_c_message_free_unpacked(resp, NULL);
         fw_error_set(&err, FW_ERR_INVALID, "body",
                      "is empty; PUT the template file (a .json, .lottie or .zip) as the request body");
         return answer_error(conn, &err);
@@ -673,7 +685,9 @@ static enum MHD_Result form_part(void *cls, enum MHD_ValueKind kind, const char 
             rq->failed = 1;
             return MHD_YES;
         }
-        if (rq->file_len + size > rq->file_cap) {
+        /* An empty file part still makes a file (the service says it is
+         * empty), and no pointer arithmetic is done on a NULL buffer. */
+        if (!rq->file || rq->file_len + size > rq->file_cap) {
             size_t cap = rq->file_cap ? rq->file_cap : 64 * 1024;
             unsigned char *bigger;
             while (rq->file_len + size > cap)
@@ -683,7 +697,8 @@ static enum MHD_Result form_part(void *cls, enum MHD_ValueKind kind, const char 
             rq->file = bigger;
             rq->file_cap = cap;
         }
-        memcpy(rq->file + rq->file_len, data, size);
+        if (size)
+            memcpy(rq->file + rq->file_len, data, size);
         rq->file_len += size;
     } else {
         const char *had = json_string_value(json_object_get(rq->form, key));
@@ -698,7 +713,8 @@ static enum MHD_Result form_part(void *cls, enum MHD_ValueKind kind, const char 
         if (!(joined = malloc(hl + size + 1)))
             return MHD_NO;
         memcpy(joined, had ? had : "", hl);
-        memcpy(joined + hl, data, size);
+        if (size)
+            memcpy(joined + hl, data, size);
         joined[hl + size] = '\0';
         if (!(v = json_string(joined))) {
             fw_error_set(&rq->err, FW_ERR_INVALID, key, "is not UTF-8 text");
@@ -788,6 +804,13 @@ static enum MHD_Result begin(fw_gateway *gw, struct MHD_Connection *conn, const 
         char text[300];
         snprintf(text, sizeof(text), "%s is not allowed here; allowed: %s", method, allow);
         return answer_status(conn, 405, text, MHD_HTTP_HEADER_ALLOW, allow);
+    }
+    /* gRPC metadata takes printable ASCII only; anything else cannot be a
+     * token of ours, and would otherwise fail the call as a 500. */
+    for (const char *c = auth; c && *c; c++) {
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+            return answer_status(conn, 401, "the Authorization header is not a bearer token (printable ASCII)", NULL,
+                                 NULL);
     }
     limit = route->body == FW_BODY_RAW         ? gw->max_upload
             : route->body == FW_BODY_MULTIPART ? gw->max_font + 64 * 1024
