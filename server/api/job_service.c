@@ -524,7 +524,12 @@ static fw_err get_job(fw_rpc_call *call, const ProtobufCMessage *req, ProtobufCM
     if (rc == FW_ERR_NOT_FOUND)
         rc = fw_error_set(err, FW_ERR_NOT_FOUND, "id", "no job '%s'", r->id);
     if (rc == FW_OK) {
-        json_t *children = children_of(store, team, r->id);
+        /* Only a job with job assets (nested jobs, a join's rendered clips)
+         * has children; the store's lookup by parent walks the team's jobs,
+         * so it is not made for the rest. */
+        json_t *children = row.request_json && strstr(row.request_json, "\"type\":\"job\"")
+                               ? children_of(store, team, r->id)
+                               : NULL;
         if ((rc = fw_service_job_message(&row, children, resp, err)) == FW_OK)
             rc = fw_service_defer_free(call, *resp, err);
         json_decref(children);
