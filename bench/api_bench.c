@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_server.h"
 #include "client/rpc_client.h"
 #include "proto/job.pb-c.h"
 #include "proto/template.pb-c.h"
@@ -31,15 +32,7 @@
 
 #define STREAMS_PER_CHANNEL 100
 
-static const char *server_addr;
-static const char *api_key;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+static fw_bench_server srv;
 
 static void fail(const char *what, const fw_error *err)
 {
@@ -49,53 +42,11 @@ static void fail(const char *what, const fw_error *err)
 
 static fw_rpc_client *connect_client(void)
 {
-    fw_rpc_client_options o = {.address = server_addr, .token = api_key, .timeout_ms = 30000};
     fw_rpc_client *c = NULL;
     fw_error err;
-    if (fw_rpc_client_new(&c, &o, &err))
+    if (fw_bench_connect(&srv, 30000, &c, &err))
         fail("connect", &err);
     return c;
-}
-
-/* ---- the server ------------------------------------------------------------------------------ */
-
-static pid_t start_server(const char *binary, const char *data, const char *database, char *addr, size_t addr_size,
-                          char *key, size_t key_size)
-{
-    int fds[2];
-    pid_t pid;
-    FILE *out;
-    char line[1024];
-
-    if (pipe(fds) != 0)
-        return -1;
-    pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], STDOUT_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        if (database)
-            execl(binary, "framewright", "serve", "--data", data, "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0",
-                  "--workers", "0", "--database", database, (char *)NULL);
-        else
-            execl(binary, "framewright", "serve", "--data", data, "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0",
-                  "--workers", "0", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    out = fdopen(fds[0], "r");
-    addr[0] = key[0] = '\0';
-    while (fgets(line, sizeof(line), out)) {
-        char *at = strstr(line, "gRPC on ");
-        if (at)
-            snprintf(addr, addr_size, "%.*s", (int)strcspn(at + 8, ", \n"), at + 8);
-        if (strncmp(line, "fw_", 3) == 0) {
-            snprintf(key, key_size, "%.*s", (int)strcspn(line, "\n"), line);
-            break;
-        }
-    }
-    fclose(out);
-    return addr[0] && key[0] ? pid : -1;
 }
 
 static long rss_kib(pid_t pid)
@@ -111,40 +62,6 @@ static long rss_kib(pid_t pid)
             break;
     fclose(f);
     return kib;
-}
-
-static char *upload_template(const char *file)
-{
-    Framewright__V1__CreateTemplateRequest create = FRAMEWRIGHT__V1__CREATE_TEMPLATE_REQUEST__INIT;
-    Framewright__V1__TemplateChunk chunk = FRAMEWRIGHT__V1__TEMPLATE_CHUNK__INIT;
-    Framewright__V1__Template *tpl = NULL, *done = NULL;
-    fw_rpc_client *c = connect_client();
-    fw_rpc_writer *w = NULL;
-    fw_error err;
-    size_t len;
-    char *data = fw_read_file(file, 64 << 20, &len, &err), *id;
-
-    if (!data)
-        fail(file, &err);
-    create.type = "json";
-    create.display_name = "bench";
-    if (fw_rpc_client_unary(c, "/framewright.v1.TemplateService/CreateTemplate", &create.base,
-                            &framewright__v1__template__descriptor, NULL, (ProtobufCMessage **)&tpl, &err) ||
-        fw_rpc_client_write_open(c, "/framewright.v1.TemplateService/UploadTemplate",
-                                 &framewright__v1__template__descriptor, NULL, &w, &err))
-        fail("upload", &err);
-    chunk.id = tpl->id;
-    chunk.data.data = (uint8_t *)data;
-    chunk.data.len = len;
-    if (fw_rpc_writer_send(w, &chunk.base, &err) || fw_rpc_writer_finish(w, (ProtobufCMessage **)&done, &err))
-        fail("upload", &err);
-    id = strdup(tpl->id);
-    protobuf_c_message_free_unpacked(&tpl->base, NULL);
-    protobuf_c_message_free_unpacked(&done->base, NULL);
-    fw_rpc_writer_free(&w);
-    fw_rpc_client_free(&c);
-    free(data);
-    return id;
 }
 
 /* ---- create ---------------------------------------------------------------------------------- */
@@ -178,29 +95,17 @@ static void *create_jobs(void *arg)
     req.assets = assets;
     for (int i = 0; i < cr->requests; i++) {
         Framewright__V1__Job *job = NULL;
-        double t = now();
+        double t = fw_bench_now();
         if (fw_rpc_client_unary(c, "/framewright.v1.JobService/CreateJob", &req.base, &framewright__v1__job__descriptor,
                                 NULL, (ProtobufCMessage **)&job, &err))
             fail("CreateJob", &err);
-        cr->latencies[i] = now() - t;
+        cr->latencies[i] = fw_bench_now() - t;
         if (i == 0)
             snprintf(cr->first_job, sizeof(cr->first_job), "%s", job->id);
         protobuf_c_message_free_unpacked(&job->base, NULL);
     }
     fw_rpc_client_free(&c);
     return NULL;
-}
-
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double percentile(double *sorted, size_t n, double p)
-{
-    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-    return sorted[i < n ? i : n - 1];
 }
 
 /* ---- watch ----------------------------------------------------------------------------------- */
@@ -210,19 +115,19 @@ static double get_job_ms(fw_rpc_client *c, const char *id)
     Framewright__V1__GetJobRequest req = FRAMEWRIGHT__V1__GET_JOB_REQUEST__INIT;
     Framewright__V1__Job *job = NULL;
     fw_error err;
-    double t = now();
+    double t = fw_bench_now();
     req.id = (char *)id;
     if (fw_rpc_client_unary(c, "/framewright.v1.JobService/GetJob", &req.base, &framewright__v1__job__descriptor, NULL,
                             (ProtobufCMessage **)&job, &err))
         fail("GetJob", &err);
     protobuf_c_message_free_unpacked(&job->base, NULL);
-    return (now() - t) * 1000;
+    return (fw_bench_now() - t) * 1000;
 }
 
 static void run(const char *binary, const char *template_file, const char *database, const char *label, int clients,
                 int requests, int streams)
 {
-    char data[4096], addr[128], key[128], *template_id;
+    char *template_id;
     fw_rpc_client **channels, *probe;
     fw_rpc_reader **readers;
     creator *cr;
@@ -232,20 +137,18 @@ static void run(const char *binary, const char *template_file, const char *datab
     fw_error err;
     int per = requests / clients, total = per * clients, opened = 0;
 
-    if (fw_make_temp_dir(NULL, "fw-api-bench-", data, sizeof(data), &err))
-        fail("scratch", &err);
-    pid = start_server(binary, data, database, addr, sizeof(addr), key, sizeof(key));
-    if (pid < 0) {
+    if (fw_bench_server_start(&srv, binary, database, 0) != 0) {
         fprintf(stderr, "api_bench: the server did not start\n");
         exit(1);
     }
-    server_addr = addr;
-    api_key = key;
-    template_id = upload_template(template_file);
+    pid = srv.pid;
+    probe = connect_client();
+    if (!(template_id = fw_bench_upload_template(probe, template_file, "bench", &err)))
+        fail("upload", &err);
 
     cr = calloc((size_t)clients, sizeof(*cr));
     all = calloc((size_t)total, sizeof(*all));
-    t = now();
+    t = fw_bench_now();
     for (int i = 0; i < clients; i++) {
         cr[i].template_id = template_id;
         cr[i].requests = per;
@@ -254,16 +157,15 @@ static void run(const char *binary, const char *template_file, const char *datab
     }
     for (int i = 0; i < clients; i++)
         pthread_join(cr[i].thread, NULL);
-    elapsed = now() - t;
-    qsort(all, (size_t)total, sizeof(double), compare_double);
+    elapsed = fw_bench_now() - t;
+    fw_bench_sort(all, (size_t)total);
     printf("| %s | CreateJob | %d clients | %d calls | %.0f calls/s | p50 %.1f ms | p90 %.1f ms | p99 %.1f ms | max %.1f ms |\n",
-           label, clients, total, total / elapsed, percentile(all, (size_t)total, 0.5) * 1000,
-           percentile(all, (size_t)total, 0.9) * 1000, percentile(all, (size_t)total, 0.99) * 1000,
+           label, clients, total, total / elapsed, fw_bench_percentile(all, (size_t)total, 0.5) * 1000,
+           fw_bench_percentile(all, (size_t)total, 0.9) * 1000, fw_bench_percentile(all, (size_t)total, 0.99) * 1000,
            all[total - 1] * 1000);
     fflush(stdout);
 
     /* Watch streams on queued jobs: they stay open. */
-    probe = connect_client();
     base_rss = rss_kib(pid);
     channels = calloc((size_t)(streams / STREAMS_PER_CHANNEL + 1), sizeof(*channels));
     readers = calloc((size_t)streams, sizeof(*readers));
@@ -296,9 +198,7 @@ static void run(const char *binary, const char *template_file, const char *datab
     for (int i = 0; i <= streams / STREAMS_PER_CHANNEL; i++)
         fw_rpc_client_free(&channels[i]);
     fw_rpc_client_free(&probe);
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
-    fw_remove_tree(data);
+    fw_bench_server_stop(&srv);
     free(readers);
     free(channels);
     free(cr);

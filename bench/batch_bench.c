@@ -25,18 +25,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_server.h"
 #include "client/rpc_client.h"
 #include "proto/batch.pb-c.h"
 #include "proto/job.pb-c.h"
 #include "proto/template.pb-c.h"
 #include "server/util/fs.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void fail(const char *what, const fw_error *err)
 {
@@ -49,88 +43,6 @@ static void fail(const char *what, const fw_error *err)
 /* `framewright serve` with no workers on ports the OS picks, its output in
  * DATA/serve.log (stderr too); its gRPC address and first API key are read from there
  * (a file rather than a pipe: nobody has to keep reading it). The pid, or -1. */
-static pid_t start_server(const char *binary, const char *data, const char *database, char *addr, size_t addr_size,
-                          char *key, size_t key_size)
-{
-    char log[4200], line[1024];
-    pid_t pid;
-
-    snprintf(log, sizeof(log), "%s/serve.log", data);
-    pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        FILE *f = freopen(log, "w", stdout);
-        if (!f || dup2(STDOUT_FILENO, STDERR_FILENO) < 0)
-            _exit(127);
-        if (database)
-            execl(binary, "framewright", "serve", "--data", data, "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0",
-                  "--api", "off", "--workers", "0", "--database", database, (char *)NULL);
-        else
-            execl(binary, "framewright", "serve", "--data", data, "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0",
-                  "--api", "off", "--workers", "0", (char *)NULL);
-        _exit(127);
-    }
-    addr[0] = key[0] = '\0';
-    for (int tries = 0; tries < 1200 && !key[0]; tries++) { /* up to a minute */
-        FILE *out = fopen(log, "r");
-        while (out && fgets(line, sizeof(line), out)) {
-            char *at = strstr(line, "gRPC on ");
-            if (at)
-                snprintf(addr, addr_size, "%.*s", (int)strcspn(at + 8, ", \n"), at + 8);
-            if (strncmp(line, "fw_", 3) == 0 && strchr(line, '\n')) {
-                snprintf(key, key_size, "%.*s", (int)strcspn(line, "\n"), line);
-                break;
-            }
-        }
-        if (out)
-            fclose(out);
-        if (!key[0]) {
-            if (waitpid(pid, NULL, WNOHANG) == pid)
-                return -1;
-            usleep(50 * 1000);
-        }
-    }
-    if (!addr[0] || !key[0]) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        return -1;
-    }
-    return pid;
-}
-
-static char *upload_template(fw_rpc_client *c, const char *file)
-{
-    Framewright__V1__CreateTemplateRequest create = FRAMEWRIGHT__V1__CREATE_TEMPLATE_REQUEST__INIT;
-    Framewright__V1__TemplateChunk chunk = FRAMEWRIGHT__V1__TEMPLATE_CHUNK__INIT;
-    Framewright__V1__Template *tpl = NULL, *done = NULL;
-    fw_rpc_writer *w = NULL;
-    fw_error err;
-    size_t len;
-    char *data = fw_read_file(file, 64 << 20, &len, &err), *id;
-
-    if (!data)
-        fail(file, &err);
-    create.type = "json";
-    create.display_name = "batch bench";
-    if (fw_rpc_client_unary(c, "/framewright.v1.TemplateService/CreateTemplate", &create.base,
-                            &framewright__v1__template__descriptor, NULL, (ProtobufCMessage **)&tpl, &err) ||
-        fw_rpc_client_write_open(c, "/framewright.v1.TemplateService/UploadTemplate",
-                                 &framewright__v1__template__descriptor, NULL, &w, &err))
-        fail("upload", &err);
-    chunk.id = tpl->id;
-    chunk.data.data = (uint8_t *)data;
-    chunk.data.len = len;
-    if (fw_rpc_writer_send(w, &chunk.base, &err) || fw_rpc_writer_finish(w, (ProtobufCMessage **)&done, &err))
-        fail("upload", &err);
-    id = strdup(tpl->id);
-    protobuf_c_message_free_unpacked(&tpl->base, NULL);
-    protobuf_c_message_free_unpacked(&done->base, NULL);
-    fw_rpc_writer_free(&w);
-    free(data);
-    return id;
-}
-
 /* ---- one batch ------------------------------------------------------------------------------- */
 
 /* The jobs of a batch, built once: every message points into this. */
@@ -197,12 +109,12 @@ static double create_batch(fw_rpc_client *c, const batch_body *b)
 {
     Framewright__V1__BatchCreated *created = NULL;
     fw_error err;
-    double t = now(), elapsed;
+    double t = fw_bench_now(), elapsed;
 
     if (fw_rpc_client_unary(c, "/framewright.v1.BatchService/CreateBatch", &b->req.base,
                             &framewright__v1__batch_created__descriptor, NULL, (ProtobufCMessage **)&created, &err))
         fail("CreateBatch", &err);
-    elapsed = now() - t;
+    elapsed = fw_bench_now() - t;
     if (strcmp(created->status, "created") != 0 || created->created != (int32_t)b->req.n_jobs) {
         fprintf(stderr, "batch_bench: CreateBatch answered %s with %d of %zu jobs accepted%s%s\n", created->status,
                 created->created, b->req.n_jobs, created->n_errors ? "; first error: " : "",
@@ -213,41 +125,30 @@ static double create_batch(fw_rpc_client *c, const batch_body *b)
     return elapsed;
 }
 
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static void run(const char *binary, const char *template_file, const char *layer, const char *database, int jobs,
                 int batches)
 {
-    char data[4096], addr[128], key[128], *template_id;
-    fw_rpc_client_options o = {.timeout_ms = 600000};
+    fw_bench_server srv;
     fw_rpc_client *c = NULL;
+    char *template_id;
     batch_body body;
     double *times = calloc((size_t)batches, sizeof(double));
-    pid_t pid;
     fw_error err;
 
-    if (fw_make_temp_dir(NULL, "fw-batch-bench-", data, sizeof(data), &err))
-        fail("scratch", &err);
-    pid = start_server(binary, data, database, addr, sizeof(addr), key, sizeof(key));
-    if (pid < 0) {
+    if (fw_bench_server_start(&srv, binary, database, 0) != 0) {
         fprintf(stderr, "batch_bench: the server did not start\n");
         exit(1);
     }
-    o.address = addr;
-    o.token = key;
-    if (fw_rpc_client_new(&c, &o, &err))
+    if (fw_bench_connect(&srv, 600000, &c, &err))
         fail("connect", &err);
-    template_id = upload_template(c, template_file);
+    if (!(template_id = fw_bench_upload_template(c, template_file, "batch bench", &err)))
+        fail("upload", &err);
     batch_body_init(&body, template_id, layer, jobs);
 
     create_batch(c, &body); /* warm-up: caches, the template's first read, the connection */
     for (int i = 0; i < batches; i++)
         times[i] = create_batch(c, &body);
-    qsort(times, (size_t)batches, sizeof(double), compare_double);
+    fw_bench_sort(times, (size_t)batches);
     printf("| %s | %d | %d | %.3f | %.3f | %.3f | %.0f |\n", database ? "postgres" : "sqlite", jobs, batches, times[0],
            batches % 2 ? times[batches / 2] : (times[batches / 2 - 1] + times[batches / 2]) / 2, times[batches - 1],
            jobs / times[batches / 2]);
@@ -255,9 +156,7 @@ static void run(const char *binary, const char *template_file, const char *layer
 
     batch_body_clear(&body);
     fw_rpc_client_free(&c);
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
-    fw_remove_tree(data);
+    fw_bench_server_stop(&srv);
     free(template_id);
     free(times);
 }

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_server.h"
 #include "client/rpc_client.h"
 #include "proto/job.pb-c.h"
 #include "proto/template.pb-c.h"
@@ -31,18 +32,9 @@
 
 #define JOB_ID_MAX 64
 
-static const char *grpc_addr;
-static const char *api_key;
-static char rest_base[160]; /* http://127.0.0.1:PORT/api/v2 */
+static fw_bench_server srv;
 static char auth_header[256];
 static const char *template_id;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void fail(const char *what, const char *why)
 {
@@ -59,88 +51,11 @@ static void fail_err(const char *what, const fw_error *err)
 
 static fw_rpc_client *connect_client(void)
 {
-    fw_rpc_client_options o = {.address = grpc_addr, .token = api_key, .timeout_ms = 30000};
     fw_rpc_client *c = NULL;
     fw_error err;
-    if (fw_rpc_client_new(&c, &o, &err))
+    if (fw_bench_connect(&srv, 30000, &c, &err))
         fail_err("connect", &err);
     return c;
-}
-
-/* ---- the server ------------------------------------------------------------------------------ */
-
-/* serve with the REST API on a free port; its gRPC address, REST base and key. */
-static pid_t start_server(const char *binary, const char *data, char *addr, size_t addr_size, char *key,
-                          size_t key_size)
-{
-    int fds[2];
-    pid_t pid;
-    FILE *out;
-    char line[1024];
-
-    if (pipe(fds) != 0)
-        return -1;
-    pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], STDOUT_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        execl(binary, "framewright", "serve", "--data", data, "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0",
-              "--api", "127.0.0.1:0", "--workers", "0", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    out = fdopen(fds[0], "r");
-    addr[0] = key[0] = '\0';
-    while (fgets(line, sizeof(line), out)) {
-        char *at = strstr(line, "gRPC on "), *api = strstr(line, "REST API (/api/v2) on ");
-        if (at)
-            snprintf(addr, addr_size, "%.*s", (int)strcspn(at + 8, ", \n"), at + 8);
-        if (api) {
-            api += strlen("REST API (/api/v2) on ");
-            snprintf(rest_base, sizeof(rest_base), "%.*s", (int)strcspn(api, " \n"), api);
-        }
-        if (strncmp(line, "fw_", 3) == 0) {
-            snprintf(key, key_size, "%.*s", (int)strcspn(line, "\n"), line);
-            break;
-        }
-    }
-    fclose(out);
-    return addr[0] && key[0] && rest_base[0] ? pid : -1;
-}
-
-static char *upload_template(const char *file)
-{
-    Framewright__V1__CreateTemplateRequest create = FRAMEWRIGHT__V1__CREATE_TEMPLATE_REQUEST__INIT;
-    Framewright__V1__TemplateChunk chunk = FRAMEWRIGHT__V1__TEMPLATE_CHUNK__INIT;
-    Framewright__V1__Template *tpl = NULL, *done = NULL;
-    fw_rpc_client *c = connect_client();
-    fw_rpc_writer *w = NULL;
-    fw_error err;
-    size_t len;
-    char *data = fw_read_file(file, 64 << 20, &len, &err), *id;
-
-    if (!data)
-        fail_err(file, &err);
-    create.type = "json";
-    create.display_name = "gateway bench";
-    if (fw_rpc_client_unary(c, "/framewright.v1.TemplateService/CreateTemplate", &create.base,
-                            &framewright__v1__template__descriptor, NULL, (ProtobufCMessage **)&tpl, &err) ||
-        fw_rpc_client_write_open(c, "/framewright.v1.TemplateService/UploadTemplate",
-                                 &framewright__v1__template__descriptor, NULL, &w, &err))
-        fail_err("upload", &err);
-    chunk.id = tpl->id;
-    chunk.data.data = (uint8_t *)data;
-    chunk.data.len = len;
-    if (fw_rpc_writer_send(w, &chunk.base, &err) || fw_rpc_writer_finish(w, (ProtobufCMessage **)&done, &err))
-        fail_err("upload", &err);
-    id = strdup(tpl->id);
-    protobuf_c_message_free_unpacked(&tpl->base, NULL);
-    protobuf_c_message_free_unpacked(&done->base, NULL);
-    fw_rpc_writer_free(&w);
-    fw_rpc_client_free(&c);
-    free(data);
-    return id;
 }
 
 /* ---- one client thread ----------------------------------------------------------------------- */
@@ -216,19 +131,19 @@ static void run_rest(client *cl)
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
     if (cl->m == REST_CREATE) {
-        snprintf(url, sizeof(url), "%s/jobs", rest_base);
+        snprintf(url, sizeof(url), "%s/jobs", srv.rest);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, json);
     } else {
-        snprintf(url, sizeof(url), "%s/jobs/%s", rest_base, cl->job_id);
+        snprintf(url, sizeof(url), "%s/jobs/%s", srv.rest, cl->job_id);
     }
     curl_easy_setopt(h, CURLOPT_URL, url);
     for (int i = 0; i < cl->requests; i++) {
         long status = 0;
-        double t = now();
+        double t = fw_bench_now();
         CURLcode rc;
         b.len = 0;
         rc = curl_easy_perform(h);
-        cl->latencies[i] = now() - t;
+        cl->latencies[i] = fw_bench_now() - t;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         if (rc != CURLE_OK || status != (cl->m == REST_CREATE ? 201 : 200)) {
             snprintf(cl->failure, sizeof(cl->failure), "%s: %s, HTTP %ld: %.200s", mode_name[cl->m],
@@ -269,13 +184,13 @@ static void run_grpc(client *cl)
     get.id = cl->job_id;
     for (int i = 0; i < cl->requests; i++) {
         Framewright__V1__Job *job = NULL;
-        double t = now();
+        double t = fw_bench_now();
         if (fw_rpc_client_unary(c, method, msg, &framewright__v1__job__descriptor, NULL, (ProtobufCMessage **)&job,
                                 &err)) {
             snprintf(cl->failure, sizeof(cl->failure), "%s: %s: %s", mode_name[cl->m], err.field, err.message);
             break;
         }
-        cl->latencies[i] = now() - t;
+        cl->latencies[i] = fw_bench_now() - t;
         if (i == 0 && cl->m == GRPC_CREATE)
             snprintf(cl->job_id, sizeof(cl->job_id), "%s", job->id);
         protobuf_c_message_free_unpacked(&job->base, NULL);
@@ -294,18 +209,6 @@ static void *client_main(void *arg)
 }
 
 /* ---- figures --------------------------------------------------------------------------------- */
-
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double percentile(const double *sorted, size_t n, double p)
-{
-    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-    return sorted[i < n ? i : n - 1];
-}
 
 typedef struct figures {
     double rps, p50, p90, p99; /* requests a second; latencies in ms */
@@ -330,22 +233,22 @@ static figures run_phase(mode m, int clients, int requests, client *ids)
         if (ids && (m == GRPC_GET || m == REST_GET))
             snprintf(cl[i].job_id, sizeof(cl[i].job_id), "%s", ids[i].job_id);
     }
-    t0 = now();
+    t0 = fw_bench_now();
     for (int i = 0; i < clients; i++)
         if (pthread_create(&cl[i].thread, NULL, client_main, &cl[i]) != 0)
             fail("bench", "pthread_create failed");
     for (int i = 0; i < clients; i++)
         pthread_join(cl[i].thread, NULL);
-    took = now() - t0;
+    took = fw_bench_now() - t0;
     for (int i = 0; i < clients; i++)
         if (cl[i].failure[0])
             fail("request", cl[i].failure);
     n = (size_t)per * (size_t)clients;
-    qsort(all, n, sizeof(double), compare_double);
+    fw_bench_sort(all, n);
     f.rps = (double)n / took;
-    f.p50 = percentile(all, n, 0.50) * 1e3;
-    f.p90 = percentile(all, n, 0.90) * 1e3;
-    f.p99 = percentile(all, n, 0.99) * 1e3;
+    f.p50 = fw_bench_percentile(all, n, 0.50) * 1e3;
+    f.p90 = fw_bench_percentile(all, n, 0.90) * 1e3;
+    f.p99 = fw_bench_percentile(all, n, 0.99) * 1e3;
     free(all);
     if (ids && (m == GRPC_CREATE || m == REST_CREATE))
         for (int i = 0; i < clients; i++)
@@ -357,11 +260,11 @@ static figures run_phase(mode m, int clients, int requests, client *ids)
 int main(int argc, char **argv)
 {
     const char *binary = NULL, *template_file = "tests/examples/hello/template.json";
-    int clients = 50, requests = 4000, status;
-    char data[] = "/tmp/fw-gateway-bench-XXXXXX", addr[64], key[128];
+    int clients = 50, requests = 4000, clean;
     client *ids;
     figures f[N_MODES];
-    pid_t pid;
+    fw_rpc_client *c;
+    fw_error err;
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--framewright") == 0 && i + 1 < argc)
@@ -381,15 +284,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "gateway_bench: --framewright is required; 1 <= clients <= 4096, requests >= clients\n");
         return 2;
     }
-    if (!mkdtemp(data))
-        fail("mkdtemp", "cannot make a data folder");
-    if ((pid = start_server(binary, data, addr, sizeof(addr), key, sizeof(key))) < 0)
+    if (fw_bench_server_start(&srv, binary, NULL, 1) != 0)
         fail("serve", "did not start (or printed no gRPC address, REST API or key)");
-    grpc_addr = addr;
-    api_key = key;
-    snprintf(auth_header, sizeof(auth_header), "Authorization: Bearer %s", key);
+    snprintf(auth_header, sizeof(auth_header), "Authorization: Bearer %s", srv.key);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    template_id = upload_template(template_file);
+    c = connect_client();
+    if (!(template_id = fw_bench_upload_template(c, template_file, "gateway bench", &err)))
+        fail_err("upload", &err);
+    fw_rpc_client_free(&c);
 
     /* Each create phase's first jobs feed its GET phase (one job a thread). */
     ids = calloc((size_t)clients, sizeof(*ids));
@@ -401,7 +303,7 @@ int main(int argc, char **argv)
         f[m] = run_phase(m, clients, requests, m == GRPC_GET || m == REST_GET ? ids : NULL);
 
     printf("\n%d clients, %d requests a row, `framewright serve --workers 0` on %s (REST on %s)\n\n", clients,
-           requests / clients * clients, addr, rest_base);
+           requests / clients * clients, srv.grpc, srv.rest);
     printf("| call | requests/s | p50 ms | p90 ms | p99 ms |\n|---|---:|---:|---:|---:|\n");
     for (mode m = 0; m < N_MODES; m++)
         printf("| %s | %.0f | %.2f | %.2f | %.2f |\n", mode_name[m], f[m].rps, f[m].p50, f[m].p90, f[m].p99);
@@ -410,16 +312,9 @@ int main(int argc, char **argv)
         printf("| %s / %s | %.2f | %.2f | %.2f | %.2f |\n", mode_name[m + 1], mode_name[m], f[m + 1].rps / f[m].rps,
                f[m + 1].p50 / f[m].p50, f[m + 1].p90 / f[m].p90, f[m + 1].p99 / f[m].p99);
 
-    kill(pid, SIGTERM);
-    waitpid(pid, &status, 0);
+    clean = fw_bench_server_stop(&srv) == 0;
     curl_global_cleanup();
     free((char *)template_id);
     free(ids);
-    {
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", data);
-        if (system(cmd) != 0)
-            fprintf(stderr, "gateway_bench: could not remove %s\n", data);
-    }
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+    return clean ? 0 : 1;
 }
