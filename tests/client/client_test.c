@@ -18,6 +18,7 @@
 #include "client/client.h"
 #include "proto/json/pbjson.h"
 #include "server/media/probe.h"
+#include "tests/fw_serve.h"
 #include "tests/fw_test.h"
 
 #define SERVER_BIN "server/framewright"
@@ -26,118 +27,11 @@
 #define HELLO_JOB "tests/examples/hello/job.json"
 
 /* The one server every test talks to. */
-static struct {
-    pid_t pid;
-    char dir[1024];
-    char address[64];
-    char key[128];
-} server;
-
-/* ---- the server ---------------------------------------------------------------------------- */
-
-static void sleep_ms(int ms)
-{
-    struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&t, NULL);
-}
-
-/* Wait up to 60 s for the lines serve prints once it listens: the gRPC
- * address and the first API key. */
-static int read_server_banner(const char *out_path)
-{
-    for (int tries = 0; tries < 600; tries++) {
-        char line[512];
-        int want_key = 0;
-        FILE *f = fopen(out_path, "r");
-        while (f && fgets(line, sizeof(line), f)) {
-            char *at = strstr(line, "serving gRPC on ");
-            line[strcspn(line, "\r\n")] = '\0';
-            if (want_key) {
-                snprintf(server.key, sizeof(server.key), "%s", line);
-                want_key = 0;
-            } else if (at) {
-                at += strlen("serving gRPC on ");
-                at[strcspn(at, ", ")] = '\0';
-                snprintf(server.address, sizeof(server.address), "%s", at);
-            } else if (strstr(line, "a first API key")) {
-                want_key = 1;
-            }
-        }
-        if (f)
-            fclose(f);
-        if (server.address[0] && server.key[0])
-            return 0;
-        if (waitpid(server.pid, NULL, WNOHANG) == server.pid) {
-            server.pid = 0;
-            return -1;
-        }
-        sleep_ms(100);
-    }
-    return -1;
-}
-
-static int start_server(void)
-{
-    const char *tmp = fw_test_tmpdir();
-    char data[1100], out[1100], log[1100];
-    if (!tmp)
-        return -1;
-    snprintf(server.dir, sizeof(server.dir), "%s", tmp);
-    snprintf(data, sizeof(data), "%s/data", server.dir);
-    snprintf(out, sizeof(out), "%s/serve.out", server.dir);
-    snprintf(log, sizeof(log), "%s/serve.log", server.dir);
-    if (mkdir(data, 0700) != 0)
-        return -1;
-    server.pid = fork();
-    if (server.pid < 0)
-        return -1;
-    if (server.pid == 0) {
-        /* Its own process group, so its workers can be stopped with it. */
-        setpgid(0, 0);
-        if (!freopen(out, "w", stdout) || !freopen(log, "w", stderr))
-            _exit(127);
-        execl(SERVER_BIN, SERVER_BIN, "serve", "--data", data, "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0",
-              "--workers", "1", (char *)NULL);
-        _exit(127);
-    }
-    return read_server_banner(out);
-}
-
-static void print_server_log(void)
-{
-    char log[1100], line[1024];
-    FILE *f;
-    snprintf(log, sizeof(log), "%s/serve.log", server.dir);
-    if (!(f = fopen(log, "r")))
-        return;
-    fprintf(stderr, "--- server log ---\n");
-    while (fgets(line, sizeof(line), f))
-        fputs(line, stderr);
-    fclose(f);
-}
-
-static void stop_server(void)
-{
-    int status;
-    if (server.pid <= 0)
-        return;
-    kill(server.pid, SIGTERM);
-    for (int i = 0; i < 150; i++) {
-        if (waitpid(server.pid, &status, WNOHANG) == server.pid) {
-            kill(-server.pid, SIGKILL); /* a worker left behind, if any */
-            server.pid = 0;
-            return;
-        }
-        sleep_ms(100);
-    }
-    kill(-server.pid, SIGKILL);
-    waitpid(server.pid, &status, 0);
-    server.pid = 0;
-}
+static fw_test_server server;
 
 static fw_client *connect_with(const char *key)
 {
-    fw_client_options opts = {.address = server.address, .key = key, .timeout_ms = 60000};
+    fw_client_options opts = {.address = server.grpc, .key = key, .timeout_ms = 60000};
     fw_client *c = NULL;
     fw_error err;
     if (fw_client_new(&c, &opts, &err))
@@ -640,7 +534,7 @@ static int run_cli(const char *args, char *out, size_t size)
     size_t n = 0;
     FILE *p;
     int status;
-    snprintf(cmd, sizeof(cmd), "FRAMEWRIGHT_SERVER=%s FRAMEWRIGHT_KEY=%s %s %s", server.address, server.key,
+    snprintf(cmd, sizeof(cmd), "FRAMEWRIGHT_SERVER=%s FRAMEWRIGHT_KEY=%s %s %s", server.grpc, server.key,
              CLIENT_BIN, args);
     out[0] = '\0';
     if (!(p = popen(cmd, "r")))
@@ -756,10 +650,10 @@ static void test_cli_errors_and_exit_codes(void)
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (start_server() != 0) {
+    if (fw_test_server_start(&server, SERVER_BIN, 1, 0) != 0) {
         fprintf(stderr, "cannot start %s\n", SERVER_BIN);
-        print_server_log();
-        stop_server();
+        fw_test_server_print_log(&server);
+        fw_test_server_stop(&server, 15000);
         FW_CHECK(0);
         return 1;
     }
@@ -778,8 +672,8 @@ int main(void)
     FW_RUN(test_cli_submit_watch_exits_0_with_the_output_url);
     FW_RUN(test_cli_errors_and_exit_codes);
     if (fw_test_failed_)
-        print_server_log();
-    stop_server();
+        fw_test_server_print_log(&server);
+    fw_test_server_stop(&server, 15000);
     curl_global_cleanup();
     return fw_test_end();
 }

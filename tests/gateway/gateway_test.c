@@ -24,122 +24,18 @@
 
 #include "gateway/gateway.h"
 #include "server/media/probe.h"
+#include "tests/fw_serve.h"
 #include "tests/fw_test.h"
 
 #define SERVER_BIN "server/framewright"
 #define HELLO_TEMPLATE "tests/examples/hello/template.json"
 
 static struct {
-    pid_t pid;
-    char dir[1024];
-    char grpc[64];
-    char key[128];
-    char serve_api[128]; /* the gateway `framewright serve --api` started */
+    fw_test_server srv; /* its gateway is srv.api */
     fw_gateway *gw;
     char base[128]; /* http://127.0.0.1:PORT/api/v2 */
     char template_id[64];
 } t;
-
-static void sleep_ms(int ms)
-{
-    struct timespec d = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&d, NULL);
-}
-
-/* ---- the server ---------------------------------------------------------------------------- */
-
-static int read_banner(const char *path)
-{
-    for (int tries = 0; tries < 600; tries++) {
-        char line[512];
-        int want_key = 0;
-        FILE *f = fopen(path, "r");
-        while (f && fgets(line, sizeof(line), f)) {
-            char *at = strstr(line, "serving gRPC on "), *api = strstr(line, "REST API (/api/v2) on ");
-            line[strcspn(line, "\r\n")] = '\0';
-            if (api)
-                snprintf(t.serve_api, sizeof(t.serve_api), "%s", api + strlen("REST API (/api/v2) on "));
-            if (want_key) {
-                snprintf(t.key, sizeof(t.key), "%s", line);
-                want_key = 0;
-            } else if (at) {
-                at += strlen("serving gRPC on ");
-                at[strcspn(at, ", ")] = '\0';
-                snprintf(t.grpc, sizeof(t.grpc), "%s", at);
-            } else if (strstr(line, "a first API key")) {
-                want_key = 1;
-            }
-        }
-        if (f)
-            fclose(f);
-        if (t.grpc[0] && t.key[0])
-            return 0;
-        if (waitpid(t.pid, NULL, WNOHANG) == t.pid) {
-            t.pid = 0;
-            return -1;
-        }
-        sleep_ms(100);
-    }
-    return -1;
-}
-
-static int start_server(void)
-{
-    const char *tmp = fw_test_tmpdir();
-    char data[1100], out[1100], log[1100];
-    if (!tmp)
-        return -1;
-    snprintf(t.dir, sizeof(t.dir), "%s", tmp);
-    snprintf(data, sizeof(data), "%s/data", t.dir);
-    snprintf(out, sizeof(out), "%s/serve.out", t.dir);
-    snprintf(log, sizeof(log), "%s/serve.log", t.dir);
-    if (mkdir(data, 0700) != 0)
-        return -1;
-    t.pid = fork();
-    if (t.pid < 0)
-        return -1;
-    if (t.pid == 0) {
-        setpgid(0, 0);
-        if (!freopen(out, "w", stdout) || !freopen(log, "w", stderr))
-            _exit(127);
-        execl(SERVER_BIN, SERVER_BIN, "serve", "--data", data, "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0",
-              "--api", "127.0.0.1:0", "--workers", "1", (char *)NULL);
-        _exit(127);
-    }
-    return read_banner(out);
-}
-
-static void stop_server(void)
-{
-    int status;
-    if (t.pid <= 0)
-        return;
-    kill(t.pid, SIGTERM);
-    for (int i = 0; i < 300; i++) {
-        if (waitpid(t.pid, &status, WNOHANG) == t.pid) {
-            kill(-t.pid, SIGKILL);
-            t.pid = 0;
-            return;
-        }
-        sleep_ms(100);
-    }
-    kill(-t.pid, SIGKILL);
-    waitpid(t.pid, &status, 0);
-    t.pid = 0;
-}
-
-static void print_server_log(void)
-{
-    char path[1100], line[1024];
-    FILE *f;
-    snprintf(path, sizeof(path), "%s/serve.log", t.dir);
-    if (!(f = fopen(path, "r")))
-        return;
-    fprintf(stderr, "--- server log ---\n");
-    while (fgets(line, sizeof(line), f))
-        fputs(line, stderr);
-    fclose(f);
-}
 
 /* ---- HTTP ---------------------------------------------------------------------------------- */
 
@@ -197,7 +93,7 @@ static void http_on(CURL *c, const char *method, const char *url, const char *to
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
     if (token) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", *token ? token : t.key);
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", *token ? token : t.srv.key);
         h = curl_slist_append(h, auth);
     }
     if (type) {
@@ -383,7 +279,7 @@ static void test_quickstart_register_upload_render_fetch(void)
         if (!s || strcmp(s, "finished") == 0 || strcmp(s, "error") == 0 || time(NULL) > until)
             break;
         response_clear(&r);
-        sleep_ms(250);
+        fw_test_sleep_ms(250);
     }
     FW_CHECK_STR(s, "finished");
     FW_REQUIRE(r.json);
@@ -397,7 +293,7 @@ static void test_quickstart_register_upload_render_fetch(void)
     /* Download the output and probe it. */
     http_on(NULL, "GET", url, NULL, NULL, NULL, 0, &r);
     FW_CHECK_INT(r.status, 200);
-    snprintf(out, sizeof(out), "%s/output.mp4", t.dir);
+    snprintf(out, sizeof(out), "%s/output.mp4", t.srv.dir);
     {
         FILE *f = fopen(out, "wb");
         FW_REQUIRE(f && r.body.data);
@@ -584,7 +480,7 @@ static void test_events_client_leaves_then_cancel(void)
     {
         struct curl_slist *h = NULL;
         char auth[256];
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", t.key);
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", t.srv.key);
         h = curl_slist_append(h, auth);
         curl_easy_setopt(c, CURLOPT_URL, url);
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -696,14 +592,14 @@ static void test_serve_starts_the_gateway_too(void)
 {
     response r;
     char url[256];
-    FW_REQUIRE(t.serve_api[0]);
-    FW_CHECK_CONTAINS(t.serve_api, "/api/v2");
-    snprintf(url, sizeof(url), "%s/templates/%s", t.serve_api, t.template_id);
+    FW_REQUIRE(t.srv.api[0]);
+    FW_CHECK_CONTAINS(t.srv.api, "/api/v2");
+    snprintf(url, sizeof(url), "%s/templates/%s", t.srv.api, t.template_id);
     http_on(NULL, "GET", url, "", NULL, NULL, 0, &r);
     FW_CHECK_INT(r.status, 200);
     FW_CHECK_STR(jstr(r.json, "id"), t.template_id);
     response_clear(&r);
-    snprintf(url, sizeof(url), "%s/jobs/%s", t.serve_api, job_id);
+    snprintf(url, sizeof(url), "%s/jobs/%s", t.srv.api, job_id);
     http_on(NULL, "GET", url, "fw_not-a-key", NULL, NULL, 0, &r);
     FW_CHECK_INT(r.status, 401);
     response_clear(&r);
@@ -726,7 +622,7 @@ static void test_rename_and_delete_template(void)
             break;
         FW_CHECK(r.json && jstr(r.json, "error"));
         response_clear(&r);
-        sleep_ms(250);
+        fw_test_sleep_ms(250);
     }
     FW_CHECK_INT(r.status, 204);
     FW_CHECK_INT((long)r.body.len, 0);
@@ -743,19 +639,19 @@ int main(void)
     char text[1024];
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (start_server() != 0) {
+    if (fw_test_server_start(&t.srv, SERVER_BIN, 1, 1) != 0) {
         fprintf(stderr, "framewright serve did not start\n");
-        print_server_log();
-        stop_server();
+        fw_test_server_print_log(&t.srv);
+        fw_test_server_stop(&t.srv, 30000);
         return 1;
     }
     memset(&opts, 0, sizeof(opts));
     opts.listen = "127.0.0.1:0";
-    opts.grpc_address = t.grpc;
+    opts.grpc_address = t.srv.grpc;
     fw_error_clear(&err);
     if (fw_gateway_start(&t.gw, &opts, &err) != FW_OK) {
         fprintf(stderr, "gateway: %s\n", fw_error_text(&err, text, sizeof(text)));
-        stop_server();
+        fw_test_server_stop(&t.srv, 30000);
         return 1;
     }
     snprintf(t.base, sizeof(t.base), "http://127.0.0.1:%d/api/v2", fw_gateway_port(t.gw));
@@ -774,8 +670,8 @@ int main(void)
 
     fw_gateway_stop(&t.gw);
     if (fw_test_failed_)
-        print_server_log();
-    stop_server();
+        fw_test_server_print_log(&t.srv);
+    fw_test_server_stop(&t.srv, 30000);
     curl_global_cleanup();
     return fw_test_end();
 }
