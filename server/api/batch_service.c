@@ -133,8 +133,7 @@ static fw_err create_batch(fw_rpc_call *call, const ProtobufCMessage *req, Proto
     json_object_set_new(out, "total", json_integer(batch.total));
     json_object_set_new(out, "created", json_integer(batch.created));
     json_object_set_new(out, "failed", json_integer(batch.failed));
-    if ((rc = fw_service_message(&framewright__v1__batch_created__descriptor, out, resp, err)) == FW_OK)
-        rc = fw_service_defer_free(call, *resp, err);
+    rc = fw_service_answer(call, &framewright__v1__batch_created__descriptor, json_incref(out), resp, err);
 done:
     json_decref(out);
     free(first);
@@ -253,9 +252,7 @@ static fw_err cancel_batch(fw_rpc_call *call, const ProtobufCMessage *req, Proto
         json_t *out = json_object();
         json_object_set_new(out, "cancelled", json_integer(cancelled));
         json_object_set_new(out, "notCancelled", json_integer(not_cancelled));
-        if ((rc = fw_service_message(&framewright__v1__cancel_batch_response__descriptor, out, resp, err)) == FW_OK)
-            rc = fw_service_defer_free(call, *resp, err);
-        json_decref(out);
+        rc = fw_service_answer(call, &framewright__v1__cancel_batch_response__descriptor, out, resp, err);
     }
     fw_store_pool_put(svc->stores, store);
     return rc;

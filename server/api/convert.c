@@ -102,3 +102,13 @@ fw_err fw_service_defer_free(fw_rpc_call *call, ProtobufCMessage *message, fw_er
         protobuf_c_message_free_unpacked(message, NULL);
     return rc;
 }
+
+fw_err fw_service_answer(fw_rpc_call *call, const ProtobufCMessageDescriptor *d, json_t *json, ProtobufCMessage **resp,
+                         fw_error *err)
+{
+    fw_err rc = fw_service_message(d, json, resp, err);
+    json_decref(json);
+    if (rc == FW_OK)
+        rc = fw_service_defer_free(call, *resp, err);
+    return rc;
+}

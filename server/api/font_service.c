@@ -32,16 +32,6 @@ static json_t *font_json(const fw_font_row *row)
                      fw_format_time(row->created_at, text), "size", (json_int_t)row->size);
 }
 
-static fw_err answer(fw_rpc_call *call, const ProtobufCMessageDescriptor *d, json_t *json, ProtobufCMessage **resp,
-                     fw_error *err)
-{
-    fw_err rc = fw_service_message(d, json, resp, err);
-    json_decref(json);
-    if (rc == FW_OK)
-        rc = fw_service_defer_free(call, *resp, err);
-    return rc;
-}
-
 /* A plain file name with a font's extension. */
 static fw_err check_file_name(const char *name, fw_error *err)
 {
@@ -116,7 +106,7 @@ static fw_err upload_font(fw_rpc_call *call, const ProtobufCMessage *req, Protob
             fw_storage_delete(svc->storage, row.storage_key, &ignored);
         }
         if (rc == FW_OK)
-            rc = answer(call, &framewright__v1__font__descriptor, font_json(&row), resp, err);
+            rc = fw_service_answer(call, &framewright__v1__font__descriptor, font_json(&row), resp, err);
     }
     unlink(path);
     fw_store_pool_put(svc->stores, store);
@@ -139,7 +129,7 @@ static fw_err list_fonts(fw_rpc_call *call, const ProtobufCMessage *req, Protobu
         json_t *list = json_array();
         for (size_t i = 0; i < count; i++)
             json_array_append_new(list, font_json(&rows[i]));
-        rc = answer(call, &framewright__v1__list_fonts_response__descriptor, json_pack("{s:o}", "fonts", list), resp,
+        rc = fw_service_answer(call, &framewright__v1__list_fonts_response__descriptor, json_pack("{s:o}", "fonts", list), resp,
                     err);
     }
     fw_font_rows_free(&rows, count);
@@ -161,7 +151,7 @@ static fw_err get_font(fw_rpc_call *call, const ProtobufCMessage *req, ProtobufC
     if ((rc = fw_service_begin(call, svc, &store, team, err)))
         return rc;
     if ((rc = fw_store_font_get(store, team, r->id, &row, err)) == FW_OK)
-        rc = answer(call, &framewright__v1__font__descriptor, font_json(&row), resp, err);
+        rc = fw_service_answer(call, &framewright__v1__font__descriptor, font_json(&row), resp, err);
     fw_store_pool_put(svc->stores, store);
     return rc;
 }

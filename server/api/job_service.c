@@ -577,10 +577,7 @@ static fw_err list_jobs(fw_rpc_call *call, const ProtobufCMessage *req, Protobuf
         json_object_set_new(out, "jobs", jobs);
         if (count == (size_t)filter.limit)
             json_object_set_new(out, "nextPageToken", json_string(rows[count - 1].id));
-        rc = fw_service_message(&framewright__v1__list_jobs_response__descriptor, out, resp, err);
-        json_decref(out);
-        if (rc == FW_OK)
-            rc = fw_service_defer_free(call, *resp, err);
+        rc = fw_service_answer(call, &framewright__v1__list_jobs_response__descriptor, out, resp, err);
     }
     fw_job_rows_free(&rows, count);
     fw_store_pool_put(svc->stores, store);
@@ -647,10 +644,7 @@ static fw_err cancel_jobs(fw_rpc_call *call, const ProtobufCMessage *req, Protob
     }
     json_object_set_new(out, "cancelled", cancelled);
     json_object_set_new(out, "notCancelled", not_cancelled);
-    rc = fw_service_message(&framewright__v1__cancel_jobs_response__descriptor, out, resp, err);
-    json_decref(out);
-    if (rc == FW_OK)
-        rc = fw_service_defer_free(call, *resp, err);
+    rc = fw_service_answer(call, &framewright__v1__cancel_jobs_response__descriptor, out, resp, err);
     fw_store_pool_put(svc->stores, store);
     return rc;
 }

@@ -23,16 +23,6 @@ static json_t *secret_json(const fw_secret_row *row)
                      fw_format_time(row->created_at, text));
 }
 
-static fw_err answer(fw_rpc_call *call, const ProtobufCMessageDescriptor *d, json_t *json, ProtobufCMessage **resp,
-                     fw_error *err)
-{
-    fw_err rc = fw_service_message(d, json, resp, err);
-    json_decref(json);
-    if (rc == FW_OK)
-        rc = fw_service_defer_free(call, *resp, err);
-    return rc;
-}
-
 static fw_err put_secret(fw_rpc_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, fw_error *err)
 {
     const Framewright__V1__PutSecretRequest *r = (const Framewright__V1__PutSecretRequest *)req;
@@ -58,7 +48,7 @@ static fw_err put_secret(fw_rpc_call *call, const ProtobufCMessage *req, Protobu
     row.created_at = fw_now_ms();
     if ((rc = fw_secrets_seal(svc->config.secrets_key, team, r->value, &row.ciphertext, err)) == FW_OK &&
         (rc = fw_store_secret_insert(store, &row, err)) == FW_OK)
-        rc = answer(call, &framewright__v1__secret__descriptor, secret_json(&row), resp, err);
+        rc = fw_service_answer(call, &framewright__v1__secret__descriptor, secret_json(&row), resp, err);
     fw_secret_row_clear(&row);
     fw_store_pool_put(svc->stores, store);
     return rc;
@@ -80,7 +70,7 @@ static fw_err list_secrets(fw_rpc_call *call, const ProtobufCMessage *req, Proto
         json_t *list = json_array();
         for (size_t i = 0; i < count; i++)
             json_array_append_new(list, secret_json(&rows[i]));
-        rc = answer(call, &framewright__v1__list_secrets_response__descriptor, json_pack("{s:o}", "secrets", list),
+        rc = fw_service_answer(call, &framewright__v1__list_secrets_response__descriptor, json_pack("{s:o}", "secrets", list),
                     resp, err);
     }
     fw_secret_rows_free(&rows, count);

@@ -103,6 +103,11 @@ fw_err fw_service_prepare_job(fw_service *svc, fw_store *store, const char *team
 /* The ids of rows[index]'s own children: a new array. */
 json_t *fw_prepared_children(const fw_prepared *p, size_t index);
 
+/* A unary answer of type d from API JSON: *resp is the message, freed when
+ * the call is done. Takes the reference to json. */
+fw_err fw_service_answer(fw_rpc_call *call, const ProtobufCMessageDescriptor *d, json_t *json, ProtobufCMessage **resp,
+                         fw_error *err);
+
 /* Free a message once the call is done (for unary responses). */
 fw_err fw_service_defer_free(fw_rpc_call *call, ProtobufCMessage *message, fw_error *err);
 

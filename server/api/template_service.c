@@ -82,12 +82,8 @@ static json_t *template_json(const fw_template_row *row, const char *upload_url,
 static fw_err template_message(fw_rpc_call *call, const fw_template_row *row, const char *upload_url, long ttl,
                                ProtobufCMessage **resp, fw_error *err)
 {
-    json_t *json = template_json(row, upload_url, ttl);
-    fw_err rc = fw_service_message(&framewright__v1__template__descriptor, json, resp, err);
-    json_decref(json);
-    if (rc == FW_OK)
-        rc = fw_service_defer_free(call, *resp, err);
-    return rc;
+    return fw_service_answer(call, &framewright__v1__template__descriptor, template_json(row, upload_url, ttl), resp,
+                             err);
 }
 
 static fw_err not_found(fw_err rc, const char *id, fw_error *err)
@@ -360,10 +356,7 @@ static fw_err list_templates(fw_rpc_call *call, const ProtobufCMessage *req, Pro
         json_object_set_new(out, "templates", list);
         if (count == (size_t)limit)
             json_object_set_new(out, "nextPageToken", json_string(rows[count - 1].id));
-        rc = fw_service_message(&framewright__v1__list_templates_response__descriptor, out, resp, err);
-        json_decref(out);
-        if (rc == FW_OK)
-            rc = fw_service_defer_free(call, *resp, err);
+        rc = fw_service_answer(call, &framewright__v1__list_templates_response__descriptor, out, resp, err);
     }
     fw_template_rows_free(&rows, count);
     fw_store_pool_put(svc->stores, store);

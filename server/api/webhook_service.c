@@ -72,10 +72,7 @@ static fw_err list_deliveries(fw_rpc_call *call, const ProtobufCMessage *req, Pr
         for (size_t i = 0; i < count; i++)
             json_array_append_new(deliveries, delivery_json(&list[i]));
         json_object_set_new(out, "deliveries", deliveries);
-        rc = fw_service_message(&framewright__v1__webhook_deliveries__descriptor, out, resp, err);
-        json_decref(out);
-        if (rc == FW_OK)
-            rc = fw_service_defer_free(call, *resp, err);
+        rc = fw_service_answer(call, &framewright__v1__webhook_deliveries__descriptor, out, resp, err);
     }
     fw_webhook_deliveries_free(&list, count);
     fw_job_row_clear(&row);
