@@ -495,17 +495,16 @@ static fw_err create_join_job(fw_rpc_call *call, const ProtobufCMessage *req, Pr
 /* The ids of a job's children, oldest first: a new array. */
 static json_t *children_of(fw_store *store, const char *team, const char *id)
 {
-    fw_job_filter filter = {.team_id = team, .parent_id = id, .limit = 1000};
-    fw_job_row *rows = NULL;
+    char(*ids)[FW_ID_SIZE] = NULL;
     size_t count = 0;
-    json_t *ids = json_array();
+    json_t *out = json_array();
     fw_error err;
 
-    if (fw_store_job_list(store, &filter, &rows, &count, &err) == FW_OK)
-        for (size_t i = count; i-- > 0;)
-            json_array_append_new(ids, json_string(rows[i].id));
-    fw_job_rows_free(&rows, count);
-    return ids;
+    if (fw_store_job_children(store, team, id, &ids, &count, &err) == FW_OK)
+        for (size_t i = 0; i < count; i++)
+            json_array_append_new(out, json_string(ids[i]));
+    free(ids);
+    return out;
 }
 
 static fw_err get_job(fw_rpc_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, fw_error *err)
@@ -524,12 +523,7 @@ static fw_err get_job(fw_rpc_call *call, const ProtobufCMessage *req, ProtobufCM
     if (rc == FW_ERR_NOT_FOUND)
         rc = fw_error_set(err, FW_ERR_NOT_FOUND, "id", "no job '%s'", r->id);
     if (rc == FW_OK) {
-        /* Only a job with job assets (nested jobs, a join's rendered clips)
-         * has children; the store's lookup by parent walks the team's jobs,
-         * so it is not made for the rest. */
-        json_t *children = row.request_json && strstr(row.request_json, "\"type\":\"job\"")
-                               ? children_of(store, team, r->id)
-                               : NULL;
+        json_t *children = children_of(store, team, r->id);
         if ((rc = fw_service_job_message(&row, children, resp, err)) == FW_OK)
             rc = fw_service_defer_free(call, *resp, err);
         json_decref(children);

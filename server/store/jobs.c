@@ -211,6 +211,48 @@ fw_err fw_store_job_get(fw_store *s, const char *team_id, const char *id, fw_job
                      err);
 }
 
+static int compare_ids(const void *a, const void *b) { return strcmp(a, b); }
+
+fw_err fw_store_job_children(fw_store *s, const char *team_id, const char *parent_id, char (**ids)[FW_ID_SIZE],
+                             size_t *count, fw_error *err)
+{
+    char(*out)[FW_ID_SIZE] = NULL;
+    size_t n = 0, room = 0;
+    fw_err rc;
+    int got;
+
+    *ids = NULL;
+    *count = 0;
+    /* No ORDER BY: with one, a planner may walk the team's jobs in time order
+     * instead of using the parent index. ULIDs sort by time anyway. */
+    rc = s->ops->query(s, "SELECT id FROM jobs WHERE parent_id = $1 AND team_id = $2",
+                       FW_SQL_ARGS(FW_SQL_T(parent_id), FW_SQL_T(team_id)), err);
+    while (rc == FW_OK && (got = s->ops->row(s, err)) > 0) {
+        if (n == room) {
+            char(*grown)[FW_ID_SIZE] = realloc(out, (room ? room * 2 : 8) * sizeof(*out));
+            if (!grown) {
+                rc = fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory");
+                break;
+            }
+            out = grown;
+            room = room ? room * 2 : 8;
+        }
+        fw_sql_copy(s, 0, out[n++], FW_ID_SIZE);
+    }
+    if (rc == FW_OK && got < 0)
+        rc = err ? err->code : FW_ERR_INTERNAL;
+    s->ops->done(s);
+    if (rc != FW_OK) {
+        free(out);
+        return rc;
+    }
+    if (n > 1)
+        qsort(out, n, sizeof(*out), compare_ids);
+    *ids = out;
+    *count = n;
+    return FW_OK;
+}
+
 static void filter_text(fw_sql_builder *b, const char *column, const char *value)
 {
     if (!value)

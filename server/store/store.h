@@ -153,6 +153,12 @@ typedef struct fw_job_filter {
 /* Newest first. */
 fw_err fw_store_job_list(fw_store *s, const fw_job_filter *filter, fw_job_row **rows, size_t *count, fw_error *err);
 
+/* The ids of a job's own children, oldest first, as a new array of
+ * *count FW_ID_SIZE strings (free()); found through the parent index, so
+ * it costs nothing for a job without children. */
+fw_err fw_store_job_children(fw_store *s, const char *team_id, const char *parent_id, char (**ids)[FW_ID_SIZE],
+                             size_t *count, fw_error *err);
+
 /* Cancel a job that has not ended (queued, pending or rendering): status
  * manually_cancelled, lease dropped. *out gets the job after the change.
  * FW_ERR_FAILED_PRECONDITION when it had already ended (out still filled). */
