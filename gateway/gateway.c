@@ -71,6 +71,12 @@ typedef struct request {
     unsigned char *file;
     size_t file_len, file_cap;
     char *file_name;
+    /* A refusal decided on the first call, answered once the body is read:
+     * answering earlier makes MHD close the connection under a client still
+     * sending its body, which then sees a broken pipe instead of the answer. */
+    unsigned refuse_status;
+    char refuse_text[320];
+    char refuse_allow[64];
 } request;
 
 /* ---- the one table ------------------------------------------------------------------------- */
@@ -795,22 +801,33 @@ static enum MHD_Result begin(fw_gateway *gw, struct MHD_Connection *conn, const 
     unsigned status = fw_gateway_match(method, url, &route, id, allow);
     request *rq;
 
-    if (status == 404) {
-        char text[300];
-        snprintf(text, sizeof(text), "no route %s %.200s", method, url);
-        return answer_status(conn, 404, text, NULL, NULL);
-    }
-    if (status == 405) {
-        char text[300];
-        snprintf(text, sizeof(text), "%s is not allowed here; allowed: %s", method, allow);
-        return answer_status(conn, 405, text, MHD_HTTP_HEADER_ALLOW, allow);
+    if (status == 404 || status == 405) {
+        if (!(rq = calloc(1, sizeof(*rq))))
+            return MHD_NO;
+        rq->gw = gw;
+        rq->refuse_status = status;
+        if (status == 404)
+            snprintf(rq->refuse_text, sizeof(rq->refuse_text), "no route %s %.200s", method, url);
+        else {
+            snprintf(rq->refuse_text, sizeof(rq->refuse_text), "%s is not allowed here; allowed: %s", method, allow);
+            snprintf(rq->refuse_allow, sizeof(rq->refuse_allow), "%s", allow);
+        }
+        *con_cls = rq;
+        return MHD_YES;
     }
     /* gRPC metadata takes printable ASCII only; anything else cannot be a
      * token of ours, and would otherwise fail the call as a 500. */
     for (const char *c = auth; c && *c; c++) {
-        if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
-            return answer_status(conn, 401, "the Authorization header is not a bearer token (printable ASCII)", NULL,
-                                 NULL);
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e) {
+            if (!(rq = calloc(1, sizeof(*rq))))
+                return MHD_NO;
+            rq->gw = gw;
+            rq->refuse_status = 401;
+            snprintf(rq->refuse_text, sizeof(rq->refuse_text),
+                     "the Authorization header is not a bearer token (printable ASCII)");
+            *con_cls = rq;
+            return MHD_YES;
+        }
     }
     limit = route->body == FW_BODY_RAW         ? gw->max_upload
             : route->body == FW_BODY_MULTIPART ? gw->max_font + 64 * 1024
@@ -894,6 +911,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 
     if (!rq)
         return begin(cls, conn, url, method, con_cls);
+    if (rq->refuse_status) {
+        if (*upload_data_size) { /* read and dropped */
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        return answer_status(conn, rq->refuse_status, rq->refuse_text,
+                             rq->refuse_allow[0] ? MHD_HTTP_HEADER_ALLOW : NULL,
+                             rq->refuse_allow[0] ? rq->refuse_allow : NULL);
+    }
     if (*upload_data_size) {
         body_data(rq, upload_data, *upload_data_size);
         *upload_data_size = 0;

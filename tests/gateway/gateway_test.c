@@ -151,6 +151,30 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+/* A refusal decided from the request line (no route, wrong method) still
+ * reads the body first: the client hears the answer, not a broken pipe. */
+static void test_a_refused_request_with_a_large_body_gets_its_answer(void)
+{
+    size_t len = 300 * 1024;
+    char *body = malloc(len), url[512];
+    response r;
+
+    FW_REQUIRE(body);
+    memset(body, 'a', len);
+    memcpy(body, "{\"displayName\":\"", 16);
+    memcpy(body + len - 2, "\"}", 2);
+    snprintf(url, sizeof(url), "%s/templates/%%00", t.base);
+    http_on(NULL, "PATCH", url, "", "application/json", body, len, &r);
+    FW_CHECK_INT(r.status, 405);
+    FW_CHECK(r.json && jstr(r.json, "error"));
+    response_clear(&r);
+    snprintf(url, sizeof(url), "%s/no/such/route", t.base);
+    http_on(NULL, "POST", url, "", "application/json", body, len, &r);
+    FW_CHECK_INT(r.status, 404);
+    response_clear(&r);
+    free(body);
+}
+
 /* ---- the quick start ----------------------------------------------------------------------- */
 
 static void test_a_bundle_put_through_the_gateway_is_checked_and_uploaded(void)
@@ -660,6 +684,7 @@ int main(void)
     FW_RUN(test_lists_are_arrays_with_paging_filters);
     FW_RUN(test_a_bundle_put_through_the_gateway_is_checked_and_uploaded);
     FW_RUN(test_error_shapes);
+    FW_RUN(test_a_refused_request_with_a_large_body_gets_its_answer);
     FW_RUN(test_events_stream_in_order_until_finished);
     FW_RUN(test_events_client_leaves_then_cancel);
     FW_RUN(test_keep_alive_reuses_the_connection);
