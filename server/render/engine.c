@@ -5,6 +5,7 @@
 #include <strings.h>
 
 static const fw_engine_class *const engines[] = {
+    &fw_engine_cairo,
     &fw_engine_rlottie,
 };
 
@@ -20,19 +21,20 @@ const fw_engine_class *fw_engine_find(const char *name)
 
 const char *fw_engine_names(void)
 {
-    return "rlottie";
+    return "cairo, rlottie";
 }
 
-fw_err fw_engine_load(fw_engine **out, const char *name, const char *json, size_t len, const char *resource_dir,
+fw_err fw_engine_load(fw_engine **out, const char *name, const char *json, size_t len, const fw_engine_options *opts,
                       fw_error *err)
 {
     const fw_engine_class *cls = fw_engine_find(name);
+    fw_engine_options none = {0};
 
     *out = NULL;
     if (!cls)
         return fw_error_set(err, FW_ERR_INVALID, "settings.engine", "no engine '%s'; engines: %s", name,
                             fw_engine_names());
-    return cls->load(out, json, len, resource_dir, err);
+    return cls->load(out, json, len, opts ? opts : &none, err);
 }
 
 void fw_engine_get_info(const fw_engine *engine, fw_engine_info *info)
@@ -44,6 +46,21 @@ fw_err fw_engine_render(fw_engine *engine, int frame, uint32_t *pixels, int widt
                         fw_error *err)
 {
     return engine->cls->render(engine, frame, pixels, width, height, stride, err);
+}
+
+fw_err fw_engine_set_image(fw_engine *engine, const char *id, const uint32_t *pixels, int width, int height,
+                           size_t stride, fw_error *err)
+{
+    if (!engine->cls->set_image)
+        return fw_error_set(err, FW_ERR_UNSUPPORTED, "settings.engine",
+                            "the %s engine cannot take image pixels from the caller", engine->cls->name);
+    return engine->cls->set_image(engine, id, pixels, width, height, stride, err);
+}
+
+const char *fw_engine_unsupported(const fw_engine *engine)
+{
+    const char *what = engine->cls->unsupported ? engine->cls->unsupported(engine) : NULL;
+    return what ? what : "";
 }
 
 void fw_engine_free(fw_engine **engine)

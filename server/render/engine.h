@@ -6,12 +6,14 @@
  * and reuses. Frames are premultiplied ARGB32 in native byte order (the
  * layout Cairo and rlottie use, and what server/media expects).
  *
- * Engines are looked up by name; "rlottie" is the first. An engine object
+ * Engines are looked up by name: "cairo" (ours, server/render/cairo/) and
+ * "rlottie"; the first is the default. An engine object
  * is used by one thread at a time; load one per thread to render in parallel.
  */
 #ifndef FW_RENDER_ENGINE_H
 #define FW_RENDER_ENGINE_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,18 +29,41 @@ typedef struct fw_engine_info {
     double duration;    /* seconds */
 } fw_engine_info;
 
+struct fw_fontset;
+
+/* What an engine is loaded with besides the document. */
+typedef struct fw_engine_options {
+    /* Where relative image paths are resolved; NULL when the document's
+     * image paths are absolute, as prepared templates' are. */
+    const char *resource_dir;
+    /* Fonts for engines that draw text layers themselves (draws_text);
+     * the names of fonts not found are appended to missing_fonts (a JSON
+     * array, may be NULL). */
+    struct fw_fontset *fonts;
+    json_t *missing_fonts;
+} fw_engine_options;
+
 /* What each engine provides. */
 typedef struct fw_engine_class {
     const char *name;
-    /* json: the document text (need not be NUL-terminated); resource_dir:
-     * where relative image paths are resolved; NULL when the document's
-     * image paths are absolute, as prepared templates' are. */
-    fw_err (*load)(fw_engine **out, const char *json, size_t len, const char *resource_dir, fw_error *err);
+    /* Text layers are drawn by the engine; otherwise the caller turns them
+     * into shape layers first (server/text/text_lottie.h). */
+    int draws_text;
+    /* json: the document text (need not be NUL-terminated). */
+    fw_err (*load)(fw_engine **out, const char *json, size_t len, const fw_engine_options *opts, fw_error *err);
     void (*info)(const fw_engine *engine, fw_engine_info *info);
     /* Draw frame (0-based from the in point) scaled to width x height. */
     fw_err (*render)(fw_engine *engine, int frame, uint32_t *pixels, int width, int height, size_t stride,
                      fw_error *err);
     void (*free)(fw_engine *engine);
+    /* Optional (NULL: FW_ERR_UNSUPPORTED). Pixels (premultiplied ARGB32)
+     * for image asset id instead of its file, copied; call again before any
+     * frame to change them, as a video asset does. */
+    fw_err (*set_image)(fw_engine *engine, const char *id, const uint32_t *pixels, int width, int height,
+                        size_t stride, fw_error *err);
+    /* Optional: what the document uses that the engine does not draw, as
+     * one line ("" or NULL when nothing), for inspect. */
+    const char *(*unsupported)(const fw_engine *engine);
 } fw_engine_class;
 
 struct fw_engine {
@@ -51,14 +76,20 @@ const fw_engine_class *fw_engine_find(const char *name);
 /* Comma-separated names of every engine, for error messages. */
 const char *fw_engine_names(void);
 
-fw_err fw_engine_load(fw_engine **out, const char *name, const char *json, size_t len, const char *resource_dir,
+/* opts may be NULL. */
+fw_err fw_engine_load(fw_engine **out, const char *name, const char *json, size_t len, const fw_engine_options *opts,
                       fw_error *err);
 void fw_engine_get_info(const fw_engine *engine, fw_engine_info *info);
 fw_err fw_engine_render(fw_engine *engine, int frame, uint32_t *pixels, int width, int height, size_t stride,
                         fw_error *err);
+fw_err fw_engine_set_image(fw_engine *engine, const char *id, const uint32_t *pixels, int width, int height,
+                           size_t stride, fw_error *err);
+/* "" when the engine draws everything the document uses (or cannot tell). */
+const char *fw_engine_unsupported(const fw_engine *engine);
 /* Frees the engine and sets *engine to NULL; NULL and *NULL are fine. */
 void fw_engine_free(fw_engine **engine);
 
 extern const fw_engine_class fw_engine_rlottie;
+extern const fw_engine_class fw_engine_cairo;
 
 #endif

@@ -19,8 +19,10 @@ typedef struct rlottie_engine {
     fw_engine_info info;
 } rlottie_engine;
 
-static fw_err rlottie_load(fw_engine **out, const char *json, size_t len, const char *resource_dir, fw_error *err)
+static fw_err rlottie_load(fw_engine **out, const char *json, size_t len, const fw_engine_options *opts,
+                           fw_error *err)
 {
+    const char *resource_dir = opts->resource_dir;
     rlottie_engine *e;
     char *text;
     size_t w = 0, h = 0;

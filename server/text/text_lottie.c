@@ -296,30 +296,33 @@ typedef struct convert_ctx {
     json_t *missing;
 } convert_ctx;
 
-static void report_missing(convert_ctx *ctx, const char *name)
+static void report_missing(json_t *missing, const char *name)
 {
     size_t i;
     json_t *v;
-    if (!ctx->missing || !json_is_array(ctx->missing))
+    if (!missing || !json_is_array(missing))
         return;
-    json_array_foreach(ctx->missing, i, v)
+    json_array_foreach(missing, i, v)
     {
         if (json_is_string(v) && !strcmp(json_string_value(v), name))
             return;
     }
-    json_array_append_new(ctx->missing, json_string(name));
+    json_array_append_new(missing, json_string(name));
 }
 
-/* One keyframe's group: glyphs, then fill and stroke in paint order. */
-static fw_err keyframe_group(convert_ctx *ctx, const text_doc *d, json_t *opacity, json_t **out, fw_error *err)
+/* Lay out one keyframe: the named font, else the embedded glyphs when they
+ * cover the text, else the default font (and the name reported missing).
+ * *used_embedded tells which; embedded describes the embedded glyphs. */
+static fw_err layout_text_doc(convert_ctx *ctx, const text_doc *d, embedded_font *embedded, int *used_embedded,
+                              fw_text_layout **layout, fw_error *err)
 {
     json_t *entry = font_entry(ctx->doc, d->font_name);
     const char *family = json_string_value(json_object_get(entry, "fFamily"));
     const char *style = json_string_value(json_object_get(entry, "fStyle"));
     const char *file = json_string_value(json_object_get(entry, "fPath"));
     double ascent = number_or(json_object_get(entry, "ascent"), 0);
-    embedded_font embedded = {.chars = json_object_get(ctx->doc, "chars"), .family = family, .style = style};
-    fw_text_metrics metrics = {.advance = embedded_advance, .ctx = &embedded, .ascent = ascent / 100.0};
+    *embedded = (embedded_font){.chars = json_object_get(ctx->doc, "chars"), .family = family, .style = style};
+    fw_text_metrics metrics = {.advance = embedded_advance, .ctx = embedded, .ascent = ascent / 100.0};
 
     fw_text_request rq = {
         .text = d->text,
@@ -338,21 +341,29 @@ static fw_err keyframe_group(convert_ctx *ctx, const text_doc *d, json_t *opacit
         .ascent = ascent > 0 ? ascent * d->size / 100.0 : 0,
     };
     rq.font = fw_fontset_find(ctx->fonts, d->font_name, family, style, file);
-    if (!rq.font && embedded_covers(&embedded, d->text, d->caps != 0))
+    if (!rq.font && embedded_covers(embedded, d->text, d->caps != 0))
         rq.metrics = &metrics;
     else if (!rq.font) {
         rq.font = fw_fontset_default(ctx->fonts);
-        report_missing(ctx, d->font_name ? d->font_name : family ? family : "(unnamed font)");
+        report_missing(ctx->missing, d->font_name ? d->font_name : family ? family : "(unnamed font)");
     }
+    *used_embedded = rq.font == NULL;
+    return fw_text_layout_new(&rq, layout, err);
+}
 
+/* One keyframe's group: glyphs, then fill and stroke in paint order. */
+static fw_err keyframe_group(convert_ctx *ctx, const text_doc *d, json_t *opacity, json_t **out, fw_error *err)
+{
+    embedded_font embedded;
+    int used_embedded = 0;
     fw_text_layout *layout = NULL;
-    fw_err rc = fw_text_layout_new(&rq, &layout, err);
+    fw_err rc = layout_text_doc(ctx, d, &embedded, &used_embedded, &layout, err);
     if (rc != FW_OK) {
         json_decref(opacity);
         return rc;
     }
     json_t *items = json_array();
-    if (rq.font)
+    if (!used_embedded)
         for (size_t i = 0; i < layout->contour_count; i++)
             json_array_append_new(items, contour_json(&layout->contours[i]));
     else
@@ -469,4 +480,47 @@ fw_err fw_text_layers_to_shapes(json_t *doc, fw_fontset *fonts, json_t *missing_
     }
     free(list);
     return rc;
+}
+
+/* ---- for engines that draw text layers themselves ---- */
+
+fw_err fw_lottie_text_layout(json_t *doc, json_t *keyframe, fw_fontset *fonts, json_t *missing_fonts,
+                             fw_lottie_text_style *style, fw_text_layout **out, fw_error *err)
+{
+    text_doc d;
+    *out = NULL;
+    memset(style, 0, sizeof(*style));
+    if (!json_is_object(doc) || !fonts)
+        return fw_error_set(err, FW_ERR_INVALID, NULL, "Laying out text needs the document and a font set.");
+    fw_err rc = read_text_doc(keyframe, &d, err);
+    if (rc != FW_OK)
+        return rc;
+    convert_ctx ctx = {.doc = doc, .fonts = fonts, .missing = missing_fonts};
+    embedded_font embedded;
+    int used_embedded = 0;
+    rc = layout_text_doc(&ctx, &d, &embedded, &used_embedded, out, err);
+    if (rc != FW_OK) {
+        fw_error_prefix_field(err, "s");
+        return rc;
+    }
+    style->time = d.time;
+    style->size = d.size;
+    memcpy(style->fill, d.fill, sizeof(style->fill));
+    style->has_fill = d.has_fill;
+    memcpy(style->stroke, d.stroke, sizeof(style->stroke));
+    style->has_stroke = d.has_stroke;
+    style->stroke_width = d.stroke_width;
+    style->stroke_over_fill = d.stroke_over_fill;
+    style->align = (fw_text_align)d.justify;
+    style->embedded = used_embedded;
+    style->family = embedded.family;
+    style->style = embedded.style;
+    return FW_OK;
+}
+
+json_t *fw_lottie_glyph_shapes(json_t *doc, const char *family, const char *style, uint32_t codepoint)
+{
+    embedded_font e = {.chars = json_object_get(doc, "chars"), .family = family, .style = style};
+    json_t *shapes = json_object_get(json_object_get(embedded_char(&e, codepoint), "data"), "shapes");
+    return json_is_array(shapes) ? shapes : NULL;
 }

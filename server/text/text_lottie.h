@@ -12,8 +12,10 @@
 #define FW_TEXT_LOTTIE_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "server/text/fonts.h"
+#include "server/text/text_layout.h"
 #include "server/util/error.h"
 
 /*
@@ -35,5 +37,43 @@
  * (for example "assets[1].layers[0].t.d.k[0].s.s").
  */
 fw_err fw_text_layers_to_shapes(json_t *doc, fw_fontset *fonts, json_t *missing_fonts, fw_error *err);
+
+/* ---- for engines that draw text layers themselves ---- */
+
+/* What one text document keyframe asks for besides its glyphs. */
+typedef struct fw_lottie_text_style {
+    double time;         /* frame from which the keyframe is in effect */
+    double size;         /* font size, px */
+    double fill[4];      /* RGBA, 0..1 */
+    int has_fill;
+    double stroke[4];
+    int has_stroke;      /* a stroke colour and a positive width */
+    double stroke_width; /* px */
+    int stroke_over_fill;
+    fw_text_align align;
+    /* Non-zero when the glyphs come from the document's embedded shapes
+     * (chars) because the font file is missing: the layout then has glyph
+     * positions but no outlines, and each glyph is drawn from
+     * fw_lottie_glyph_shapes(doc, family, style, codepoint), scaled by
+     * size / 100. family and style are borrowed from doc. */
+    int embedded;
+    const char *family, *style;
+} fw_lottie_text_style;
+
+/*
+ * Lay out one text document keyframe (an element of a text layer's t.d.k)
+ * exactly as fw_text_layers_to_shapes() does: the same font lookup, embedded
+ * glyphs, default font and missing_fonts reporting. On success *out is the
+ * layout (free with fw_text_layout_free()) and *style the rest of the
+ * keyframe. err's field is relative to the keyframe ("s.s").
+ */
+fw_err fw_lottie_text_layout(json_t *doc, json_t *keyframe, fw_fontset *fonts, json_t *missing_fonts,
+                             fw_lottie_text_style *style, fw_text_layout **out, fw_error *err);
+
+/* The shape items (chars[].data.shapes) of the glyph a document embeds for a
+ * code point of a font family and style (NULL matches any), drawn at font
+ * size 100 with the origin on the baseline; NULL when there is none. Borrowed
+ * from doc. */
+json_t *fw_lottie_glyph_shapes(json_t *doc, const char *family, const char *style, uint32_t codepoint);
 
 #endif

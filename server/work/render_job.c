@@ -262,20 +262,22 @@ static fw_err stage_prerender(render_ctx *c, fw_error *err)
 fw_err fw_render_load_engine(fw_engine **out, const char *engine, json_t *doc, fw_fontset *fonts,
                              const char *resource_dir, json_t *missing_fonts, fw_error *err)
 {
+    const fw_engine_class *cls = fw_engine_find(engine);
     json_t *missing = missing_fonts ? json_incref(missing_fonts) : json_array();
-    char *text;
-    fw_err rc;
+    fw_engine_options opts = {.resource_dir = resource_dir, .fonts = fonts, .missing_fonts = missing};
+    char *text = NULL;
+    fw_err rc = FW_OK;
 
     *out = NULL;
-    rc = fw_text_layers_to_shapes(doc, fonts, missing, err);
-    json_decref(missing);
-    if (rc)
-        return rc;
-    text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(9));
-    if (!text)
-        return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory preparing the document");
-    rc = fw_engine_load(out, engine, text, strlen(text), resource_dir, err);
+    /* Engines that draw no text get text layers as shapes. */
+    if (cls && !cls->draws_text)
+        rc = fw_text_layers_to_shapes(doc, fonts, missing, err);
+    if (!rc && !(text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(9))))
+        rc = fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory preparing the document");
+    if (!rc)
+        rc = fw_engine_load(out, engine, text, strlen(text), &opts, err);
     free(text);
+    json_decref(missing);
     return rc;
 }
 

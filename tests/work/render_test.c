@@ -205,6 +205,56 @@ static void test_data_asset_colour_shows_where_the_layer_is(void)
     free(after);
 }
 
+/* Frame 60 of the hello template drawn by the named engine. */
+static uint8_t *engine_frame(const char *engine, int *width, int *height, fw_err *rc, fw_error *err_out)
+{
+    const char *dir = fw_test_tmpdir();
+    char job[4096];
+    uint8_t *rgba = NULL;
+    fw_error err;
+    rendered r;
+
+    snprintf(job, sizeof(job),
+             "{\"template\":{\"src\":\"%s\"},\"settings\":{\"type\":\"image\",\"frames\":60,\"engine\":\"%s\"}}",
+             hello_path, engine);
+    render(&r, job, NULL, dir, "frame.png", NULL);
+    *rc = r.rc;
+    if (err_out)
+        *err_out = r.err;
+    if (r.rc == FW_OK && fw_media_decode_frame(r.path, 0, &rgba, width, height, &err) != FW_OK)
+        rgba = NULL;
+    done(&r);
+    fw_remove_tree(dir);
+    return rgba;
+}
+
+static void test_settings_engine_selects_rlottie_or_cairo(void)
+{
+    int w1, h1, w2, h2, differ = 0;
+    fw_err rc;
+    fw_error err;
+    uint8_t *cairo = engine_frame("cairo", &w1, &h1, &rc, NULL);
+    uint8_t *rl = engine_frame("rlottie", &w2, &h2, &rc, NULL);
+
+    FW_REQUIRE(cairo && rl);
+    FW_CHECK_INT(w1, w2);
+    FW_CHECK_INT(h1, h2);
+    /* Both draw the orange logo over the navy background; edges may differ by anti-aliasing. */
+    FW_CHECK(near_colour(pixel(cairo, w1, 640, 250), 255, 106, 0, 3));
+    FW_CHECK(near_colour(pixel(rl, w2, 640, 250), 255, 106, 0, 3));
+    FW_CHECK(near_colour(pixel(cairo, w1, 40, 40), 0x1d, 0x2b, 0x53, 3));
+    for (int i = 0; i < w1 * h1; i++)
+        differ += abs(cairo[i * 4] - rl[i * 4]) > 32 || abs(cairo[i * 4 + 1] - rl[i * 4 + 1]) > 32;
+    FW_CHECK_MSG(differ < w1 * h1 / 100, "%d pixels differ", differ);
+    free(cairo);
+    free(rl);
+
+    FW_CHECK(engine_frame("nope", &w1, &h1, &rc, &err) == NULL);
+    FW_CHECK_INT(rc, FW_ERR_INVALID);
+    FW_CHECK_STR(err.field, "settings.engine");
+    FW_CHECK_CONTAINS(err.message, "cairo, rlottie");
+}
+
 /* Near-white pixels and pixels that differ, in the text's band. */
 static void text_band(const uint8_t *a, const uint8_t *b, int w, int *white_a, int *white_b, int *differ)
 {
@@ -584,6 +634,7 @@ int main(void)
     }
     FW_RUN(test_hello_job_renders_h264_as_the_settings_ask);
     FW_RUN(test_data_asset_colour_shows_where_the_layer_is);
+    FW_RUN(test_settings_engine_selects_rlottie_or_cairo);
     FW_RUN(test_text_asset_replaces_the_text_inside_the_layer_box);
     FW_RUN(test_layer_remove_function_takes_the_layer_away);
     FW_RUN(test_unknown_layer_is_refused_with_the_layers_there_are_and_nothing_written);

@@ -1,0 +1,680 @@
+/*
+ * fidelity.c - how close our render engines come to lottie-web.
+ *
+ * For every Lottie file of a corpus, three frames (0, floor(n/3) and
+ * floor(2n/3), n = op - ip, numbered from the in point) are drawn by each
+ * engine at the composition's size, prepared as a render job prepares them
+ * (text layers turned into shapes, then fw_engine_load), and compared by
+ * SSIM over white (ssim.h) with the reference PNGs that reference.js made
+ * with lottie-web in Chromium. An engine that cannot load or draw a file
+ * scores 0 for its frames. A frame whose reference is missing is left out.
+ *
+ *   fidelity --corpus DIR --refs DIR [--engine NAME ...] [--only NAME]
+ *            [--diff-dir DIR] [--json FILE]
+ *
+ * Prints markdown tables: per file (its feature classes and each engine's
+ * three scores and speed), per engine (frames >= 0.98, median, mean, fps)
+ * and per feature class. --diff-dir writes, for every frame and engine,
+ * reference | engine | difference x4 side by side; --json writes every
+ * figure. Render speed is the engine alone: fw_engine_render's wall time.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "bench/fidelity/ssim.h"
+#include "server/render/engine.h"
+#include "server/template/template.h"
+#include "server/text/fonts.h"
+#include "server/util/error.h"
+#include "server/work/render_job.h"
+
+#define MAX_ENGINES 8
+#define FRAMES 3
+#define PASS 0.98
+/* Differences are small; times four makes a one-pixel edge error visible. */
+#define DIFF_GAIN 4
+
+/* Feature classes, found by scanning the document. */
+enum {
+    F_EXPRESSIONS, F_MATTES, F_MASKS, F_TEXT, F_IMAGES, F_PRECOMPS, F_MERGE, F_TRIM, F_REPEATERS,
+    F_GRADIENTS, F_POLYSTARS, F_EFFECTS, F_BLEND, F_TIME_REMAP, F_PLAIN, F_COUNT
+};
+static const char *const feature_names[F_COUNT] = {
+    "expressions", "mattes", "masks", "text", "images", "precomps", "merge", "trim",
+    "repeaters", "gradients", "polystars", "effects", "blend", "timeremap", "plain",
+};
+
+typedef struct engine_result {
+    char error[512];           /* why the engine failed this file; "" when it did not */
+    double ssim[FRAMES];       /* -1: not scored (no reference) */
+    double seconds[FRAMES];    /* render time; < 0 when not rendered */
+} engine_result;
+
+typedef struct file_result {
+    char name[256];
+    unsigned features;         /* 1 << F_... */
+    int frame_count;           /* frames this file has to score (1 to FRAMES) */
+    int frames[FRAMES];
+    int has_ref[FRAMES];
+    char note[512];            /* why the file or a reference could not be used */
+    engine_result engines[MAX_ENGINES];
+} file_result;
+
+typedef struct options {
+    const char *corpus, *refs, *only, *diff_dir, *json_path;
+    const char *engines[MAX_ENGINES];
+    int engine_count;
+} options;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Median of n values (sorts them); 0 for none. */
+static double median(double *v, int n)
+{
+    if (n == 0)
+        return 0;
+    qsort(v, (size_t)n, sizeof(double), compare_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* ---- feature classes ------------------------------------------------------------------------ */
+
+/* Expressions: a property object with an "x" string, anywhere. */
+static int has_expression(const json_t *v)
+{
+    const char *key;
+    json_t *child;
+    size_t i;
+
+    if (json_is_object(v)) {
+        if (json_is_string(json_object_get(v, "x")))
+            return 1;
+        json_object_foreach((json_t *)v, key, child)
+            if (has_expression(child))
+                return 1;
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, child)
+            if (has_expression(child))
+                return 1;
+    }
+    return 0;
+}
+
+static unsigned shape_features(const json_t *shapes)
+{
+    static const struct { const char *ty; int feature; } kinds[] = {
+        {"mm", F_MERGE}, {"tm", F_TRIM}, {"rp", F_REPEATERS}, {"gf", F_GRADIENTS}, {"gs", F_GRADIENTS},
+        {"sr", F_POLYSTARS},
+    };
+    unsigned found = 0;
+    size_t i;
+    json_t *item;
+
+    json_array_foreach(shapes, i, item) {
+        const char *ty = json_string_value(json_object_get(item, "ty"));
+        for (size_t k = 0; ty && k < sizeof(kinds) / sizeof(kinds[0]); k++)
+            if (strcmp(ty, kinds[k].ty) == 0)
+                found |= 1u << kinds[k].feature;
+        found |= shape_features(json_object_get(item, "it"));
+    }
+    return found;
+}
+
+static unsigned layer_features(const json_t *layers)
+{
+    unsigned found = 0;
+    size_t i;
+    json_t *layer;
+
+    json_array_foreach(layers, i, layer) {
+        json_t *masks = json_object_get(layer, "masksProperties"), *effects = json_object_get(layer, "ef");
+        json_int_t type = json_integer_value(json_object_get(layer, "ty"));
+        if (json_object_get(layer, "tt") || json_object_get(layer, "tp"))
+            found |= 1u << F_MATTES;
+        if (json_array_size(masks) > 0)
+            found |= 1u << F_MASKS;
+        if (json_array_size(effects) > 0)
+            found |= 1u << F_EFFECTS;
+        if (json_number_value(json_object_get(layer, "bm")) != 0)
+            found |= 1u << F_BLEND;
+        if (json_is_object(json_object_get(layer, "tm")))
+            found |= 1u << F_TIME_REMAP;
+        if (type == 5)
+            found |= 1u << F_TEXT;
+        else if (type == 2)
+            found |= 1u << F_IMAGES;
+        else if (type == 0)
+            found |= 1u << F_PRECOMPS;
+        found |= shape_features(json_object_get(layer, "shapes"));
+    }
+    return found;
+}
+
+static unsigned document_features(const json_t *doc)
+{
+    unsigned found = layer_features(json_object_get(doc, "layers"));
+    size_t i;
+    json_t *asset;
+
+    json_array_foreach(json_object_get(doc, "assets"), i, asset)
+        found |= layer_features(json_object_get(asset, "layers"));
+    if (has_expression(doc))
+        found |= 1u << F_EXPRESSIONS;
+    return found ? found : 1u << F_PLAIN;
+}
+
+static void features_text(unsigned features, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int f = 0; f < F_COUNT; f++)
+        if (features & (1u << f))
+            used += (size_t)snprintf(out + used, used < size ? size - used : 0, "%s%s", used ? " " : "",
+                                     feature_names[f]);
+}
+
+/* ---- one file ------------------------------------------------------------------------------- */
+
+/* Reference | engine | amplified difference, all over white, side by side. */
+static void write_diff(const options *o, const file_result *fr, int frame, const char *engine,
+                       const uint32_t *ref, const uint32_t *got, int w, int h, uint32_t *canvas)
+{
+    char path[4096], stem[256];
+    fw_error err;
+
+    for (int y = 0; y < h; y++) {
+        uint32_t *row = canvas + (size_t)y * (size_t)w * 3;
+        for (int x = 0; x < w; x++) {
+            uint32_t a = fw_ssim_over_white(ref[(size_t)y * (size_t)w + (size_t)x]);
+            uint32_t b = fw_ssim_over_white(got[(size_t)y * (size_t)w + (size_t)x]);
+            uint32_t d = 0xff000000u;
+            for (int shift = 0; shift <= 16; shift += 8) {
+                int delta = abs((int)((a >> shift) & 0xff) - (int)((b >> shift) & 0xff)) * DIFF_GAIN;
+                d |= (uint32_t)(delta > 255 ? 255 : delta) << shift;
+            }
+            row[x] = a;
+            row[w + x] = b;
+            row[2 * w + x] = d;
+        }
+    }
+    snprintf(stem, sizeof(stem), "%.*s", (int)(strlen(fr->name) - 5), fr->name);
+    snprintf(path, sizeof(path), "%s/%s.%d.%s.png", o->diff_dir, stem, frame, engine);
+    fw_error_clear(&err);
+    if (fw_ssim_write_png(path, canvas, w * 3, h, (size_t)w * 3 * 4, &err)) {
+        char text[1024];
+        fprintf(stderr, "fidelity: %s\n", fw_error_text(&err, text, sizeof(text)));
+    }
+}
+
+/* Loads the references of a file; a missing or wrong-sized one is noted and
+ * its frame left out. */
+static void load_references(const options *o, file_result *fr, int w, int h, uint32_t *refs[FRAMES])
+{
+    char stem[256], path[4096];
+
+    snprintf(stem, sizeof(stem), "%.*s", (int)(strlen(fr->name) - 5), fr->name);
+    for (int i = 0; i < fr->frame_count; i++) {
+        int rw, rh;
+        fw_error err;
+        fw_error_clear(&err);
+        snprintf(path, sizeof(path), "%s/%s.%d.png", o->refs, stem, fr->frames[i]);
+        if (fw_ssim_read_png(path, &refs[i], &rw, &rh, &err)) {
+            snprintf(fr->note, sizeof(fr->note), "no reference for frame %d (%s)", fr->frames[i], err.message);
+            continue;
+        }
+        if (rw != w || rh != h) {
+            snprintf(fr->note, sizeof(fr->note), "reference %s is %dx%d, the composition %dx%d", path, rw, rh, w, h);
+            free(refs[i]);
+            refs[i] = NULL;
+            continue;
+        }
+        fr->has_ref[i] = 1;
+    }
+}
+
+static void run_engine(const options *o, const char *engine, json_t *original, fw_fontset *fonts,
+                       const char *resource_dir, int w, int h, uint32_t *refs[FRAMES], file_result *fr,
+                       engine_result *er)
+{
+    json_t *doc = json_deep_copy(original);
+    fw_engine *e = NULL;
+    fw_engine_info info;
+    uint32_t *pixels = NULL, *canvas = NULL;
+    size_t stride = (size_t)w * 4;
+    fw_error err;
+
+    fw_error_clear(&err);
+    for (int i = 0; i < FRAMES; i++) {
+        er->ssim[i] = fr->has_ref[i] ? 0 : -1;
+        er->seconds[i] = -1;
+    }
+    if (!doc || fw_render_load_engine(&e, engine, doc, fonts, resource_dir, NULL, &err)) {
+        fw_error_text(&err, er->error, sizeof(er->error));
+        goto done;
+    }
+    fw_engine_get_info(e, &info);
+    pixels = malloc(stride * (size_t)h);
+    canvas = o->diff_dir ? malloc(stride * 3 * (size_t)h) : NULL;
+    if (!pixels || (o->diff_dir && !canvas)) {
+        snprintf(er->error, sizeof(er->error), "out of memory for a %dx%d frame", w, h);
+        goto done;
+    }
+    for (int i = 0; i < fr->frame_count; i++) {
+        double t = now();
+        if (fw_engine_render(e, fr->frames[i], pixels, w, h, stride, &err)) {
+            char text[512];
+            snprintf(er->error, sizeof(er->error), "frame %d: %s", fr->frames[i],
+                     fw_error_text(&err, text, sizeof(text)));
+            continue;
+        }
+        er->seconds[i] = now() - t;
+        if (!fr->has_ref[i])
+            continue;
+        if (fw_ssim_compare(refs[i], w, h, stride, pixels, w, h, stride, &er->ssim[i], &err)) {
+            fw_error_text(&err, er->error, sizeof(er->error));
+            continue;
+        }
+        if (canvas)
+            write_diff(o, fr, fr->frames[i], engine, refs[i], pixels, w, h, canvas);
+    }
+done:
+    free(pixels);
+    free(canvas);
+    fw_engine_free(&e);
+    json_decref(doc);
+}
+
+static void run_file(const options *o, const char *name, fw_fontset *fonts, file_result *fr)
+{
+    char path[4096];
+    fw_template *tpl = NULL;
+    json_t *doc = NULL, *root;
+    uint32_t *refs[FRAMES] = {0};
+    fw_error err;
+    double n;
+    int w, h;
+
+    memset(fr, 0, sizeof(*fr));
+    snprintf(fr->name, sizeof(fr->name), "%s", name);
+    snprintf(path, sizeof(path), "%s/%s", o->corpus, name);
+    fw_error_clear(&err);
+    if (fw_template_load(&tpl, path, NULL, NULL, &err) || fw_template_select_composition(tpl, NULL, &doc, &err)) {
+        fw_error_text(&err, fr->note, sizeof(fr->note));
+        goto done;
+    }
+    root = fw_template_document(tpl);
+    fr->features = document_features(root);
+    w = (int)json_number_value(json_object_get(root, "w"));
+    h = (int)json_number_value(json_object_get(root, "h"));
+    n = json_number_value(json_object_get(root, "op")) - json_number_value(json_object_get(root, "ip"));
+    /* The frames reference.js draws; the same ones when n < 3. */
+    int candidates[FRAMES] = {0, (int)floor(n / 3), (int)floor(2 * n / 3)};
+    for (int i = 0; i < FRAMES; i++)
+        if (i == 0 || candidates[i] != fr->frames[fr->frame_count - 1])
+            fr->frames[fr->frame_count++] = candidates[i];
+    if (w < FW_SSIM_WINDOW || h < FW_SSIM_WINDOW || n <= 0) {
+        snprintf(fr->note, sizeof(fr->note), "the composition is %dx%d with %g frames", w, h, n);
+        goto done;
+    }
+    load_references(o, fr, w, h, refs);
+    for (int e = 0; e < o->engine_count; e++) {
+        run_engine(o, o->engines[e], doc, fonts, fw_template_dir(tpl), w, h, refs, fr, &fr->engines[e]);
+        if (fr->engines[e].error[0])
+            fprintf(stderr, "fidelity: %s: %s: %s\n", name, o->engines[e], fr->engines[e].error);
+    }
+done:
+    if (fr->note[0])
+        fprintf(stderr, "fidelity: %s: %s\n", name, fr->note);
+    for (int i = 0; i < FRAMES; i++)
+        free(refs[i]);
+    json_decref(doc);
+    fw_template_free(&tpl);
+}
+
+/* ---- figures -------------------------------------------------------------------------------- */
+
+typedef struct tally {
+    int frames, pass;
+    double sum;
+    double *values;   /* scores, for the median */
+    double *seconds;  /* render times, for the median fps */
+    int timed;
+} tally;
+
+static void tally_add(tally *t, const file_result *fr, const engine_result *er)
+{
+    for (int i = 0; i < fr->frame_count; i++) {
+        if (er->seconds[i] >= 0)
+            t->seconds[t->timed++] = er->seconds[i];
+        if (er->ssim[i] < 0)
+            continue;
+        t->values[t->frames++] = er->ssim[i];
+        t->sum += er->ssim[i];
+        t->pass += er->ssim[i] >= PASS;
+    }
+}
+
+static double median_fps(tally *t)
+{
+    double s = median(t->seconds, t->timed);
+    return s > 0 ? 1 / s : 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The .json files of the corpus, sorted. */
+static char **list_corpus(const options *o, int *count)
+{
+    DIR *d = opendir(o->corpus);
+    struct dirent *ent;
+    char **names = NULL;
+    int n = 0, cap = 0;
+
+    *count = 0;
+    if (!d)
+        return NULL;
+    while ((ent = readdir(d))) {
+        size_t len = strlen(ent->d_name);
+        if (len < 6 || strcmp(ent->d_name + len - 5, ".json") != 0 || len >= 256)
+            continue;
+        if (o->only && strcmp(ent->d_name, o->only) != 0 &&
+            !(strncmp(ent->d_name, o->only, len - 5) == 0 && strlen(o->only) == len - 5))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            names = realloc(names, (size_t)cap * sizeof(*names));
+        }
+        names[n++] = strdup(ent->d_name);
+    }
+    closedir(d);
+    if (n)
+        qsort(names, (size_t)n, sizeof(*names), cmp_name);
+    *count = n;
+    return names;
+}
+
+static void print_file_table(const options *o, const file_result *files, int count)
+{
+    char features[256];
+    int name_width = 4, feature_width = 8;
+
+    for (int i = 0; i < count; i++) {
+        features_text(files[i].features, features, sizeof(features));
+        name_width = (int)strlen(files[i].name) > name_width ? (int)strlen(files[i].name) : name_width;
+        feature_width = (int)strlen(features) > feature_width ? (int)strlen(features) : feature_width;
+    }
+    printf("\n## Per file: SSIM at frames 0, n/3, 2n/3 (render fps, median)\n\n");
+    printf("| %-*s | %-*s |", name_width, "file", feature_width, "features");
+    for (int e = 0; e < o->engine_count; e++)
+        printf(" %-20s | %8s |", o->engines[e], "fps");
+    printf("\n|%.*s|%.*s|", name_width + 2, "------------------------------------------------------------",
+           feature_width + 2, "------------------------------------------------------------------------------");
+    for (int e = 0; e < o->engine_count; e++)
+        printf("----------------------|----------|");
+    printf("\n");
+    for (int i = 0; i < count; i++) {
+        const file_result *fr = &files[i];
+        features_text(fr->features, features, sizeof(features));
+        printf("| %-*s | %-*s |", name_width, fr->name, feature_width, features);
+        for (int e = 0; e < o->engine_count; e++) {
+            const engine_result *er = &fr->engines[e];
+            char cell[64] = "", fps[32] = "-";
+            size_t used = 0;
+            double times[FRAMES];
+            int timed = 0;
+            for (int k = 0; k < fr->frame_count; k++) {
+                if (er->ssim[k] < 0)
+                    used += (size_t)snprintf(cell + used, sizeof(cell) - used, "%s   -  ", k ? " " : "");
+                else
+                    used += (size_t)snprintf(cell + used, sizeof(cell) - used, "%s%.4f", k ? " " : "",
+                                             er->ssim[k]);
+                if (er->seconds[k] > 0)
+                    times[timed++] = er->seconds[k];
+            }
+            if (timed)
+                snprintf(fps, sizeof(fps), "%.1f", 1 / median(times, timed));
+            printf(" %-20s | %8s |", fr->note[0] && !fr->frame_count ? "(not read)" : cell, fps);
+        }
+        printf("\n");
+    }
+}
+
+static json_t *summary_json(const char *engine, tally *t)
+{
+    return json_pack("{s:s, s:i, s:i, s:f, s:f, s:f, s:f}", "engine", engine, "frames", t->frames, "pass", t->pass,
+                     "pass_share", t->frames ? (double)t->pass / t->frames : 0.0, "median",
+                     median(t->values, t->frames), "mean", t->frames ? t->sum / t->frames : 0.0, "median_fps",
+                     median_fps(t));
+}
+
+/* Prints the summary and the per-class table; adds both to out. */
+static void print_summaries(const options *o, const file_result *files, int count, json_t *out)
+{
+    size_t most = (size_t)count * FRAMES + 1;
+    json_t *summary = json_array(), *classes = json_array();
+
+    printf("\n## Summary: frames with SSIM >= %.2f against lottie-web\n\n", PASS);
+    printf("| %-10s | %6s | %6s | %6s | %8s | %8s | %9s |\n", "engine", "frames", ">=0.98", "share", "median",
+           "mean", "fps (med)");
+    printf("|------------|--------|--------|--------|----------|----------|-----------|\n");
+    for (int e = 0; e < o->engine_count; e++) {
+        tally t = {0};
+        t.values = calloc(most, sizeof(double));
+        t.seconds = calloc(most, sizeof(double));
+        for (int i = 0; i < count; i++)
+            tally_add(&t, &files[i], &files[i].engines[e]);
+        double share = t.frames ? 100.0 * t.pass / t.frames : 0;
+        json_t *s = summary_json(o->engines[e], &t);
+        printf("| %-10s | %6d | %6d | %5.1f%% | %8.4f | %8.4f | %9.1f |\n", o->engines[e], t.frames, t.pass, share,
+               json_real_value(json_object_get(s, "median")), t.frames ? t.sum / t.frames : 0.0, median_fps(&t));
+        json_array_append_new(summary, s);
+        free(t.values);
+        free(t.seconds);
+    }
+
+    printf("\n## Per feature class (a file counts in every class it has)\n\n");
+    printf("| %-11s | %5s | %6s |", "class", "files", "frames");
+    for (int e = 0; e < o->engine_count; e++)
+        printf(" %-10s >=0.98 | %6s |", o->engines[e], "mean");
+    printf("\n|-------------|-------|--------|");
+    for (int e = 0; e < o->engine_count; e++)
+        printf("-------------------|--------|");
+    printf("\n");
+    for (int f = 0; f < F_COUNT; f++) {
+        int nfiles = 0, nframes = 0;
+        json_t *row = json_pack("{s:s, s:o}", "class", feature_names[f], "engines", json_object());
+        for (int i = 0; i < count; i++)
+            if (files[i].features & (1u << f)) {
+                nfiles++;
+                for (int k = 0; k < files[i].frame_count; k++)
+                    nframes += files[i].has_ref[k];
+            }
+        if (!nfiles) {
+            json_decref(row);
+            continue;
+        }
+        printf("| %-11s | %5d | %6d |", feature_names[f], nfiles, nframes);
+        for (int e = 0; e < o->engine_count; e++) {
+            tally t = {0};
+            char cell[32];
+            t.values = calloc(most, sizeof(double));
+            t.seconds = calloc(most, sizeof(double));
+            for (int i = 0; i < count; i++)
+                if (files[i].features & (1u << f))
+                    tally_add(&t, &files[i], &files[i].engines[e]);
+            snprintf(cell, sizeof(cell), "%d (%.0f%%)", t.pass, t.frames ? 100.0 * t.pass / t.frames : 0.0);
+            printf(" %17s | %6.4f |", cell, t.frames ? t.sum / t.frames : 0.0);
+            json_object_set_new(json_object_get(row, "engines"), o->engines[e], summary_json(o->engines[e], &t));
+            free(t.values);
+            free(t.seconds);
+        }
+        printf("\n");
+        json_object_set_new(row, "files", json_integer(nfiles));
+        json_object_set_new(row, "frames", json_integer(nframes));
+        json_array_append_new(classes, row);
+    }
+    json_object_set_new(out, "summary", summary);
+    json_object_set_new(out, "classes", classes);
+}
+
+static json_t *file_json(const options *o, const file_result *fr)
+{
+    json_t *features = json_array(), *frames = json_array(), *engines = json_object();
+    for (int f = 0; f < F_COUNT; f++)
+        if (fr->features & (1u << f))
+            json_array_append_new(features, json_string(feature_names[f]));
+    for (int k = 0; k < fr->frame_count; k++)
+        json_array_append_new(frames, json_integer(fr->frames[k]));
+    for (int e = 0; e < o->engine_count; e++) {
+        const engine_result *er = &fr->engines[e];
+        json_t *ssim = json_array(), *seconds = json_array();
+        for (int k = 0; k < fr->frame_count; k++) {
+            json_array_append_new(ssim, er->ssim[k] < 0 ? json_null() : json_real(er->ssim[k]));
+            json_array_append_new(seconds, er->seconds[k] < 0 ? json_null() : json_real(er->seconds[k]));
+        }
+        json_object_set_new(engines, o->engines[e],
+                            json_pack("{s:o, s:o, s:s?}", "ssim", ssim, "render_seconds", seconds, "error",
+                                      er->error[0] ? er->error : NULL));
+    }
+    return json_pack("{s:s, s:o, s:o, s:o, s:s?}", "file", fr->name, "features", features, "frames", frames,
+                     "engines", engines, "note", fr->note[0] ? fr->note : NULL);
+}
+
+/* ---- main ----------------------------------------------------------------------------------- */
+
+static void usage(const char *message)
+{
+    if (message)
+        fprintf(stderr, "fidelity: %s\n", message);
+    fprintf(stderr, "usage: fidelity --corpus DIR --refs DIR [--engine NAME ...] [--only NAME]\n"
+                    "                [--diff-dir DIR] [--json FILE]\n");
+    exit(2);
+}
+
+static void parse_options(int argc, char **argv, options *o)
+{
+    memset(o, 0, sizeof(*o));
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
+            usage(NULL);
+        if (i + 1 >= argc)
+            usage("every option takes a value");
+        const char *v = argv[++i];
+        if (strcmp(a, "--corpus") == 0)
+            o->corpus = v;
+        else if (strcmp(a, "--refs") == 0)
+            o->refs = v;
+        else if (strcmp(a, "--only") == 0)
+            o->only = v;
+        else if (strcmp(a, "--diff-dir") == 0)
+            o->diff_dir = v;
+        else if (strcmp(a, "--json") == 0)
+            o->json_path = v;
+        else if (strcmp(a, "--engine") == 0) {
+            if (o->engine_count == MAX_ENGINES)
+                usage("too many engines");
+            o->engines[o->engine_count++] = v;
+        } else
+            usage("unknown option");
+    }
+    if (!o->corpus || !o->refs)
+        usage("--corpus and --refs are required");
+}
+
+/* Keeps the engines that exist; with none named, rlottie and cairo. */
+static void choose_engines(options *o)
+{
+    static const char *const defaults[] = {"rlottie", "cairo"};
+    const char *asked[MAX_ENGINES];
+    int n = o->engine_count, explicit = n > 0;
+
+    if (!explicit)
+        for (n = 0; n < 2; n++)
+            asked[n] = defaults[n];
+    else
+        memcpy(asked, o->engines, sizeof(asked));
+    o->engine_count = 0;
+    for (int i = 0; i < n; i++) {
+        if (!fw_engine_find(asked[i]))
+            fprintf(stderr, "fidelity: no engine '%s' in this build (engines: %s); skipped\n", asked[i],
+                    fw_engine_names());
+        else
+            o->engines[o->engine_count++] = asked[i];
+    }
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    fw_fontset *fonts = NULL;
+    file_result *files;
+    char **names;
+    int count;
+    fw_error err;
+    json_t *out;
+
+    parse_options(argc, argv, &o);
+    choose_engines(&o);
+    if (o.engine_count == 0)
+        usage("no engine to measure");
+    if (o.diff_dir && mkdir(o.diff_dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "fidelity: cannot create %s: %s\n", o.diff_dir, strerror(errno));
+        return 1;
+    }
+    names = list_corpus(&o, &count);
+    if (count == 0) {
+        fprintf(stderr, "fidelity: no .json files%s%s in %s\n", o.only ? " called " : "", o.only ? o.only : "",
+                o.corpus);
+        return 1;
+    }
+    fw_error_clear(&err);
+    if (fw_fontset_new(&fonts, NULL, &err)) {
+        char text[1024];
+        fprintf(stderr, "fidelity: fonts: %s\n", fw_error_text(&err, text, sizeof(text)));
+        return 1;
+    }
+    files = calloc((size_t)count, sizeof(*files));
+    for (int i = 0; i < count; i++) {
+        run_file(&o, names[i], fonts, &files[i]);
+        fprintf(stderr, "fidelity: %d/%d %s\n", i + 1, count, names[i]);
+    }
+
+    out = json_pack("{s:s, s:s, s:f, s:o}", "corpus", o.corpus, "refs", o.refs, "pass_threshold", PASS, "files",
+                    json_array());
+    for (int i = 0; i < count; i++)
+        json_array_append_new(json_object_get(out, "files"), file_json(&o, &files[i]));
+    print_file_table(&o, files, count);
+    print_summaries(&o, files, count, out);
+    if (o.json_path && json_dump_file(out, o.json_path, JSON_INDENT(1) | JSON_REAL_PRECISION(6)) != 0)
+        fprintf(stderr, "fidelity: cannot write %s\n", o.json_path);
+
+    json_decref(out);
+    for (int i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
+    free(files);
+    fw_fontset_free(&fonts);
+    return 0;
+}
