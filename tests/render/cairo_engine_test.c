@@ -310,6 +310,50 @@ static void test_image_pixels_given_by_the_caller(void)
     fw_engine_free(&e);
 }
 
+/* A file of the corpus read whole, or NULL. */
+static char *corpus_text(const char *name)
+{
+    const char *path = fw_test_corpus(name);
+    char *text = NULL;
+    long n;
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)n + 1))) {
+        if (fread(text, 1, (size_t)n, f) != (size_t)n) {
+            free(text);
+            text = NULL;
+        } else {
+            text[n] = '\0';
+        }
+    }
+    fclose(f);
+    return text;
+}
+
+static void test_kept_static_layers_draw_what_a_fresh_engine_draws(void)
+{
+    /* ghost.json has a static landscape (kept after the first frame) under moving layers. */
+    static uint32_t fresh[W * H];
+    char *text = corpus_text("ghost.json");
+    fw_engine *kept, *once;
+    fw_error err;
+    if (!text)
+        FW_SKIP("no corpus");
+    kept = load(text);
+    FW_REQUIRE(kept);
+    for (int frame = 0; frame < 150; frame += 37) {
+        FW_REQUIRE(draw(kept, frame) == 0);
+        once = load(text);
+        FW_REQUIRE(once);
+        FW_CHECK_INT(fw_engine_render(once, frame, fresh, W, H, W * 4, &err), FW_OK);
+        FW_CHECK_MSG(memcmp(fresh, pixels, sizeof(fresh)) == 0, "frame %d differs", frame);
+        fw_engine_free(&once);
+    }
+    fw_engine_free(&kept);
+    free(text);
+}
+
 static void test_engines_by_name(void)
 {
     FW_CHECK(fw_engine_find("rlottie") != NULL);
@@ -347,6 +391,7 @@ int main(void)
     FW_RUN(test_multiply_blend_mode);
     FW_RUN(test_time_remap_holds_a_precomp_frame);
     FW_RUN(test_image_pixels_given_by_the_caller);
+    FW_RUN(test_kept_static_layers_draw_what_a_fresh_engine_draws);
     FW_RUN(test_engines_by_name);
     FW_RUN(test_bad_documents_are_refused_with_the_field);
     fw_fontset_free(&fonts);

@@ -63,7 +63,19 @@ struct lt_draw {
     lt_path scratch2;
     lt_fx_scratch fx;
     int depth;
+    const lt_layer *collected; /* the shape layer whose shapes the arrays hold, before painting */
+    size_t cached_bytes;       /* pixels kept for static layers */
 };
+
+/* A static layer's finished pixels, kept between frames (layer->cache). */
+typedef struct lt_layer_cache {
+    cairo_pattern_t *pattern; /* the layer's group, masks, effects and matte applied */
+    cairo_matrix_t base;      /* what it was drawn with */
+    int width, height;
+    size_t bytes;
+} lt_layer_cache;
+
+#define LT_CACHE_BUDGET ((size_t)96 << 20)
 
 /* ---- matrices ------------------------------------------------------------------------------- */
 
@@ -606,7 +618,8 @@ done:
         cairo_pattern_destroy(pat);
 }
 
-static void draw_shapes(lt_draw *d, const lt_layer *l, double t, const cairo_matrix_t *layer)
+/* The paths and paints of a shape layer at t, into d's arrays. */
+static void collect_shapes(lt_draw *d, const lt_layer *l, double t)
 {
     cairo_matrix_t id;
 
@@ -614,8 +627,122 @@ static void draw_shapes(lt_draw *d, const lt_layer *l, double t, const cairo_mat
     d->nelems = 0;
     d->nstyles = 0;
     process_items(d, l->shapes, l->nshapes, &id, 1, t, 0);
+    d->collected = l;
+}
+
+static void draw_shapes(lt_draw *d, const lt_layer *l, double t, const cairo_matrix_t *layer)
+{
+    if (d->collected != l)
+        collect_shapes(d, l, t);
+    d->collected = NULL;
     for (int i = d->nstyles - 1; i >= 0; i--)
         paint_style(d, &d->styles[i], layer, t);
+}
+
+/* ---- bounds --------------------------------------------------------------------------------- */
+
+typedef struct lt_box {
+    double x0, y0, x1, y1; /* device pixels; empty when x0 >= x1 */
+} lt_box;
+
+static void box_add(lt_box *b, const cairo_matrix_t *m, double x, double y)
+{
+    cairo_matrix_transform_point(m, &x, &y);
+    if (x < b->x0) b->x0 = x;
+    if (y < b->y0) b->y0 = y;
+    if (x > b->x1) b->x1 = x;
+    if (y > b->y1) b->y1 = y;
+}
+
+static lt_box box_empty(void)
+{
+    lt_box b = {1e30, 1e30, -1e30, -1e30};
+    return b;
+}
+
+static void box_rect(lt_box *b, const cairo_matrix_t *m, double w, double h)
+{
+    box_add(b, m, 0, 0);
+    box_add(b, m, w, 0);
+    box_add(b, m, 0, h);
+    box_add(b, m, w, h);
+}
+
+/* Where the collected shapes of a layer can paint, in device pixels. */
+static lt_box shapes_box(lt_draw *d, const cairo_matrix_t *layer, double t)
+{
+    lt_box b = box_empty();
+    double margin = 0;
+
+    for (int i = 0; i < d->nelems; i++) {
+        const lt_elem *e = &d->elems[i];
+        cairo_matrix_t em = mul(&e->m, layer);
+        for (size_t k = 0; k < e->path.npts; k++)
+            box_add(&b, &em, e->path.pts[k].x, e->path.pts[k].y);
+    }
+    for (int i = 0; i < d->nstyles; i++) {
+        const lt_shape *s = d->styles[i].s;
+        if (s->type == LT_SH_STROKE || s->type == LT_SH_GSTROKE) {
+            cairo_matrix_t sm = mul(&d->styles[i].m, layer);
+            double scale = sqrt(fabs(sm.xx * sm.yy - sm.xy * sm.yx)) + fabs(sm.xx) + fabs(sm.yy);
+            double w = lt_prop_scalar(d->doc, &s->w, t) * scale * (s->miter > 1 ? s->miter : 1);
+            if (w > margin)
+                margin = w;
+        }
+    }
+    b.x0 -= margin + 2, b.y0 -= margin + 2, b.x1 += margin + 2, b.y1 += margin + 2;
+    return b;
+}
+
+/* A box the layer's pixels stay inside, or an empty box with *unknown set when it cannot tell. */
+static lt_box layer_box(lt_draw *d, lt_layer *l, double t, const cairo_matrix_t *m, int *unknown)
+{
+    lt_box b = box_empty();
+
+    *unknown = 0;
+    switch (l->type) {
+    case LT_LAYER_SOLID:
+        box_rect(&b, m, l->sw, l->sh);
+        break;
+    case LT_LAYER_IMAGE:
+        if (l->image)
+            box_rect(&b, m, l->image->w, l->image->h);
+        break;
+    case LT_LAYER_PRECOMP:
+        box_rect(&b, m, l->w, l->h);
+        break;
+    case LT_LAYER_SHAPE:
+        collect_shapes(d, l, t);
+        b = shapes_box(d, m, t);
+        break;
+    default:
+        *unknown = 1;
+        return b;
+    }
+    /* Add masks keep the layer inside them. */
+    int all_add = l->nmasks > 0;
+    lt_box mb = box_empty();
+    for (int i = 0; i < l->nmasks && all_add; i++) {
+        const lt_mask *mk = &l->masks[i];
+        double x = lt_prop_scalar(d->doc, &mk->x, t);
+        if (mk->mode != 'a' || mk->inverted) {
+            all_add = 0;
+            break;
+        }
+        lt_path_clear(&d->scratch);
+        lt_path_prop_eval(d->doc, &mk->path, t, &d->scratch);
+        lt_box one = box_empty();
+        for (size_t k = 0; k < d->scratch.npts; k++)
+            box_add(&one, m, d->scratch.pts[k].x, d->scratch.pts[k].y);
+        double grow = x > 0 ? x * (fabs(m->xx) + fabs(m->xy) + fabs(m->yx) + fabs(m->yy)) : 0;
+        mb.x0 = fmin(mb.x0, one.x0 - grow), mb.y0 = fmin(mb.y0, one.y0 - grow);
+        mb.x1 = fmax(mb.x1, one.x1 + grow), mb.y1 = fmax(mb.y1, one.y1 + grow);
+    }
+    if (all_add) {
+        b.x0 = fmax(b.x0, mb.x0 - 1), b.y0 = fmax(b.y0, mb.y0 - 1);
+        b.x1 = fmin(b.x1, mb.x1 + 1), b.y1 = fmin(b.y1, mb.y1 + 1);
+    }
+    return b;
 }
 
 /* ---- layers --------------------------------------------------------------------------------- */
@@ -881,12 +1008,57 @@ static void apply_effects(lt_draw *d, lt_layer *l, double lt, const cairo_matrix
     }
 }
 
+/* Keep a static layer's finished group for the next frames, within the memory budget. */
+static void keep_pattern(lt_draw *d, lt_layer *l, cairo_pattern_t *pat, const cairo_matrix_t *base)
+{
+    lt_layer_cache *k = l->cache;
+    cairo_surface_t *s = NULL;
+    size_t bytes;
+
+    if (cairo_pattern_get_surface(pat, &s) != CAIRO_STATUS_SUCCESS || !s ||
+        cairo_surface_get_type(s) != CAIRO_SURFACE_TYPE_IMAGE)
+        return;
+    bytes = (size_t)cairo_image_surface_get_stride(s) * (size_t)cairo_image_surface_get_height(s);
+    if (k) {
+        d->cached_bytes -= k->bytes;
+        if (k->pattern)
+            cairo_pattern_destroy(k->pattern);
+        k->pattern = NULL;
+        k->bytes = 0;
+    }
+    if (d->cached_bytes + bytes > LT_CACHE_BUDGET)
+        return;
+    if (!k && !(k = l->cache = calloc(1, sizeof(*k))))
+        return;
+    k->pattern = cairo_pattern_reference(pat);
+    k->base = *base;
+    k->bytes = bytes;
+    d->cached_bytes += bytes;
+}
+
+static int same_matrix(const cairo_matrix_t *a, const cairo_matrix_t *b)
+{
+    return a->xx == b->xx && a->yx == b->yx && a->xy == b->xy && a->yy == b->yy && a->x0 == b->x0 && a->y0 == b->y0;
+}
+
+static int spreads(const lt_layer *l)
+{
+    for (int i = 0; i < l->neffects; i++) {
+        lt_fx_kind k = lt_fx_kind_of(l->effects[i].type, l->effects[i].match);
+        if (l->effects[i].enabled && (k == LT_FX_GAUSSIAN_BLUR || k == LT_FX_DROP_SHADOW))
+            return 1;
+    }
+    return 0;
+}
+
 static void draw_layer(lt_draw *d, lt_comp *c, lt_layer *l, double t, const cairo_matrix_t *base, int as_matte)
 {
     cairo_t *cr = d->cr;
-    cairo_matrix_t lm, m;
+    cairo_matrix_t lm, m, id;
     double lt = lt_layer_frame(l, t), opacity;
-    int masks, matte, effects, grouped;
+    int masks, matte, effects, grouped, keep, unknown = 1;
+    lt_layer_cache *cache = l->cache;
+    lt_box box;
 
     if ((l->hidden && !as_matte) || t < l->ip || t >= l->op)
         return;
@@ -898,14 +1070,26 @@ static void draw_layer(lt_draw *d, lt_comp *c, lt_layer *l, double t, const cair
     opacity = clamp01(lt_prop_scalar(d->doc, &l->ks.o, lt) / 100);
     if (!(opacity > 0))
         return;
+    cairo_matrix_init_identity(&id);
+    masks = l->nmasks > 0;
+    matte = l->matte_mode && l->matte && !as_matte;
+    /* A layer that looks the same on every frame is drawn once and its pixels kept. */
+    keep = l->static_tree && (!matte || l->matte->static_tree);
+    if (keep && cache && cache->pattern && same_matrix(&cache->base, base)) {
+        cairo_save(cr);
+        cairo_set_matrix(cr, &id);
+        cairo_set_source(cr, cache->pattern);
+        cairo_set_operator(cr, blend_operator(l->blend));
+        cairo_paint_with_alpha(cr, opacity);
+        cairo_restore(cr);
+        return;
+    }
     layer_matrix(d->doc, l, t, &lm);
     m = mul(&lm, base);
     if (!matrix_ok(&m))
         return;
-    masks = l->nmasks > 0;
-    matte = l->matte_mode && l->matte && !as_matte;
     effects = has_effects(l);
-    grouped = masks || matte || effects || l->blend != 0 || opacity < 1;
+    grouped = masks || matte || effects || l->blend != 0 || opacity < 1 || keep;
     d->depth++;
     cairo_save(cr);
     if (!grouped) {
@@ -913,6 +1097,23 @@ static void draw_layer(lt_draw *d, lt_comp *c, lt_layer *l, double t, const cair
         cairo_restore(cr);
         d->depth--;
         return;
+    }
+    /* Groups only as large as what the layer can paint. */
+    box = layer_box(d, l, lt, &m, &unknown);
+    if (!unknown && !spreads(l)) {
+        double cx0, cy0, cx1, cy1;
+        cairo_set_matrix(cr, &id);
+        cairo_clip_extents(cr, &cx0, &cy0, &cx1, &cy1);
+        box.x0 = fmax(floor(box.x0), cx0), box.y0 = fmax(floor(box.y0), cy0);
+        box.x1 = fmin(ceil(box.x1), cx1), box.y1 = fmin(ceil(box.y1), cy1);
+        if (!(box.x1 > box.x0 && box.y1 > box.y0)) {
+            d->collected = NULL;
+            cairo_restore(cr);
+            d->depth--;
+            return;
+        }
+        cairo_rectangle(cr, box.x0, box.y0, box.x1 - box.x0, box.y1 - box.y0);
+        cairo_clip(cr);
     }
     cairo_identity_matrix(cr);
     cairo_push_group(cr);
@@ -924,8 +1125,6 @@ static void draw_layer(lt_draw *d, lt_comp *c, lt_layer *l, double t, const cair
         cairo_identity_matrix(cr);
         content = cairo_pop_group(cr);
         mask = mask_pattern(d, l, lt, &m);
-        cairo_matrix_t id;
-        cairo_matrix_init_identity(&id);
         cairo_set_matrix(cr, &id);
         cairo_set_source(cr, content);
         cairo_mask(cr, mask);
@@ -938,8 +1137,6 @@ static void draw_layer(lt_draw *d, lt_comp *c, lt_layer *l, double t, const cair
         apply_effects(d, l, lt, &m);
     cairo_identity_matrix(cr);
     cairo_pattern_t *pat = cairo_pop_group(cr);
-    cairo_matrix_t id;
-    cairo_matrix_init_identity(&id);
     if (matte) {
         cairo_pattern_t *mp = matte_pattern(d, c, l, t, base);
         cairo_identity_matrix(cr);
@@ -952,6 +1149,8 @@ static void draw_layer(lt_draw *d, lt_comp *c, lt_layer *l, double t, const cair
         cairo_identity_matrix(cr);
         pat = cairo_pop_group(cr);
     }
+    if (keep)
+        keep_pattern(d, l, pat, base);
     cairo_set_matrix(cr, &id);
     cairo_set_source(cr, pat);
     cairo_set_operator(cr, blend_operator(l->blend));
@@ -971,6 +1170,131 @@ static void draw_comp(lt_draw *d, lt_comp *c, double t, const cairo_matrix_t *ba
     }
 }
 
+/* ---- static layers -------------------------------------------------------------------------- */
+
+static int prop_static(const lt_prop *p)
+{
+    return p->nkeys == 0 && !p->expr;
+}
+
+static int path_static(const lt_path_prop *p)
+{
+    return p->nkeys == 0 && !p->expr;
+}
+
+static int transform_static(const lt_transform *tr)
+{
+    return prop_static(&tr->a) && prop_static(&tr->p) && prop_static(&tr->px) && prop_static(&tr->py) &&
+           prop_static(&tr->s) && prop_static(&tr->r) && prop_static(&tr->o) && prop_static(&tr->sk) &&
+           prop_static(&tr->sa) && prop_static(&tr->so) && prop_static(&tr->eo);
+}
+
+static int shapes_static(const lt_shape *items, int n, int depth)
+{
+    if (depth > LT_MAX_NESTING * 4)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        const lt_shape *s = &items[i];
+        const lt_prop *props[] = {&s->p, &s->s, &s->r, &s->or_, &s->ir, &s->os, &s->is, &s->pt, &s->c, &s->o,
+                                  &s->w, &s->gs, &s->ge, &s->gh, &s->ga, &s->g, &s->ts, &s->te, &s->to,
+                                  &s->copies, &s->offset};
+        for (size_t k = 0; k < sizeof(props) / sizeof(props[0]); k++)
+            if (props[k]->dims && !prop_static(props[k]))
+                return 0;
+        for (int k = 0; k < s->ndashes; k++)
+            if (!prop_static(&s->dashes[k].v))
+                return 0;
+        if (!path_static(&s->path) || !transform_static(&s->tr) ||
+            (s->type == LT_SH_GROUP && !shapes_static(s->items, s->nitems, depth + 1)))
+            return 0;
+    }
+    return 1;
+}
+
+static int comp_static(lt_comp *c, double from, double to, int depth);
+
+/* Does the layer look the same on every frame it is visible? (Its matte is checked when drawing.) */
+static int layer_static(lt_layer *l, int depth)
+{
+    int guard = 0;
+
+    if (depth > LT_MAX_NESTING)
+        return 0;
+    for (const lt_layer *p = l; p && guard < 256; p = p->parent, guard++)
+        if (!transform_static(&p->ks))
+            return 0;
+    if (l->auto_orient)
+        return 0;
+    for (int i = 0; i < l->nmasks; i++)
+        if (!path_static(&l->masks[i].path) || !prop_static(&l->masks[i].o) || !prop_static(&l->masks[i].x))
+            return 0;
+    for (int i = 0; i < l->neffects; i++)
+        for (int k = 0; k < l->effects[i].nvalues; k++)
+            if (!prop_static(&l->effects[i].values[k].v))
+                return 0;
+    switch (l->type) {
+    case LT_LAYER_SOLID:
+        return 1;
+    case LT_LAYER_SHAPE:
+        return shapes_static(l->shapes, l->nshapes, 0);
+    case LT_LAYER_TEXT: {
+        const json_t *k = json_object_get(json_object_get(l->text_json, "d"), "k");
+        return json_array_size(k) <= 1 && json_array_size(json_object_get(l->text_json, "a")) == 0;
+    }
+    case LT_LAYER_PRECOMP:
+        if (!l->comp || l->has_time_remap || l->comp->visiting)
+            return 0;
+        return comp_static(l->comp, (l->ip - l->st) / l->sr, (l->op - l->st) / l->sr, depth + 1);
+    default:
+        /* Images may be given new pixels by the caller at any frame. */
+        return 0;
+    }
+}
+
+/* Every layer of c is static and visible (or not) throughout inner frames from..to. */
+static int comp_static(lt_comp *c, double from, double to, int depth)
+{
+    int ok = 1;
+
+    c->visiting = 1;
+    for (int i = 0; i < c->nlayers && ok; i++) {
+        lt_layer *l = &c->layers[i];
+        int always = l->ip <= from && l->op >= to, never = l->op <= from || l->ip >= to;
+        if (l->hidden || never)
+            continue;
+        ok = always && layer_static(l, depth) && (!l->matte_mode || !l->matte || layer_static(l->matte, depth));
+    }
+    c->visiting = 0;
+    return ok;
+}
+
+static void mark_static(lt_comp *c)
+{
+    for (int i = 0; i < c->nlayers; i++)
+        c->layers[i].static_tree = layer_static(&c->layers[i], 0);
+}
+
+static void drop_caches(lt_draw *d, lt_comp *c)
+{
+    for (int i = 0; i < c->nlayers; i++) {
+        lt_layer_cache *k = c->layers[i].cache;
+        if (!k)
+            continue;
+        if (k->pattern)
+            cairo_pattern_destroy(k->pattern);
+        d->cached_bytes -= k->bytes;
+        free(k);
+        c->layers[i].cache = NULL;
+    }
+}
+
+static void drop_all_caches(lt_draw *d)
+{
+    drop_caches(d, &d->doc->root);
+    for (int i = 0; i < d->doc->ncomps; i++)
+        drop_caches(d, &d->doc->comps[i]);
+}
+
 /* ---- the object ----------------------------------------------------------------------------- */
 
 fw_err lt_draw_new(lt_draw **out, lt_doc *doc, fw_error *err)
@@ -986,6 +1310,9 @@ fw_err lt_draw_new(lt_draw **out, lt_doc *doc, fw_error *err)
     lt_fx_scratch_init(&d->fx);
     for (int i = 0; i < doc->nimages; i++)
         lt_image_load(doc, &doc->images[i], doc->resource_dir);
+    mark_static(&doc->root);
+    for (int i = 0; i < doc->ncomps; i++)
+        mark_static(&doc->comps[i]);
     *out = d;
     return FW_OK;
 }
@@ -997,6 +1324,7 @@ void lt_draw_free(lt_draw **dp)
     if (!dp || !*dp)
         return;
     d = *dp;
+    drop_all_caches(d);
     if (d->cr)
         cairo_destroy(d->cr);
     if (d->surface)
@@ -1035,6 +1363,8 @@ fw_err lt_draw_frame(lt_draw *d, double frame, uint32_t *pixels, int width, int 
         d->surface = cairo_image_surface_create_for_data((unsigned char *)pixels, CAIRO_FORMAT_ARGB32, width, height,
                                                          (int)stride);
         d->cr = cairo_create(d->surface);
+        if (d->width != width || d->height != height)
+            drop_all_caches(d);
         d->pixels = pixels;
         d->width = width;
         d->height = height;
@@ -1067,8 +1397,10 @@ fw_err lt_draw_set_image(lt_draw *d, const char *id, const uint32_t *pixels, int
 {
     for (int i = 0; i < d->doc->nimages; i++) {
         lt_image *im = &d->doc->images[i];
-        if (im->id && strcmp(im->id, id) == 0)
+        if (im->id && strcmp(im->id, id) == 0) {
+            drop_all_caches(d);
             return lt_image_set_pixels(im, pixels, width, height, stride, err);
+        }
     }
     return fw_error_set(err, FW_ERR_NOT_FOUND, "assets", "the document has no image asset '%s'", id);
 }

@@ -251,7 +251,8 @@ typedef struct lt_layer {
     json_t *text_json;
     struct lt_text *text;
 
-    void *cache; /* owned by draw.c */
+    void *cache;     /* owned by draw.c */
+    int static_tree; /* set by draw.c: nothing in or above the layer changes from frame to frame */
 } lt_layer;
 
 typedef struct lt_comp {
