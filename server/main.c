@@ -5,7 +5,7 @@
  *   framewright worker [--data DIR] [--database URL]
  *   framewright keys create --team NAME [--data DIR] [--database URL]
  *   framewright render JOB.json [-o OUT] [--engine NAME] [--quiet]
- *   framewright inspect TEMPLATE [--json]
+ *   framewright inspect TEMPLATE [--json] [--engine NAME]
  *   framewright codecs
  *   framewright version
  *
@@ -25,7 +25,9 @@
 #include "server/jobs/job.h"
 #include "server/media/codec.h"
 #include "server/media/media_log.h"
+#include "server/render/engine.h"
 #include "server/template/template.h"
+#include "server/text/fonts.h"
 #include "server/util/error.h"
 #include "server/util/fetch.h"
 #include "server/util/fs.h"
@@ -53,7 +55,7 @@ static void usage(FILE *out)
             "                        make an API key for a team; the key is the last line\n"
             "  render JOB.json [-o OUT] [--engine NAME] [--quiet]\n"
             "                        render a job; template.src is a path, file:// or http(s) URL\n"
-            "  inspect TEMPLATE [--json]\n"
+            "  inspect TEMPLATE [--json] [--engine NAME]\n"
             "                        list a template's compositions, layers, fonts, slots and markers\n"
             "  codecs                list the output codecs\n"
             "  version               print the version\n");
@@ -240,11 +242,45 @@ static void print_details(json_t *info)
     json_array_foreach(markers, i, item)
         printf("marker '%s' at %.3f s for %.3f s\n", json_string_value(json_object_get(item, "name")),
                json_number_value(json_object_get(item, "time")), json_number_value(json_object_get(item, "duration")));
+    json_t *engine = json_object_get(info, "engine");
+    json_array_foreach(json_object_get(engine, "notDrawn"), i, item)
+        printf("not drawn by %s: %s\n", json_string_value(json_object_get(engine, "name")), json_string_value(item));
+}
+
+/* What the engine does not draw of the root composition: info["engine"] = {"name", "notDrawn": [...]}. */
+static fw_err engine_report(fw_template *tpl, const char *engine_name, json_t *info, fw_error *err)
+{
+    fw_fontset *fonts = NULL;
+    fw_engine *engine = NULL;
+    json_t *doc = NULL, *report, *list = json_array();
+    const fw_engine_class *cls = fw_engine_find(engine_name);
+    fw_err rc;
+
+    if ((rc = fw_fontset_new(&fonts, NULL, err)) || (rc = fw_template_select_composition(tpl, NULL, &doc, err)) ||
+        (rc = fw_render_load_engine(&engine, engine_name, doc, fonts, fw_template_dir(tpl), NULL, err)))
+        goto done;
+    /* One line, "; " between the things not drawn. */
+    for (const char *p = fw_engine_unsupported(engine); *p;) {
+        const char *end = strstr(p, "; ");
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        json_array_append_new(list, json_stringn(p, n));
+        p += n + (end ? 2 : 0);
+    }
+    report = json_object();
+    json_object_set_new(report, "name", json_string(cls ? cls->name : engine_name));
+    json_object_set(report, "notDrawn", list);
+    json_object_set_new(info, "engine", report);
+done:
+    json_decref(list);
+    fw_engine_free(&engine);
+    json_decref(doc);
+    fw_fontset_free(&fonts);
+    return rc;
 }
 
 static int cmd_inspect(int argc, char **argv)
 {
-    const char *path = NULL;
+    const char *path = NULL, *engine = NULL;
     int as_json = 0;
     char workdir[PATH_MAX];
     fw_template *tpl = NULL;
@@ -255,6 +291,8 @@ static int cmd_inspect(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             as_json = 1;
+        else if (strcmp(argv[i], "--engine") == 0 && i + 1 < argc)
+            engine = argv[++i];
         else if (argv[i][0] == '-' || path) {
             usage(stderr);
             return 2;
@@ -270,7 +308,8 @@ static int cmd_inspect(int argc, char **argv)
         print_error("inspect", &err);
         return 1;
     }
-    if (fw_template_load(&tpl, path, workdir, NULL, &err) || fw_template_introspect(tpl, &info, &err)) {
+    if (fw_template_load(&tpl, path, workdir, NULL, &err) || fw_template_introspect(tpl, &info, &err) ||
+        engine_report(tpl, engine, info, &err)) {
         print_error(path, &err);
         status = 1;
     } else if (as_json) {
