@@ -247,6 +247,63 @@ static void test_expression_moves_a_layer_with_time(void)
     fw_engine_free(&e);
 }
 
+/* Two overlapping squares, 20..60 and 40..80, merged with mode m and filled blue. */
+static int merged_at(int mode, int x, int y)
+{
+    char layer[2048];
+    snprintf(layer, sizeof(layer),
+             "{\"ind\":1,\"ty\":4,\"ip\":0,\"op\":48,\"st\":0," KS ",\"shapes\":[{\"ty\":\"gr\",\"it\":["
+             "{\"ty\":\"rc\",\"d\":1,\"p\":{\"a\":0,\"k\":[40,40]},\"s\":{\"a\":0,\"k\":[40,40]},\"r\":{\"a\":0,\"k\":0}},"
+             "{\"ty\":\"rc\",\"d\":1,\"p\":{\"a\":0,\"k\":[60,60]},\"s\":{\"a\":0,\"k\":[40,40]},\"r\":{\"a\":0,\"k\":0}},"
+             "{\"ty\":\"mm\",\"mm\":%d},"
+             "{\"ty\":\"fl\",\"c\":{\"a\":0,\"k\":[0,0,1,1]},\"o\":{\"a\":0,\"k\":100}},"
+             "{\"ty\":\"tr\",\"p\":{\"a\":0,\"k\":[0,0]},\"a\":{\"a\":0,\"k\":[0,0]},\"s\":{\"a\":0,\"k\":[100,100]},"
+             "\"r\":{\"a\":0,\"k\":0},\"o\":{\"a\":0,\"k\":100}}]}]}",
+             mode);
+    fw_engine *e = load(doc(layer, NULL));
+    int v = -1;
+    if (e && draw(e, 0) == 0)
+        v = (int)B(x, y);
+    fw_engine_free(&e);
+    return v;
+}
+
+static void test_merge_paths_modes(void)
+{
+    /* Points: only in the first (30,30), in both (50,50), only in the second (70,70). */
+    FW_CHECK_INT(merged_at(1, 30, 30), 255); /* merge: both shapes */
+    FW_CHECK_INT(merged_at(1, 70, 70), 255);
+    FW_CHECK_INT(merged_at(2, 50, 50), 255); /* add */
+    FW_CHECK_INT(merged_at(2, 70, 70), 255);
+    FW_CHECK_INT(merged_at(3, 30, 30), 255); /* subtract: the first without the second */
+    FW_CHECK_INT(merged_at(3, 50, 50), 0);
+    FW_CHECK_INT(merged_at(3, 70, 70), 0);
+    FW_CHECK_INT(merged_at(4, 30, 30), 0); /* intersect: only where both are */
+    FW_CHECK_INT(merged_at(4, 50, 50), 255);
+    FW_CHECK_INT(merged_at(4, 70, 70), 0);
+    FW_CHECK_INT(merged_at(5, 30, 30), 255); /* exclude intersections */
+    FW_CHECK_INT(merged_at(5, 50, 50), 0);
+    FW_CHECK_INT(merged_at(5, 70, 70), 255);
+
+    /* "Merge" makes one compound path of a square and a reversed square inside it (a ring); the
+     * intersect after it then has one shape only, and keeps the ring whole. */
+    char layer[2048];
+    snprintf(layer, sizeof(layer),
+             "{\"ind\":1,\"ty\":4,\"ip\":0,\"op\":48,\"st\":0," KS ",\"shapes\":[{\"ty\":\"gr\",\"it\":["
+             "{\"ty\":\"rc\",\"d\":1,\"p\":{\"a\":0,\"k\":[50,50]},\"s\":{\"a\":0,\"k\":[80,80]},\"r\":{\"a\":0,\"k\":0}},"
+             "{\"ty\":\"rc\",\"d\":3,\"p\":{\"a\":0,\"k\":[50,50]},\"s\":{\"a\":0,\"k\":[40,40]},\"r\":{\"a\":0,\"k\":0}},"
+             "{\"ty\":\"mm\",\"mm\":1},{\"ty\":\"mm\",\"mm\":4},"
+             "{\"ty\":\"fl\",\"c\":{\"a\":0,\"k\":[0,0,1,1]},\"o\":{\"a\":0,\"k\":100}},"
+             "{\"ty\":\"tr\",\"p\":{\"a\":0,\"k\":[0,0]},\"a\":{\"a\":0,\"k\":[0,0]},\"s\":{\"a\":0,\"k\":[100,100]},"
+             "\"r\":{\"a\":0,\"k\":0},\"o\":{\"a\":0,\"k\":100}}]}]}");
+    fw_engine *e = load(doc(layer, NULL));
+    FW_REQUIRE(e);
+    FW_REQUIRE(draw(e, 0) == 0);
+    FW_CHECK_INT(B(20, 50), 255); /* the ring */
+    FW_CHECK_INT(A(50, 50), 0);   /* the hole */
+    fw_engine_free(&e);
+}
+
 static void test_multiply_blend_mode(void)
 {
     /* A 50% grey square multiplied over red gives dark red; outside it, red. */
@@ -388,6 +445,7 @@ int main(void)
     FW_RUN(test_gradient_highlight_moves_the_focal_point);
     FW_RUN(test_text_animator_hides_the_first_half_of_the_characters);
     FW_RUN(test_expression_moves_a_layer_with_time);
+    FW_RUN(test_merge_paths_modes);
     FW_RUN(test_multiply_blend_mode);
     FW_RUN(test_time_remap_holds_a_precomp_frame);
     FW_RUN(test_image_pixels_given_by_the_caller);

@@ -34,7 +34,14 @@
 typedef struct lt_elem {
     lt_path path;
     cairo_matrix_t m; /* element space -> layer space */
+    /* Merge paths: a unit is filled as one compound path (its contours together); merge is how a
+     * unit's first element combines with the units before it; shape groups units a merge made one. */
+    int merge, unit, shape;
 } lt_elem;
+
+/* Merge paths modes 2-5 (1, "merge", is a plain compound path). */
+enum { LT_MERGE_NONE = 0, LT_MERGE_BASE = 1, LT_MERGE_ADD = 2, LT_MERGE_SUBTRACT = 3, LT_MERGE_INTERSECT = 4,
+       LT_MERGE_EXCLUDE = 5 };
 
 typedef struct lt_style {
     const lt_shape *s;
@@ -64,6 +71,7 @@ struct lt_draw {
     lt_fx_scratch fx;
     int depth;
     const lt_layer *collected; /* the shape layer whose shapes the arrays hold, before painting */
+    int merge_ids;
     size_t cached_bytes;       /* pixels kept for static layers */
 };
 
@@ -184,6 +192,8 @@ static lt_elem *elem_new(lt_draw *d)
     }
     lt_elem *e = &d->elems[d->nelems++];
     lt_path_clear(&e->path);
+    e->merge = LT_MERGE_NONE;
+    e->unit = e->shape = -1;
     return e;
 }
 
@@ -390,6 +400,30 @@ static void process_repeater(lt_draw *d, const lt_shape *items, int i, const lt_
     }
 }
 
+/* Merge paths over elements first..last-1. Mode 1 makes them one compound path; modes 2-5 combine
+ * the shapes above in order (a shape being what an earlier merge made one, or a single path). */
+static void merge_paths(lt_draw *d, int first, int last, int mode)
+{
+    int id = ++d->merge_ids;
+
+    if (last <= first)
+        return;
+    if (d->elems[first].merge == LT_MERGE_NONE)
+        d->elems[first].merge = LT_MERGE_BASE;
+    if (mode >= LT_MERGE_ADD && mode <= LT_MERGE_EXCLUDE) {
+        for (int k = first + 1; k < last; k++) {
+            const lt_elem *prev = &d->elems[k - 1], *e = &d->elems[k];
+            if (e->shape < 0 || e->shape != prev->shape)
+                d->elems[k].merge = mode; /* the first path of the next shape */
+        }
+    }
+    for (int k = first; k < last; k++) {
+        if (mode < LT_MERGE_ADD || mode > LT_MERGE_EXCLUDE)
+            d->elems[k].unit = id;
+        d->elems[k].shape = id;
+    }
+}
+
 static void process_items(lt_draw *d, const lt_shape *items, int n, const cairo_matrix_t *m, double opacity,
                           double t, int depth)
 {
@@ -439,6 +473,11 @@ static void process_items(lt_draw *d, const lt_shape *items, int n, const cairo_
             break;
         case LT_SH_REPEATER:
             process_repeater(d, items, i, s, m, opacity, t, depth, first_elem, first_style);
+            break;
+        case LT_SH_MERGE:
+            /* The paths above become one shape: the first as it is, each next added, subtracted,
+             * intersected or excluded. Fills paint the result; strokes still follow each path. */
+            merge_paths(d, first_elem, d->nelems, s->mode);
             break;
         default:
             break;
@@ -548,6 +587,73 @@ static void append_path(cairo_t *cr, const lt_path *p)
     }
 }
 
+static int merged(const lt_draw *d, const lt_style *st)
+{
+    for (int i = st->first; i < st->last; i++)
+        if (d->elems[i].merge != LT_MERGE_NONE)
+            return 1;
+    return 0;
+}
+
+static void set_fill_source(lt_draw *d, const lt_shape *s, double t, double opacity, cairo_pattern_t **pat)
+{
+    *pat = NULL;
+    if (s->type == LT_SH_GFILL || s->type == LT_SH_GSTROKE) {
+        *pat = gradient(d->doc, s, t, clamp01(opacity));
+        if (*pat)
+            cairo_set_source(d->cr, *pat);
+        else
+            cairo_set_source_rgba(d->cr, 0, 0, 0, 0);
+    } else {
+        double c[4];
+        lt_prop_eval(d->doc, &s->c, t, c);
+        cairo_set_source_rgba(d->cr, clamp01(c[0]), clamp01(c[1]), clamp01(c[2]), clamp01(opacity));
+    }
+}
+
+/* A fill of merged paths: the paths combined as coverage, then the paint through it. */
+static void paint_merged(lt_draw *d, const lt_style *st, const cairo_matrix_t *layer, const cairo_matrix_t *sm,
+                         double t, double opacity)
+{
+    static const cairo_operator_t ops[] = {CAIRO_OPERATOR_OVER, CAIRO_OPERATOR_OVER, CAIRO_OPERATOR_OVER,
+                                           CAIRO_OPERATOR_DEST_OUT, CAIRO_OPERATOR_DEST_IN, CAIRO_OPERATOR_XOR};
+    cairo_t *cr = d->cr;
+    cairo_pattern_t *mask, *pat;
+
+    cairo_save(cr);
+    cairo_identity_matrix(cr);
+    cairo_push_group_with_content(cr, CAIRO_CONTENT_ALPHA);
+    cairo_set_fill_rule(cr, st->s->fill_rule == 2 ? CAIRO_FILL_RULE_EVEN_ODD : CAIRO_FILL_RULE_WINDING);
+    cairo_set_source_rgba(cr, 0, 0, 0, 1);
+    for (int i = st->first; i < st->last;) {
+        int op = d->elems[i].merge >= 0 && d->elems[i].merge <= LT_MERGE_EXCLUDE ? d->elems[i].merge : 0;
+        int unit = d->elems[i].unit;
+        cairo_new_path(cr);
+        /* A unit's contours go in one fill, so a compound path keeps its holes. */
+        do {
+            const lt_elem *e = &d->elems[i];
+            cairo_matrix_t em = mul(&e->m, layer);
+            if (!e->path.oom && matrix_ok(&em)) {
+                cairo_set_matrix(cr, &em);
+                append_path(cr, &e->path);
+            }
+            i++;
+        } while (i < st->last && unit >= 0 && d->elems[i].unit == unit);
+        cairo_set_operator(cr, ops[op]);
+        cairo_fill(cr);
+    }
+    cairo_identity_matrix(cr);
+    mask = cairo_pop_group(cr);
+    cairo_set_matrix(cr, sm);
+    set_fill_source(d, st->s, t, opacity, &pat);
+    cairo_identity_matrix(cr);
+    cairo_mask(cr, mask);
+    cairo_pattern_destroy(mask);
+    if (pat)
+        cairo_pattern_destroy(pat);
+    cairo_restore(cr);
+}
+
 static void paint_style(lt_draw *d, const lt_style *st, const cairo_matrix_t *layer, double t)
 {
     const lt_doc *doc = d->doc;
@@ -560,6 +666,10 @@ static void paint_style(lt_draw *d, const lt_style *st, const cairo_matrix_t *la
 
     if (!(opacity > 0) || st->last <= st->first || !matrix_ok(&sm))
         return;
+    if (!stroke && merged(d, st)) {
+        paint_merged(d, st, layer, &sm, t, opacity);
+        return;
+    }
     cairo_new_path(cr);
     for (int i = st->first; i < st->last; i++) {
         const lt_elem *e = &d->elems[i];
