@@ -144,21 +144,28 @@ static void transform_matrix(const lt_doc *doc, const lt_transform *tr, double t
     *out = mul(out, &m);
 }
 
-/* The rotation auto-orient adds: the direction of travel of the position. */
+/* The rotation auto-orient adds: the direction of travel of the position (before the first key, the
+ * way it sets off; after the last, the way it arrived), as lottie-web measures it. */
 static double orient_angle(const lt_doc *doc, const lt_layer *l, double t)
 {
+    const lt_prop *p = &l->ks.p;
     double a[3] = {0}, b[3] = {0};
-    if (!l->auto_orient || l->ks.split)
+
+    if (!l->auto_orient || l->ks.split || p->nkeys < 2)
         return 0;
-    lt_prop_eval(doc, &l->ks.p, t, a);
-    lt_prop_eval(doc, &l->ks.p, t + 0.01, b);
-    if (a[0] == b[0] && a[1] == b[1]) {
-        lt_prop_eval(doc, &l->ks.p, t - 0.01, a);
-        lt_prop_eval(doc, &l->ks.p, t, b);
+    if (t <= p->keys[0].t) {
+        lt_prop_eval(doc, p, p->keys[0].t + 0.01, a);
+        lt_prop_eval(doc, p, p->keys[0].t, b);
+    } else if (t >= p->keys[p->nkeys - 1].t) {
+        lt_prop_eval(doc, p, p->keys[p->nkeys - 1].t, a);
+        lt_prop_eval(doc, p, p->keys[p->nkeys - 1].t - 0.05, b);
+    } else {
+        lt_prop_eval(doc, p, t, a);
+        lt_prop_eval(doc, p, t - 0.01, b);
     }
     if (a[0] == b[0] && a[1] == b[1])
         return 0;
-    return atan2(b[1] - a[1], b[0] - a[0]) * 180 / M_PI;
+    return atan2(a[1] - b[1], a[0] - b[0]) * 180 / M_PI;
 }
 
 /* Layer space -> composition space at composition frame t, parents included. */
