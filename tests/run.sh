@@ -7,6 +7,7 @@
 #   FW_CORPUS_DIR     the Lottie corpus (default: ../shared/corpus/lottie beside the checkout)
 #   FW_FUZZ_SECONDS   seconds per fuzz target (default 30; 0 skips fuzzing)
 #   FW_TEST_PG_URL    a PostgreSQL server for the tests (default: a private one started here)
+#   FW_FIDELITY       0 skips the fidelity check against lottie-web (needs the corpus and Chromium)
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -93,6 +94,34 @@ if [ "$fuzz_seconds" -gt 0 ]; then
       failed=$((failed + 1))
     fi
   fi
+fi
+
+# Fidelity: the default engine against lottie-web in Chromium over the corpus (bench/fidelity):
+# at least 90 % of frames at SSIM >= 0.98, and more of them than rlottie.
+if [ -n "$corpus" ] && [ "${FW_FIDELITY:-1}" != 0 ]; then
+  if ! command -v chromium >/dev/null 2>&1; then
+    sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
+    { $sudo apt-get install -y -q chromium || { $sudo apt-get update -q && $sudo apt-get install -y -q chromium; }; } \
+      >"$log" 2>&1
+  fi
+  json=$(mktemp)
+  if bench/fidelity/run.sh --corpus "$corpus" --engine cairo --engine rlottie --json "$json" >"$log" 2>&1; then
+    verdict=$(/usr/bin/python3 - "$json" <<'PY'
+import json, sys
+d = {s["engine"]: s for s in json.load(open(sys.argv[1]))["summary"]}
+c, r = d["cairo"], d["rlottie"]
+share = c["pass"] / c["frames"]
+print("ok" if share >= 0.90 and c["pass"] > r["pass"] else "low",
+      "cairo %d/%d (%.1f%%), rlottie %d/%d" % (c["pass"], c["frames"], 100 * share, r["pass"], r["frames"]))
+PY
+)
+    echo "fidelity: $verdict"
+    case $verdict in ok*) passed=$((passed + 1)) ;; *) failed=$((failed + 1)) ;; esac
+  else
+    tail -n 30 "$log"; echo "fidelity: the benchmark failed"
+    failed=$((failed + 1))
+  fi
+  rm -f "$json"
 fi
 
 echo "$passed passed, $failed failed"
