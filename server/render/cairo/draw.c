@@ -72,6 +72,7 @@ struct lt_draw {
     int depth;
     const lt_layer *collected; /* the shape layer whose shapes the arrays hold, before painting */
     int merge_ids;
+    double alpha; /* opacity of a layer drawn without a group of its own, given to its one paint */
     size_t cached_bytes;       /* pixels kept for static layers */
 };
 
@@ -81,6 +82,7 @@ typedef struct lt_layer_cache {
     cairo_matrix_t base;      /* what it was drawn with */
     int width, height;
     size_t bytes;
+    int hits, misses; /* a layer drawn somewhere new every frame (its precomp moves) stops being kept */
 } lt_layer_cache;
 
 #define LT_CACHE_BUDGET ((size_t)96 << 20)
@@ -667,7 +669,7 @@ static void paint_style(lt_draw *d, const lt_style *st, const cairo_matrix_t *la
     const lt_shape *s = st->s;
     cairo_t *cr = d->cr;
     cairo_matrix_t sm = mul(&st->m, layer);
-    double opacity = st->opacity * lt_prop_scalar(doc, &s->o, t) / 100;
+    double opacity = st->opacity * d->alpha * lt_prop_scalar(doc, &s->o, t) / 100;
     int stroke = s->type == LT_SH_STROKE || s->type == LT_SH_GSTROKE;
     cairo_pattern_t *pat = NULL;
 
@@ -876,7 +878,7 @@ static void draw_content(lt_draw *d, lt_layer *l, double t, const cairo_matrix_t
     case LT_LAYER_SOLID:
         cairo_set_matrix(cr, m);
         cairo_rectangle(cr, 0, 0, l->sw, l->sh);
-        cairo_set_source_rgb(cr, l->solid[0], l->solid[1], l->solid[2]);
+        cairo_set_source_rgba(cr, l->solid[0], l->solid[1], l->solid[2], d->alpha);
         cairo_fill(cr);
         break;
     case LT_LAYER_IMAGE:
@@ -888,8 +890,12 @@ static void draw_content(lt_draw *d, lt_layer *l, double t, const cairo_matrix_t
             if (l->image->w > 0 && l->image->h > 0 && iw > 0 && ih > 0 && (iw != l->image->w || ih != l->image->h))
                 cairo_scale(cr, l->image->w / iw, l->image->h / ih);
             cairo_set_source_surface(cr, is, 0, 0);
-            cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_GOOD);
-            cairo_paint(cr);
+            /* Bilinear unless the picture shrinks to under half its size, where it would alias. */
+            cairo_matrix_t um;
+            cairo_get_matrix(cr, &um);
+            double shrink = sqrt(fabs(um.xx * um.yy - um.xy * um.yx));
+            cairo_pattern_set_filter(cairo_get_source(cr), shrink < 0.5 ? CAIRO_FILTER_GOOD : CAIRO_FILTER_BILINEAR);
+            cairo_paint_with_alpha(cr, d->alpha);
         }
         break;
     case LT_LAYER_SHAPE:
@@ -1153,6 +1159,18 @@ static void keep_pattern(lt_draw *d, lt_layer *l, cairo_pattern_t *pat, const ca
     d->cached_bytes += bytes;
 }
 
+/* Is the layer one paint, which opacity can fade directly? Solids and images are; a shape layer is
+ * when it has one fill or stroke (its paths go in one fill or one stroke). */
+static int single_paint(lt_draw *d, const lt_layer *l, double t)
+{
+    if (l->type == LT_LAYER_SOLID || l->type == LT_LAYER_IMAGE)
+        return 1;
+    if (l->type != LT_LAYER_SHAPE)
+        return 0;
+    collect_shapes(d, l, t);
+    return d->nstyles <= 1;
+}
+
 static int same_matrix(const cairo_matrix_t *a, const cairo_matrix_t *b)
 {
     return a->xx == b->xx && a->yx == b->yx && a->xy == b->xy && a->yy == b->yy && a->x0 == b->x0 && a->y0 == b->y0;
@@ -1191,8 +1209,11 @@ static void draw_layer(lt_draw *d, lt_comp *c, lt_layer *l, double t, const cair
     masks = l->nmasks > 0;
     matte = l->matte_mode && l->matte && !as_matte;
     /* A layer that looks the same on every frame is drawn once and its pixels kept. */
-    keep = l->static_tree && (!matte || l->matte->static_tree);
+    keep = l->static_tree && (!matte || l->matte->static_tree) && !(cache && cache->misses > 2 && !cache->hits);
+    if (keep && cache && cache->pattern && !same_matrix(&cache->base, base))
+        cache->misses++;
     if (keep && cache && cache->pattern && same_matrix(&cache->base, base)) {
+        cache->hits++;
         cairo_save(cr);
         cairo_set_matrix(cr, &id);
         cairo_set_source(cr, cache->pattern);
@@ -1209,6 +1230,15 @@ static void draw_layer(lt_draw *d, lt_comp *c, lt_layer *l, double t, const cair
     grouped = masks || matte || effects || l->blend != 0 || opacity < 1 || keep;
     d->depth++;
     cairo_save(cr);
+    if (grouped && !masks && !matte && !effects && !l->blend && !keep && single_paint(d, l, lt)) {
+        /* Partial opacity over one paint needs no group: nothing in the layer overlaps itself. */
+        d->alpha = opacity;
+        draw_content(d, l, t, &m);
+        d->alpha = 1;
+        cairo_restore(cr);
+        d->depth--;
+        return;
+    }
     if (!grouped) {
         draw_content(d, l, t, &m);
         cairo_restore(cr);
@@ -1422,6 +1452,7 @@ fw_err lt_draw_new(lt_draw **out, lt_doc *doc, fw_error *err)
     if (!d)
         return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory preparing the renderer");
     d->doc = doc;
+    d->alpha = 1;
     lt_path_init(&d->scratch);
     lt_path_init(&d->scratch2);
     lt_fx_scratch_init(&d->fx);

@@ -30,6 +30,9 @@ extern const unsigned char lt_expr_prelude[]; /* expr_prelude.js, embedded at bu
 
 #define EXPR_MAX_SOURCE (256u << 10)
 #define EXPR_MAX_DEPTH 32 /* nested evaluations (an expression reading one reading one ...) */
+/* Runaways (time or memory) a document may have before the rest of its expressions are switched
+ * off too: what a hostile document can cost is a few time limits, not one per expression. */
+#define EXPR_MAX_RUNAWAYS 4
 
 struct lt_expr {
     int id;                 /* registry id of the property */
@@ -59,6 +62,7 @@ typedef struct expr_env {
     /* the evaluation in progress */
     int depth;
     unsigned long ticks;
+    int runaways;
     int timed_out;
     struct timespec deadline;
     /* scratch for keyframe values */
@@ -291,6 +295,8 @@ static int expr_run(expr_env *env, struct lt_expr *x, double frame, char *why, s
     double saved_frame;
     int rc;
 
+    if (env->runaways >= EXPR_MAX_RUNAWAYS)
+        x->dead = 1; /* a document whose expressions keep running out of time gets none run */
     if (x->busy || x->dead || env->depth >= EXPR_MAX_DEPTH || !duk_check_stack(ctx, 16)) {
         if (why)
             snprintf(why, why_len, "%s", x->dead ? "switched off" : "evaluated recursively");
@@ -325,6 +331,7 @@ static int expr_run(expr_env *env, struct lt_expr *x, double frame, char *why, s
     if (env->timed_out || env->oom) {
         /* A runaway is switched off; the stack above it unwinds with errors too. */
         x->dead = 1;
+        env->runaways++;
         if (why)
             snprintf(why, why_len, "%s", env->timed_out ? "time limit reached" : "memory limit reached");
     } else if (why) {
