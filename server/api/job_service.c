@@ -437,7 +437,8 @@ done:
     return rc;
 }
 
-/* Insert what a request made and answer with its first row. */
+/* Insert what a request made and answer with its first row, as it was created: a worker may have
+ * claimed it already, which the answer does not show (WatchJob does). */
 static fw_err insert_and_answer(fw_rpc_call *call, fw_store *store, const char *team, fw_prepared *p,
                                 ProtobufCMessage **resp, fw_error *err)
 {
@@ -447,8 +448,15 @@ static fw_err insert_and_answer(fw_rpc_call *call, fw_store *store, const char *
 
     memset(&row, 0, sizeof(row));
     if ((rc = fw_store_jobs_insert(store, p->rows, p->count, err)) == FW_OK &&
-        (rc = fw_store_job_get(store, team, p->rows[0].id, &row, err)) == FW_OK &&
-        (rc = fw_service_job_message(&row, children, resp, err)) == FW_OK)
+        (rc = fw_store_job_get(store, team, p->rows[0].id, &row, err)) == FW_OK) {
+        if (strcmp(row.status, FW_STATUS_RENDERING) == 0) {
+            snprintf(row.status, sizeof(row.status), "%s", p->rows[0].status);
+            row.worker[0] = '\0';
+            row.started_at = 0;
+        }
+        rc = fw_service_job_message(&row, children, resp, err);
+    }
+    if (rc == FW_OK)
         rc = fw_service_defer_free(call, *resp, err);
     fw_job_row_clear(&row);
     json_decref(children);
