@@ -304,6 +304,51 @@ static void test_merge_paths_modes(void)
     fw_engine_free(&e);
 }
 
+/* A red solid whose "none" mask is a line across its middle, stroked green by the Stroke effect. */
+static fw_engine *stroked(int style, double end)
+{
+    char layer[2048];
+    snprintf(layer, sizeof(layer),
+             RED_SOLID(1, ",\"masksProperties\":[{\"mode\":\"n\",\"pt\":{\"a\":0,\"k\":{\"v\":[[10,50],[90,50]],"
+                          "\"i\":[[0,0],[0,0]],\"o\":[[0,0],[0,0]],\"c\":false}},\"o\":{\"a\":0,\"k\":100}}],"
+                          "\"ef\":[{\"ty\":22,\"nm\":\"Stroke\",\"mn\":\"ADBE Stroke\",\"en\":1,\"ef\":["
+                          "{\"ty\":10,\"v\":{\"a\":0,\"k\":1}},{\"ty\":7,\"v\":{\"a\":0,\"k\":0}},"
+                          "{\"ty\":7,\"v\":{\"a\":0,\"k\":0}},{\"ty\":2,\"v\":{\"a\":0,\"k\":[0,1,0,1]}},"
+                          "{\"ty\":0,\"v\":{\"a\":0,\"k\":6}},{\"ty\":0,\"v\":{\"a\":0,\"k\":1}},"
+                          "{\"ty\":0,\"v\":{\"a\":0,\"k\":1}},{\"ty\":0,\"v\":{\"a\":0,\"k\":0}},"
+                          "{\"ty\":0,\"v\":{\"a\":0,\"k\":%g}},{\"ty\":0,\"v\":{\"a\":0,\"k\":15}},"
+                          "{\"ty\":7,\"v\":{\"a\":0,\"k\":%d}}]}]"),
+             end, style);
+    return load(doc(layer, NULL));
+}
+
+static void test_stroke_effect_follows_a_mask_path(void)
+{
+    fw_engine *e = stroked(1, 100);
+    FW_REQUIRE(e);
+    FW_REQUIRE(draw(e, 0) == 0);
+    FW_CHECK_INT(G(50, 50), 255); /* the brush */
+    FW_CHECK_INT(R(50, 50), 0);
+    FW_CHECK_INT(R(50, 20), 255); /* the layer under it, not masked by a "none" mask */
+    fw_engine_free(&e);
+
+    e = stroked(2, 50); /* on transparent, the first half of the path */
+    FW_REQUIRE(e);
+    FW_REQUIRE(draw(e, 0) == 0);
+    FW_CHECK_INT(G(30, 50), 255);
+    FW_CHECK_INT(A(70, 50), 0);
+    FW_CHECK_INT(A(50, 20), 0);
+    fw_engine_free(&e);
+
+    e = stroked(3, 100); /* reveal the layer under the brush */
+    FW_REQUIRE(e);
+    FW_REQUIRE(draw(e, 0) == 0);
+    FW_CHECK_INT(R(50, 50), 255);
+    FW_CHECK_INT(G(50, 50), 0);
+    FW_CHECK_INT(A(50, 20), 0);
+    fw_engine_free(&e);
+}
+
 static void test_multiply_blend_mode(void)
 {
     /* A 50% grey square multiplied over red gives dark red; outside it, red. */
@@ -446,6 +491,7 @@ int main(void)
     FW_RUN(test_text_animator_hides_the_first_half_of_the_characters);
     FW_RUN(test_expression_moves_a_layer_with_time);
     FW_RUN(test_merge_paths_modes);
+    FW_RUN(test_stroke_effect_follows_a_mask_path);
     FW_RUN(test_multiply_blend_mode);
     FW_RUN(test_time_remap_holds_a_precomp_frame);
     FW_RUN(test_image_pixels_given_by_the_caller);

@@ -1087,12 +1087,74 @@ static cairo_operator_t blend_operator(int bm)
     return ops[bm];
 }
 
+/* After Effects' Stroke effect ("ty" 22), drawn here because it follows the layer's mask paths. */
+#define LT_EFFECT_STROKE 22
+
 static int has_effects(const lt_layer *l)
 {
     for (int i = 0; i < l->neffects; i++)
-        if (l->effects[i].enabled && lt_fx_kind_of(l->effects[i].type, l->effects[i].match) != LT_FX_NONE)
+        if (l->effects[i].enabled && (l->effects[i].type == LT_EFFECT_STROKE ||
+                                      lt_fx_kind_of(l->effects[i].type, l->effects[i].match) != LT_FX_NONE))
             return 1;
     return 0;
+}
+
+static double effect_value(lt_draw *d, const lt_effect *e, int k, double lt, double def, double *v4)
+{
+    double v[4] = {def, def, def, 1};
+    if (k < e->nvalues && e->values[k].v.dims > 0 && e->values[k].v.dims <= 4)
+        lt_prop_eval(d->doc, &e->values[k].v, lt, v);
+    if (v4)
+        memcpy(v4, v, sizeof(v));
+    return v[0];
+}
+
+/*
+ * The Stroke effect: a brush along one mask path ([0], 1-based) or all of them ([1]), in a colour
+ * ([3]), brush size ([4]) and opacity ([6], 0..1), from start ([7]) to end ([8]) percent, painted on
+ * the layer ([10] = 1), on transparent (2), or revealing the layer only under it (3). Brush hardness,
+ * spacing and stroking sequentially are not drawn.
+ */
+static void stroke_effect(lt_draw *d, const lt_layer *l, const lt_effect *e, double lt, const cairo_matrix_t *m)
+{
+    cairo_t *cr = d->cr;
+    int which = (int)effect_value(d, e, 0, lt, 1, NULL), all = effect_value(d, e, 1, lt, 0, NULL) != 0;
+    double colour[4], size = effect_value(d, e, 4, lt, 2, NULL), opacity = effect_value(d, e, 6, lt, 1, NULL);
+    double start = effect_value(d, e, 7, lt, 0, NULL), end = effect_value(d, e, 8, lt, 100, NULL);
+    int style = (int)effect_value(d, e, 10, lt, 1, NULL);
+
+    effect_value(d, e, 3, lt, 1, colour);
+    if (!(size > 0) || l->nmasks == 0 || !matrix_ok(m))
+        return;
+    cairo_save(cr);
+    cairo_set_matrix(cr, m);
+    cairo_new_path(cr);
+    for (int i = 0; i < l->nmasks; i++) {
+        if (!all && i + 1 != which)
+            continue;
+        lt_path_clear(&d->scratch);
+        lt_path_clear(&d->scratch2);
+        lt_path_prop_eval(d->doc, &l->masks[i].path, lt, &d->scratch2);
+        lt_trim(&d->scratch, &d->scratch2, start, end, 0, 0);
+        append_path(cr, &d->scratch);
+    }
+    cairo_set_line_width(cr, size);
+    cairo_set_line_cap(cr, CAIRO_LINE_CAP_ROUND);
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+    if (style == 2) {
+        cairo_save(cr);
+        cairo_set_operator(cr, CAIRO_OPERATOR_CLEAR);
+        cairo_paint(cr);
+        cairo_restore(cr);
+    }
+    if (style == 3) {
+        cairo_set_operator(cr, CAIRO_OPERATOR_DEST_IN);
+        cairo_set_source_rgba(cr, 0, 0, 0, clamp01(opacity));
+    } else {
+        cairo_set_source_rgba(cr, clamp01(colour[0]), clamp01(colour[1]), clamp01(colour[2]), clamp01(opacity));
+    }
+    cairo_stroke(cr);
+    cairo_restore(cr);
 }
 
 static void apply_effects(lt_draw *d, lt_layer *l, double lt, const cairo_matrix_t *m)
@@ -1113,6 +1175,8 @@ static void apply_effects(lt_draw *d, lt_layer *l, double lt, const cairo_matrix
         lt_fx_value vals[32];
         lt_fx fx;
         int n = e->nvalues < 32 ? e->nvalues : 32;
+        if (e->enabled && e->type == LT_EFFECT_STROKE)
+            stroke_effect(d, l, e, lt, m);
         if (!e->enabled || kind == LT_FX_NONE)
             continue;
         for (int k = 0; k < n; k++) {
@@ -1206,7 +1270,9 @@ static void draw_layer(lt_draw *d, lt_comp *c, lt_layer *l, double t, const cair
     if (!(opacity > 0))
         return;
     cairo_matrix_init_identity(&id);
-    masks = l->nmasks > 0;
+    masks = 0;
+    for (int i = 0; i < l->nmasks; i++)
+        masks |= l->masks[i].mode != 'n'; /* "none" masks only carry paths (for effects) */
     matte = l->matte_mode && l->matte && !as_matte;
     /* A layer that looks the same on every frame is drawn once and its pixels kept. */
     keep = l->static_tree && (!matte || l->matte->static_tree) && !(cache && cache->misses > 2 && !cache->hits);
