@@ -105,7 +105,7 @@ static int on_line(const double a[2], const double b[2], const double p[2])
     return fabs(cross) <= 1e-4 * (len > 1 ? len : 1) * (len > 1 ? len : 1);
 }
 
-#define LT_MOTION_STEPS 64
+#define LT_MOTION_STEPS 150
 
 /* Position along a motion path at eased progress y, by arc length. As lottie-web: the curve is
  * sampled at LT_MOTION_STEPS points (only its middle when the tangents lie on the line between the
