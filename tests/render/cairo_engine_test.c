@@ -349,6 +349,26 @@ static void test_stroke_effect_follows_a_mask_path(void)
     fw_engine_free(&e);
 }
 
+static void test_blur_spreads_beyond_the_layer_content(void)
+{
+    /* A 20 px square blurred by 20 (sigma 6): its edge softens on every side, evenly, and the blur
+     * is not cut where the square ends. */
+    fw_engine *e = load(doc("{\"ind\":1,\"ty\":4,\"ip\":0,\"op\":48,\"st\":0," KS ",\"shapes\":["
+                            "{\"ty\":\"rc\",\"p\":{\"a\":0,\"k\":[50,50]},\"s\":{\"a\":0,\"k\":[20,20]},\"r\":{\"a\":0,\"k\":0}},"
+                            "{\"ty\":\"fl\",\"c\":{\"a\":0,\"k\":[0,0,0,1]},\"o\":{\"a\":0,\"k\":100}}],"
+                            "\"ef\":[{\"ty\":29,\"en\":1,\"ef\":[{\"ty\":0,\"v\":{\"a\":0,\"k\":20}},"
+                            "{\"ty\":7,\"v\":{\"a\":0,\"k\":1}},{\"ty\":7,\"v\":{\"a\":0,\"k\":0}}]}]}",
+                            NULL));
+    FW_REQUIRE(e);
+    FW_REQUIRE(draw(e, 0) == 0);
+    FW_CHECK(A(50, 50) > 150);
+    FW_CHECK(A(66, 50) > 10 && A(66, 50) < 128); /* 6 px outside the square */
+    FW_CHECK(abs((int)A(66, 50) - (int)A(33, 50)) <= 3);
+    FW_CHECK(abs((int)A(50, 66) - (int)A(50, 33)) <= 3);
+    FW_CHECK_INT(A(95, 50), 0);
+    fw_engine_free(&e);
+}
+
 static void test_multiply_blend_mode(void)
 {
     /* A 50% grey square multiplied over red gives dark red; outside it, red. */
@@ -492,6 +512,7 @@ int main(void)
     FW_RUN(test_expression_moves_a_layer_with_time);
     FW_RUN(test_merge_paths_modes);
     FW_RUN(test_stroke_effect_follows_a_mask_path);
+    FW_RUN(test_blur_spreads_beyond_the_layer_content);
     FW_RUN(test_multiply_blend_mode);
     FW_RUN(test_time_remap_holds_a_precomp_frame);
     FW_RUN(test_image_pixels_given_by_the_caller);

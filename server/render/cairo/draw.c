@@ -1240,14 +1240,31 @@ static int same_matrix(const cairo_matrix_t *a, const cairo_matrix_t *b)
     return a->xx == b->xx && a->yx == b->yx && a->xy == b->xy && a->yy == b->yy && a->x0 == b->x0 && a->y0 == b->y0;
 }
 
-static int spreads(const lt_layer *l)
+/* Pixels the layer's blur and shadow effects can move its content by, at frame lt (0: none). */
+static double spread(lt_draw *d, const lt_layer *l, double lt)
 {
+    double total = 0;
+
     for (int i = 0; i < l->neffects; i++) {
-        lt_fx_kind k = lt_fx_kind_of(l->effects[i].type, l->effects[i].match);
-        if (l->effects[i].enabled && (k == LT_FX_GAUSSIAN_BLUR || k == LT_FX_DROP_SHADOW))
-            return 1;
+        const lt_effect *e = &l->effects[i];
+        lt_fx_kind kind = lt_fx_kind_of(e->type, e->match);
+        lt_fx_value vals[32];
+        lt_fx fx;
+        int n = e->nvalues < 32 ? e->nvalues : 32;
+        if (!e->enabled || (kind != LT_FX_GAUSSIAN_BLUR && kind != LT_FX_DROP_SHADOW))
+            continue;
+        for (int k = 0; k < n; k++) {
+            memset(&vals[k], 0, sizeof(vals[k]));
+            vals[k].n = e->values[k].v.dims <= 4 ? e->values[k].v.dims : 0;
+            if (e->values[k].type == 3)
+                vals[k].n = 2;
+            if (vals[k].n > 0)
+                lt_prop_eval(d->doc, &e->values[k].v, lt, vals[k].v);
+        }
+        if (lt_fx_from_values(&fx, kind, vals, (size_t)n, NULL) == FW_OK)
+            total += lt_fx_spread(&fx, d->scale) + 2;
     }
-    return 0;
+    return total;
 }
 
 static void draw_layer(lt_draw *d, lt_comp *c, lt_layer *l, double t, const cairo_matrix_t *base, int as_matte)
@@ -1313,8 +1330,10 @@ static void draw_layer(lt_draw *d, lt_comp *c, lt_layer *l, double t, const cair
     }
     /* Groups only as large as what the layer can paint. */
     box = layer_box(d, l, lt, &m, &unknown);
-    if (!unknown && !spreads(l)) {
-        double cx0, cy0, cx1, cy1;
+    if (!unknown) {
+        double cx0, cy0, cx1, cy1, grow = effects ? spread(d, l, lt) : 0;
+        /* Room for what blur and shadow spread beyond the content. */
+        box.x0 -= grow, box.y0 -= grow, box.x1 += grow, box.y1 += grow;
         cairo_set_matrix(cr, &id);
         cairo_clip_extents(cr, &cx0, &cy0, &cx1, &cy1);
         box.x0 = fmax(floor(box.x0), cx0), box.y0 = fmax(floor(box.y0), cy0);
