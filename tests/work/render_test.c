@@ -162,8 +162,10 @@ static void test_hello_job_renders_h264_as_the_settings_ask(void)
     fw_remove_tree(dir);
 }
 
-/* Render frame 60 of the hello template with these assets and decode it. */
-static uint8_t *hello_frame(const char *assets, int *width, int *height, fw_err *rc, fw_error *err_out)
+/* Render frame 60 of the hello template with these assets (and engine; NULL: the default) and
+ * decode it. */
+static uint8_t *hello_frame_by(const char *assets, const char *engine, int *width, int *height, fw_err *rc,
+                              fw_error *err_out)
 {
     const char *dir = fw_test_tmpdir();
     char job[4096];
@@ -172,8 +174,8 @@ static uint8_t *hello_frame(const char *assets, int *width, int *height, fw_err 
     rendered r;
 
     snprintf(job, sizeof(job),
-             "{\"template\":{\"src\":\"%s\"},\"assets\":[%s],\"settings\":{\"type\":\"image\",\"frames\":60}}",
-             hello_path, assets);
+             "{\"template\":{\"src\":\"%s\"},\"assets\":[%s],\"settings\":{\"type\":\"image\",\"frames\":60%s%s%s}}",
+             hello_path, assets, engine ? ",\"engine\":\"" : "", engine ? engine : "", engine ? "\"" : "");
     render(&r, job, NULL, dir, "frame.png", NULL);
     *rc = r.rc;
     if (err_out)
@@ -183,6 +185,11 @@ static uint8_t *hello_frame(const char *assets, int *width, int *height, fw_err 
     done(&r);
     fw_remove_tree(dir);
     return rgba;
+}
+
+static uint8_t *hello_frame(const char *assets, int *width, int *height, fw_err *rc, fw_error *err_out)
+{
+    return hello_frame_by(assets, NULL, width, height, rc, err_out);
 }
 
 static void test_data_asset_colour_shows_where_the_layer_is(void)
@@ -205,36 +212,13 @@ static void test_data_asset_colour_shows_where_the_layer_is(void)
     free(after);
 }
 
-/* Frame 60 of the hello template drawn by the named engine. */
-static uint8_t *engine_frame(const char *engine, int *width, int *height, fw_err *rc, fw_error *err_out)
-{
-    const char *dir = fw_test_tmpdir();
-    char job[4096];
-    uint8_t *rgba = NULL;
-    fw_error err;
-    rendered r;
-
-    snprintf(job, sizeof(job),
-             "{\"template\":{\"src\":\"%s\"},\"settings\":{\"type\":\"image\",\"frames\":60,\"engine\":\"%s\"}}",
-             hello_path, engine);
-    render(&r, job, NULL, dir, "frame.png", NULL);
-    *rc = r.rc;
-    if (err_out)
-        *err_out = r.err;
-    if (r.rc == FW_OK && fw_media_decode_frame(r.path, 0, &rgba, width, height, &err) != FW_OK)
-        rgba = NULL;
-    done(&r);
-    fw_remove_tree(dir);
-    return rgba;
-}
-
 static void test_settings_engine_selects_rlottie_or_cairo(void)
 {
     int w1, h1, w2, h2, differ = 0;
     fw_err rc;
     fw_error err;
-    uint8_t *cairo = engine_frame("cairo", &w1, &h1, &rc, NULL);
-    uint8_t *rl = engine_frame("rlottie", &w2, &h2, &rc, NULL);
+    uint8_t *cairo = hello_frame_by("", "cairo", &w1, &h1, &rc, NULL);
+    uint8_t *rl = hello_frame_by("", "rlottie", &w2, &h2, &rc, NULL);
 
     FW_REQUIRE(cairo && rl);
     FW_CHECK_INT(w1, w2);
@@ -249,7 +233,7 @@ static void test_settings_engine_selects_rlottie_or_cairo(void)
     free(cairo);
     free(rl);
 
-    FW_CHECK(engine_frame("nope", &w1, &h1, &rc, &err) == NULL);
+    FW_CHECK(hello_frame_by("", "nope", &w1, &h1, &rc, &err) == NULL);
     FW_CHECK_INT(rc, FW_ERR_INVALID);
     FW_CHECK_STR(err.field, "settings.engine");
     FW_CHECK_CONTAINS(err.message, "cairo, rlottie");

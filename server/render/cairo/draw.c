@@ -1002,8 +1002,9 @@ static cairo_pattern_t *mask_pattern(lt_draw *d, const lt_layer *l, double lt, c
     return cairo_pop_group(cr);
 }
 
-/* Luma mattes: the matte's luminance becomes its alpha. */
-static void luma_to_alpha(cairo_surface_t *s, int invert)
+/* A matte's pixels into the alpha the matte mode takes from them: the luminance (luma mattes) or the
+ * alpha, inverted or not. Colour is dropped; only alpha masks. */
+static void matte_alpha(cairo_surface_t *s, int luma, int invert)
 {
     unsigned char *data;
     int w, h, stride;
@@ -1019,33 +1020,11 @@ static void luma_to_alpha(cairo_surface_t *s, int invert)
         uint32_t *row = (uint32_t *)(data + (size_t)y * (size_t)stride);
         for (int x = 0; x < w; x++) {
             uint32_t p = row[x];
-            /* Premultiplied colour: luminance of the colour over transparent black. */
-            unsigned r = (p >> 16) & 255, g = (p >> 8) & 255, b = p & 255;
-            unsigned a = (r * 54 + g * 183 + b * 19 + 128) >> 8;
-            if (invert)
-                a = 255 - a;
-            row[x] = (uint32_t)a << 24;
+            /* Premultiplied colour: the luminance of the colour over transparent black. */
+            unsigned a = luma ? (((p >> 16) & 255) * 54 + ((p >> 8) & 255) * 183 + (p & 255) * 19 + 128) >> 8
+                              : p >> 24;
+            row[x] = (uint32_t)(invert ? 255 - a : a) << 24;
         }
-    }
-    cairo_surface_mark_dirty(s);
-}
-
-static void invert_alpha(cairo_surface_t *s)
-{
-    unsigned char *data;
-    int w, h, stride;
-
-    cairo_surface_flush(s);
-    data = cairo_image_surface_get_data(s);
-    if (!data || cairo_image_surface_get_format(s) != CAIRO_FORMAT_ARGB32)
-        return;
-    w = cairo_image_surface_get_width(s);
-    h = cairo_image_surface_get_height(s);
-    stride = cairo_image_surface_get_stride(s);
-    for (int y = 0; y < h; y++) {
-        uint32_t *row = (uint32_t *)(data + (size_t)y * (size_t)stride);
-        for (int x = 0; x < w; x++)
-            row[x] = (uint32_t)(255 - (row[x] >> 24)) << 24;
     }
     cairo_surface_mark_dirty(s);
 }
@@ -1066,10 +1045,8 @@ static cairo_pattern_t *matte_pattern(lt_draw *d, lt_comp *c, lt_layer *l, doubl
     if (cairo_pattern_get_surface(pat, &s) != CAIRO_STATUS_SUCCESS || !s ||
         cairo_surface_get_type(s) != CAIRO_SURFACE_TYPE_IMAGE)
         return pat;
-    if (l->matte_mode == 3 || l->matte_mode == 4)
-        luma_to_alpha(s, l->matte_mode == 4);
-    else if (l->matte_mode == 2)
-        invert_alpha(s);
+    if (l->matte_mode >= 2 && l->matte_mode <= 4)
+        matte_alpha(s, l->matte_mode >= 3, l->matte_mode == 2 || l->matte_mode == 4);
     return pat;
 }
 
@@ -1085,6 +1062,21 @@ static cairo_operator_t blend_operator(int bm)
     if (bm < 0 || bm >= (int)(sizeof(ops) / sizeof(ops[0])))
         return CAIRO_OPERATOR_OVER;
     return ops[bm];
+}
+
+/* An effect's values at frame lt, as the effects module takes them; returns how many. */
+static int effect_values(lt_draw *d, const lt_effect *e, double lt, lt_fx_value vals[32])
+{
+    int n = e->nvalues < 32 ? e->nvalues : 32;
+    for (int k = 0; k < n; k++) {
+        memset(&vals[k], 0, sizeof(vals[k]));
+        vals[k].n = e->values[k].v.dims <= 4 ? e->values[k].v.dims : 0;
+        if (vals[k].n > 0)
+            lt_prop_eval(d->doc, &e->values[k].v, lt, vals[k].v);
+        if (e->values[k].type == 3)
+            vals[k].n = 2; /* points: x and y */
+    }
+    return n;
 }
 
 /* After Effects' Stroke effect ("ty" 22), drawn here because it follows the layer's mask paths. */
@@ -1174,22 +1166,11 @@ static void apply_effects(lt_draw *d, lt_layer *l, double lt, const cairo_matrix
         lt_fx_kind kind = lt_fx_kind_of(e->type, e->match);
         lt_fx_value vals[32];
         lt_fx fx;
-        int n = e->nvalues < 32 ? e->nvalues : 32;
         if (e->enabled && e->type == LT_EFFECT_STROKE)
             stroke_effect(d, l, e, lt, m);
         if (!e->enabled || kind == LT_FX_NONE)
             continue;
-        for (int k = 0; k < n; k++) {
-            memset(&vals[k], 0, sizeof(vals[k]));
-            vals[k].n = e->values[k].v.dims <= 4 ? e->values[k].v.dims : 0;
-            if (e->values[k].type == 3)
-                vals[k].n = 2;
-            if (vals[k].n > 0) {
-                double v[4] = {0};
-                lt_prop_eval(d->doc, &e->values[k].v, lt, v);
-                memcpy(vals[k].v, v, sizeof(v));
-            }
-        }
+        int n = effect_values(d, e, lt, vals);
         if (lt_fx_from_values(&fx, kind, vals, (size_t)n, NULL) == FW_OK)
             lt_fx_apply(&fx, s, &d->fx, d->scale, &to_surface, NULL);
     }
@@ -1250,17 +1231,9 @@ static double spread(lt_draw *d, const lt_layer *l, double lt)
         lt_fx_kind kind = lt_fx_kind_of(e->type, e->match);
         lt_fx_value vals[32];
         lt_fx fx;
-        int n = e->nvalues < 32 ? e->nvalues : 32;
         if (!e->enabled || (kind != LT_FX_GAUSSIAN_BLUR && kind != LT_FX_DROP_SHADOW))
             continue;
-        for (int k = 0; k < n; k++) {
-            memset(&vals[k], 0, sizeof(vals[k]));
-            vals[k].n = e->values[k].v.dims <= 4 ? e->values[k].v.dims : 0;
-            if (e->values[k].type == 3)
-                vals[k].n = 2;
-            if (vals[k].n > 0)
-                lt_prop_eval(d->doc, &e->values[k].v, lt, vals[k].v);
-        }
+        int n = effect_values(d, e, lt, vals);
         if (lt_fx_from_values(&fx, kind, vals, (size_t)n, NULL) == FW_OK)
             total += lt_fx_spread(&fx, d->scale) + 2;
     }
