@@ -406,6 +406,27 @@ static void test_time_remap_holds_a_precomp_frame(void)
     fw_engine_free(&e);
 }
 
+static void test_faded_precomp_draws_its_layers_where_they_are(void)
+{
+    /* A half-transparent precomp whose only layer is a square moved by its parent: the group the
+     * precomp is faded in covers the square wherever it has moved. */
+    const char *asset = "{\"id\":\"inner\",\"w\":100,\"h\":100,\"layers\":["
+                        "{\"ind\":1,\"ty\":3,\"ip\":0,\"op\":48,\"st\":0,\"ks\":{\"p\":{\"a\":0,\"k\":[60,20]}}},"
+                        "{\"ind\":2,\"ty\":4,\"parent\":1,\"ip\":0,\"op\":48,\"st\":0,\"ks\":{},\"shapes\":["
+                        "{\"ty\":\"rc\",\"p\":{\"a\":0,\"k\":[10,10]},\"s\":{\"a\":0,\"k\":[20,20]},\"r\":{\"a\":0,\"k\":0}},"
+                        "{\"ty\":\"fl\",\"c\":{\"a\":0,\"k\":[1,0,0,1]},\"o\":{\"a\":0,\"k\":100}}]}]}";
+    fw_engine *e = load(doc("{\"ind\":1,\"ty\":0,\"refId\":\"inner\",\"w\":100,\"h\":100,\"ip\":0,\"op\":48,\"st\":0,"
+                            "\"ks\":{\"o\":{\"a\":0,\"k\":50}}}",
+                            asset));
+    FW_REQUIRE(e);
+    FW_REQUIRE(draw(e, 0) == 0);
+    FW_CHECK(A(70, 30) >= 126 && A(70, 30) <= 129); /* inside the moved square: half red */
+    FW_CHECK(A(61, 21) >= 126 && A(79, 39) >= 126); /* its corners are all there */
+    FW_CHECK_INT(A(10, 10), 0);
+    FW_CHECK_INT(A(85, 30), 0);
+    fw_engine_free(&e);
+}
+
 static void test_image_pixels_given_by_the_caller(void)
 {
     static uint32_t img[10 * 10];
@@ -515,6 +536,7 @@ int main(void)
     FW_RUN(test_blur_spreads_beyond_the_layer_content);
     FW_RUN(test_multiply_blend_mode);
     FW_RUN(test_time_remap_holds_a_precomp_frame);
+    FW_RUN(test_faded_precomp_draws_its_layers_where_they_are);
     FW_RUN(test_image_pixels_given_by_the_caller);
     FW_RUN(test_kept_static_layers_draw_what_a_fresh_engine_draws);
     FW_RUN(test_engines_by_name);

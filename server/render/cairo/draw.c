@@ -71,6 +71,7 @@ struct lt_draw {
     lt_fx_scratch fx;
     int depth;
     const lt_layer *collected; /* the shape layer whose shapes the arrays hold, before painting */
+    double collected_t;        /* and the frame they are of */
     int merge_ids;
     double alpha; /* opacity of a layer drawn without a group of its own, given to its one paint */
     size_t cached_bytes;       /* pixels kept for static layers */
@@ -747,11 +748,12 @@ static void collect_shapes(lt_draw *d, const lt_layer *l, double t)
     d->nstyles = 0;
     process_items(d, l->shapes, l->nshapes, &id, 1, t, 0);
     d->collected = l;
+    d->collected_t = t;
 }
 
 static void draw_shapes(lt_draw *d, const lt_layer *l, double t, const cairo_matrix_t *layer)
 {
-    if (d->collected != l)
+    if (d->collected != l || d->collected_t != t)
         collect_shapes(d, l, t);
     d->collected = NULL;
     for (int i = d->nstyles - 1; i >= 0; i--)
@@ -813,6 +815,9 @@ static lt_box shapes_box(lt_draw *d, const cairo_matrix_t *layer, double t)
     return b;
 }
 
+static lt_box comp_box(lt_draw *d, lt_layer *pl, double t, const cairo_matrix_t *m, int *unknown);
+static double spread(lt_draw *d, const lt_layer *l, double lt);
+
 /* A box the layer's pixels stay inside, or an empty box with *unknown set when it cannot tell. */
 static lt_box layer_box(lt_draw *d, lt_layer *l, double t, const cairo_matrix_t *m, int *unknown)
 {
@@ -827,9 +832,17 @@ static lt_box layer_box(lt_draw *d, lt_layer *l, double t, const cairo_matrix_t 
         if (l->image)
             box_rect(&b, m, l->image->w, l->image->h);
         break;
-    case LT_LAYER_PRECOMP:
+    case LT_LAYER_PRECOMP: {
+        /* The precomp's rectangle, or less: where its visible layers paint. */
+        int inner_unknown = 1;
+        lt_box inner = comp_box(d, l, t, m, &inner_unknown);
         box_rect(&b, m, l->w, l->h);
+        if (!inner_unknown) {
+            b.x0 = fmax(b.x0, inner.x0), b.y0 = fmax(b.y0, inner.y0);
+            b.x1 = fmin(b.x1, inner.x1), b.y1 = fmin(b.y1, inner.y1);
+        }
         break;
+    }
     case LT_LAYER_SHAPE:
         collect_shapes(d, l, t);
         b = shapes_box(d, m, t);
@@ -861,6 +874,48 @@ static lt_box layer_box(lt_draw *d, lt_layer *l, double t, const cairo_matrix_t 
         b.x0 = fmax(b.x0, mb.x0 - 1), b.y0 = fmax(b.y0, mb.y0 - 1);
         b.x1 = fmin(b.x1, mb.x1 + 1), b.y1 = fmin(b.y1, mb.y1 + 1);
     }
+    return b;
+}
+
+/* Where the visible layers of a precomp layer's composition paint at t, in device pixels. */
+static lt_box comp_box(lt_draw *d, lt_layer *pl, double t, const cairo_matrix_t *m, int *unknown)
+{
+    lt_comp *c = pl->comp;
+    lt_box b = box_empty();
+    double inner;
+
+    *unknown = 1;
+    if (!c || c->visiting || d->depth + 1 > LT_MAX_NESTING)
+        return b;
+    inner = pl->has_time_remap ? lt_prop_scalar(d->doc, &pl->tm, t) * d->doc->fr : (t - pl->st) / pl->sr;
+    c->visiting = 1;
+    d->depth++;
+    for (int i = 0; i < c->nlayers; i++) {
+        lt_layer *l = &c->layers[i];
+        cairo_matrix_t lm, cm;
+        int unk = 0;
+        if (l->hidden || l->is_matte || inner < l->ip || inner >= l->op || l->type == LT_LAYER_NULL ||
+            l->type < 0 || l->type > LT_LAYER_TEXT)
+            continue;
+        if (!(lt_prop_scalar(d->doc, &l->ks.o, inner) > 0))
+            continue;
+        layer_matrix(d->doc, l, inner, &lm);
+        cm = mul(&lm, m);
+        if (!matrix_ok(&cm))
+            continue;
+        lt_box one = layer_box(d, l, inner, &cm, &unk);
+        if (unk) {
+            d->depth--;
+            c->visiting = 0;
+            return b;
+        }
+        double grow = l->neffects ? spread(d, l, inner) : 0;
+        b.x0 = fmin(b.x0, one.x0 - grow), b.y0 = fmin(b.y0, one.y0 - grow);
+        b.x1 = fmax(b.x1, one.x1 + grow), b.y1 = fmax(b.y1, one.y1 + grow);
+    }
+    d->depth--;
+    c->visiting = 0;
+    *unknown = 0;
     return b;
 }
 
