@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "server/render/cairo/effects.h"
+#include "server/render/cairo/gradient.h"
 #include "server/render/cairo/image.h"
 #include "server/render/cairo/modifiers.h"
 #include "server/render/cairo/text.h"
@@ -74,6 +75,9 @@ struct lt_draw {
     double collected_t;        /* and the frame they are of */
     int merge_ids;
     double alpha; /* opacity of a layer drawn without a group of its own, given to its one paint */
+    lt_gradient grad;  /* gradients drawn here: the last one's table */
+    uint32_t *grad_px; /* and its pixels */
+    size_t grad_cap;
     size_t cached_bytes;       /* pixels kept for static layers */
 };
 
@@ -664,6 +668,88 @@ static void paint_merged(lt_draw *d, const lt_style *st, const cairo_matrix_t *l
     cairo_restore(cr);
 }
 
+typedef struct lt_box {
+    double x0, y0, x1, y1; /* device pixels; empty when x0 >= x1 */
+} lt_box;
+
+static void box_add(lt_box *b, const cairo_matrix_t *m, double x, double y)
+{
+    cairo_matrix_transform_point(m, &x, &y);
+    if (x < b->x0) b->x0 = x;
+    if (y < b->y0) b->y0 = y;
+    if (x > b->x1) b->x1 = x;
+    if (y > b->y1) b->y1 = y;
+}
+
+static lt_box box_empty(void)
+{
+    lt_box b = {1e30, 1e30, -1e30, -1e30};
+    return b;
+}
+
+static void box_rect(lt_box *b, const cairo_matrix_t *m, double w, double h)
+{
+    box_add(b, m, 0, 0);
+    box_add(b, m, w, 0);
+    box_add(b, m, 0, h);
+    box_add(b, m, w, h);
+}
+
+/* A gradient over a large area is drawn by gradient.c into the engine's buffer, over the part of the
+ * current path that is inside the clip, and set as the source; NULL leaves it to Cairo (small areas,
+ * other forms). The CTM is sm, the path and the stroke settings are in place. */
+static cairo_surface_t *drawn_gradient(lt_draw *d, cairo_pattern_t *pat, const cairo_matrix_t *sm, int stroke)
+{
+    cairo_t *cr = d->cr;
+    double ux0, uy0, ux1, uy1, cx0, cy0, cx1, cy1;
+    lt_box b = box_empty();
+    int x0, y0, w, h;
+
+    if (stroke)
+        cairo_stroke_extents(cr, &ux0, &uy0, &ux1, &uy1);
+    else
+        cairo_fill_extents(cr, &ux0, &uy0, &ux1, &uy1);
+    box_add(&b, sm, ux0, uy0), box_add(&b, sm, ux1, uy0), box_add(&b, sm, ux0, uy1), box_add(&b, sm, ux1, uy1);
+    cairo_identity_matrix(cr);
+    cairo_clip_extents(cr, &cx0, &cy0, &cx1, &cy1);
+    cairo_set_matrix(cr, sm);
+    x0 = (int)floor(fmax(b.x0, cx0)), y0 = (int)floor(fmax(b.y0, cy0));
+    w = (int)ceil(fmin(b.x1, cx1)) - x0, h = (int)ceil(fmin(b.y1, cy1)) - y0;
+    if (w <= 0 || h <= 0 || (long)w * h < 4096 || w > 16384 || h > 16384)
+        return NULL;
+    if (lt_gradient_from_pattern(&d->grad, pat, sm))
+        return NULL;
+    /* Smooth gradients are sampled every few pixels and scaled up bilinearly. */
+    int step = lt_gradient_step(&d->grad, pat);
+    int sw = (w + step - 1) / step + 1, sh = (h + step - 1) / step + 1;
+    if ((size_t)sw * (size_t)sh > d->grad_cap) {
+        uint32_t *p = realloc(d->grad_px, sizeof(uint32_t) * (size_t)sw * (size_t)sh);
+        if (!p)
+            return NULL;
+        d->grad_px = p;
+        d->grad_cap = (size_t)sw * (size_t)sh;
+    }
+    lt_gradient_draw(&d->grad, d->grad_px, (size_t)sw * 4, x0, y0, step, sw, sh);
+    cairo_surface_t *surface =
+        cairo_image_surface_create_for_data((unsigned char *)d->grad_px, CAIRO_FORMAT_ARGB32, sw, sh, sw * 4);
+    if (cairo_surface_status(surface) != CAIRO_STATUS_SUCCESS) {
+        cairo_surface_destroy(surface);
+        return NULL;
+    }
+    cairo_pattern_t *source = cairo_pattern_create_for_surface(surface);
+    cairo_matrix_t pm;
+    cairo_matrix_init_scale(&pm, 1.0 / step, 1.0 / step);
+    cairo_matrix_translate(&pm, -x0, -y0);
+    cairo_pattern_set_matrix(source, &pm);
+    cairo_pattern_set_extend(source, CAIRO_EXTEND_PAD);
+    cairo_pattern_set_filter(source, step > 1 ? CAIRO_FILTER_BILINEAR : CAIRO_FILTER_NEAREST);
+    cairo_identity_matrix(cr);
+    cairo_set_source(cr, source);
+    cairo_pattern_destroy(source);
+    cairo_set_matrix(cr, sm);
+    return surface;
+}
+
 static void paint_style(lt_draw *d, const lt_style *st, const cairo_matrix_t *layer, double t)
 {
     const lt_doc *doc = d->doc;
@@ -690,21 +776,11 @@ static void paint_style(lt_draw *d, const lt_style *st, const cairo_matrix_t *la
         append_path(cr, &e->path);
     }
     cairo_set_matrix(cr, &sm);
-    if (s->type == LT_SH_GFILL || s->type == LT_SH_GSTROKE) {
-        pat = gradient(doc, s, t, clamp01(opacity));
-        if (!pat)
-            return;
-        cairo_set_source(cr, pat);
-    } else {
-        double c[4];
-        lt_prop_eval(doc, &s->c, t, c);
-        cairo_set_source_rgba(cr, clamp01(c[0]), clamp01(c[1]), clamp01(c[2]), clamp01(opacity));
-    }
     if (stroke) {
         double w = lt_prop_scalar(doc, &s->w, t);
         if (!(w > 0)) {
             cairo_new_path(cr);
-            goto done;
+            return;
         }
         cairo_set_line_width(cr, w);
         cairo_set_line_cap(cr, s->cap == 1 ? CAIRO_LINE_CAP_BUTT : s->cap == 3 ? CAIRO_LINE_CAP_SQUARE
@@ -727,13 +803,35 @@ static void paint_style(lt_draw *d, const lt_style *st, const cairo_matrix_t *la
             if (total > 0)
                 cairo_set_dash(cr, dash, nd, off);
         }
+    } else {
+        cairo_set_fill_rule(cr, s->fill_rule == 2 ? CAIRO_FILL_RULE_EVEN_ODD : CAIRO_FILL_RULE_WINDING);
+    }
+    cairo_surface_t *drawn = NULL;
+    if (s->type == LT_SH_GFILL || s->type == LT_SH_GSTROKE) {
+        pat = gradient(doc, s, t, clamp01(opacity));
+        if (!pat) {
+            cairo_new_path(cr);
+            cairo_set_dash(cr, NULL, 0, 0);
+            return;
+        }
+        if (!(drawn = drawn_gradient(d, pat, &sm, stroke)))
+            cairo_set_source(cr, pat);
+    } else {
+        double c[4];
+        lt_prop_eval(doc, &s->c, t, c);
+        cairo_set_source_rgba(cr, clamp01(c[0]), clamp01(c[1]), clamp01(c[2]), clamp01(opacity));
+    }
+    if (stroke) {
         cairo_stroke(cr);
         cairo_set_dash(cr, NULL, 0, 0);
     } else {
-        cairo_set_fill_rule(cr, s->fill_rule == 2 ? CAIRO_FILL_RULE_EVEN_ODD : CAIRO_FILL_RULE_WINDING);
         cairo_fill(cr);
     }
-done:
+    if (drawn) {
+        cairo_set_source_rgb(cr, 0, 0, 0); /* let go of the buffer before it is drawn again */
+        cairo_surface_finish(drawn);
+        cairo_surface_destroy(drawn);
+    }
     if (pat)
         cairo_pattern_destroy(pat);
 }
@@ -761,33 +859,6 @@ static void draw_shapes(lt_draw *d, const lt_layer *l, double t, const cairo_mat
 }
 
 /* ---- bounds --------------------------------------------------------------------------------- */
-
-typedef struct lt_box {
-    double x0, y0, x1, y1; /* device pixels; empty when x0 >= x1 */
-} lt_box;
-
-static void box_add(lt_box *b, const cairo_matrix_t *m, double x, double y)
-{
-    cairo_matrix_transform_point(m, &x, &y);
-    if (x < b->x0) b->x0 = x;
-    if (y < b->y0) b->y0 = y;
-    if (x > b->x1) b->x1 = x;
-    if (y > b->y1) b->y1 = y;
-}
-
-static lt_box box_empty(void)
-{
-    lt_box b = {1e30, 1e30, -1e30, -1e30};
-    return b;
-}
-
-static void box_rect(lt_box *b, const cairo_matrix_t *m, double w, double h)
-{
-    box_add(b, m, 0, 0);
-    box_add(b, m, w, 0);
-    box_add(b, m, 0, h);
-    box_add(b, m, w, h);
-}
 
 /* Where the collected shapes of a layer can paint, in device pixels. */
 static lt_box shapes_box(lt_draw *d, const cairo_matrix_t *layer, double t)
@@ -1600,6 +1671,7 @@ void lt_draw_free(lt_draw **dp)
     free(d->scratch_out);
     free(d->in_ptrs);
     free(d->out_ptrs);
+    free(d->grad_px);
     lt_path_release(&d->scratch);
     lt_path_release(&d->scratch2);
     lt_fx_scratch_release(&d->fx);
