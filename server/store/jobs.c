@@ -458,6 +458,14 @@ static fw_err settle_parent(fw_store *s, const char *child_id, int depth, fw_err
     if (rc != FW_OK || !found || !child.parent_id[0] || depth > 8)
         goto done;
     if (strcmp(child.status, FW_STATUS_FINISHED) == 0) {
+        /* Children finishing at the same moment in two transactions would each see the other still
+         * running and neither queue the parent: the parent's row lock puts them one after the other,
+         * and the second counts the first as finished. */
+        char lock_sql[128];
+        int64_t one = 0;
+        snprintf(lock_sql, sizeof(lock_sql), "SELECT 1 FROM jobs WHERE id = $1 %s", s->ops->row_lock);
+        if ((rc = fw_sql_int(s, lock_sql, FW_SQL_ARGS(FW_SQL_T(child.parent_id)), &one, NULL, err)) != FW_OK)
+            goto done;
         rc = fw_sql_int(s, "SELECT COUNT(*) FROM jobs WHERE parent_id = $1 AND status <> 'finished'",
                         FW_SQL_ARGS(FW_SQL_T(child.parent_id)), &unfinished, NULL, err);
         if (rc == FW_OK && unfinished == 0)

@@ -296,6 +296,7 @@ static const char *const postgres_migrations[] = {
 static const fw_store_ops postgres_ops = {
     .kind = "postgres",
     .claim_lock = "FOR UPDATE SKIP LOCKED",
+    .row_lock = "FOR UPDATE",
     .version_sql = "SELECT COALESCE(MAX(version), 0) FROM jobs",
     .migrations = postgres_migrations,
     .migration_count = (int)(sizeof(postgres_migrations) / sizeof(postgres_migrations[0])),

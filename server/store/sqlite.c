@@ -309,6 +309,7 @@ static const char *const sqlite_migrations[] = {
 static const fw_store_ops sqlite_ops = {
     .kind = "sqlite",
     .claim_lock = "",
+    .row_lock = "",
     .version_sql = "SELECT value FROM store_version WHERE id = 1",
     .migrations = sqlite_migrations,
     .migration_count = (int)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0])),

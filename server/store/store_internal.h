@@ -50,6 +50,9 @@ typedef struct fw_store_ops {
     const char *kind;
     /* Inserted after a claim's inner SELECT: "FOR UPDATE SKIP LOCKED" or "". */
     const char *claim_lock;
+    /* Ends a SELECT that locks the rows it reads until the transaction ends: "FOR UPDATE", or "" where
+     * a write transaction already excludes every other writer (SQLite). */
+    const char *row_lock;
     /* A query of one row and column: the highest committed job version. */
     const char *version_sql;
     /* Numbered migrations, applied in order; each one SQL script. */
