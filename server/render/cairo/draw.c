@@ -259,11 +259,8 @@ static void build_geometry(lt_draw *d, const lt_shape *s, double t, lt_path *out
 
     switch (s->type) {
     case LT_SH_PATH:
+        /* A path keeps its own vertex order; "d" reverses only the built shapes below, as in lottie-web. */
         lt_path_prop_eval(doc, &s->path, t, out);
-        if (s->direction == 3 && out->ncontours > 0) {
-            /* Reversed: lottie-web reverses the vertex order of a "sh" only through "d" on rect/ellipse/
-             * star; a path's own order is kept. */
-        }
         break;
     case LT_SH_RECT:
         lt_prop_eval(doc, &s->p, t, p);
