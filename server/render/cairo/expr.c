@@ -18,6 +18,7 @@
 
 #include <duktape.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1298,6 +1299,14 @@ static int comp_has_expr(const lt_comp *c)
     return 0;
 }
 
+static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
+
+static void set_hooks(void)
+{
+    lt_expr_eval_hook = eval_hook;
+    lt_expr_path_hook = path_hook;
+}
+
 fw_err lt_expr_attach(lt_doc *doc, fw_error *err)
 {
     expr_env *env;
@@ -1342,8 +1351,8 @@ fw_err lt_expr_attach(lt_doc *doc, fw_error *err)
         if (src)
             compile_one(env, id);
     }
-    lt_expr_eval_hook = eval_hook;
-    lt_expr_path_hook = path_hook;
+    /* Set once for the process: engines load documents on several threads at a time. */
+    pthread_once(&hooks_once, set_hooks);
     return FW_OK;
 }
 
