@@ -18,27 +18,7 @@
 #include "server/render/cairo/draw.h"
 #include "bench/fidelity/ssim.h"
 #include "server/render/cairo/model.h"
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
+#include "server/util/fs.h"
 
 int main(int argc, char **argv)
 {
@@ -66,9 +46,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: lottie_png FILE.json OUT_PREFIX [FRAME ...]\n");
         return 2;
     }
-    json = slurp(argv[1], &len);
+    json = fw_read_file(argv[1], (size_t)1 << 30, &len, &err);
     if (!json) {
-        fprintf(stderr, "cannot read %s\n", argv[1]);
+        fprintf(stderr, "%s: %s\n", argv[1], err.message);
         return 1;
     }
     snprintf(dir, sizeof(dir), "%s", argv[1]);

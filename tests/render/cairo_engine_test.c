@@ -11,6 +11,7 @@
 
 #include "server/render/engine.h"
 #include "server/text/fonts.h"
+#include "server/util/fs.h"
 #include "tests/fw_test.h"
 
 #define W 100
@@ -453,32 +454,13 @@ static void test_image_pixels_given_by_the_caller(void)
     fw_engine_free(&e);
 }
 
-/* A file of the corpus read whole, or NULL. */
-static char *corpus_text(const char *name)
-{
-    const char *path = fw_test_corpus(name);
-    char *text = NULL;
-    long n;
-    FILE *f = path ? fopen(path, "rb") : NULL;
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)n + 1))) {
-        if (fread(text, 1, (size_t)n, f) != (size_t)n) {
-            free(text);
-            text = NULL;
-        } else {
-            text[n] = '\0';
-        }
-    }
-    fclose(f);
-    return text;
-}
-
 static void test_kept_static_layers_draw_what_a_fresh_engine_draws(void)
 {
     /* ghost.json has a static landscape (kept after the first frame) under moving layers. */
     static uint32_t fresh[W * H];
-    char *text = corpus_text("ghost.json");
+    const char *path = fw_test_corpus("ghost.json");
+    size_t len;
+    char *text = path ? fw_read_file(path, 64u << 20, &len, NULL) : NULL;
     fw_engine *kept, *once;
     fw_error err;
     if (!text)

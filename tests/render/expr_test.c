@@ -13,6 +13,7 @@
 #include "server/render/cairo/expr.h"
 #include "server/render/cairo/model.h"
 #include "server/render/cairo/path.h"
+#include "server/util/fs.h"
 #include "tests/fw_test.h"
 
 #define DOC(layers) \
@@ -291,29 +292,6 @@ static void test_guard_rejects_what_it_cannot_see(void)
     free(s);
 }
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) {
-        buf[n] = '\0';
-        *len = (size_t)n;
-    }
-    return buf;
-}
-
 static void test_corpus_expressions_compile(void)
 {
     static const struct {
@@ -337,7 +315,7 @@ static void test_corpus_expressions_compile(void)
         FW_SKIP("FW_CORPUS_DIR is not set");
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         size_t len = 0;
-        char *json = read_file(fw_test_corpus(files[i].file), &len);
+        char *json = fw_read_file(fw_test_corpus(files[i].file), 64u << 20, &len, NULL);
         lt_doc *doc = NULL;
         fw_error err = {0};
         FW_CHECK_MSG(json != NULL, "%s missing", files[i].file);
@@ -369,7 +347,7 @@ static void test_corpus_values_match_lottie_web(void)
     fw_error err = {0};
     if (!path)
         FW_SKIP("FW_CORPUS_DIR is not set");
-    json = read_file(path, &len);
+    json = fw_read_file(path, 64u << 20, &len, NULL);
     FW_REQUIRE(json);
     FW_REQUIRE(lt_doc_load(&doc, json, len, NULL, &err) == FW_OK);
     free(json);
@@ -382,7 +360,7 @@ static void test_corpus_values_match_lottie_web(void)
     /* sum(div(thisProperty.propertyGroup(1)(2), 2), value): half the ellipse's size [3,3] plus [20,0]. */
     path = fw_test_corpus("expressions__intelia_logo_animation.json");
     FW_REQUIRE(path);
-    json = read_file(path, &len);
+    json = fw_read_file(path, 64u << 20, &len, NULL);
     FW_REQUIRE(json);
     FW_REQUIRE(lt_doc_load(&doc, json, len, NULL, &err) == FW_OK);
     free(json);

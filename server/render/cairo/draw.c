@@ -181,9 +181,9 @@ static void layer_matrix(const lt_doc *doc, const lt_layer *l, double t, cairo_m
     cairo_matrix_t m;
     int guard = 0;
 
-    transform_matrix(doc, &l->ks, lt_layer_frame(l, t), orient_angle(doc, l, lt_layer_frame(l, t)), out);
+    transform_matrix(doc, &l->ks, t, orient_angle(doc, l, t), out);
     for (const lt_layer *p = l->parent; p && guard < 256; p = p->parent, guard++) {
-        transform_matrix(doc, &p->ks, lt_layer_frame(p, t), orient_angle(doc, p, lt_layer_frame(p, t)), &m);
+        transform_matrix(doc, &p->ks, t, orient_angle(doc, p, t), &m);
         *out = mul(out, &m);
     }
 }
@@ -995,7 +995,6 @@ static void draw_layer(lt_draw *d, lt_comp *c, lt_layer *l, double t, const cair
 static void draw_content(lt_draw *d, lt_layer *l, double t, const cairo_matrix_t *m)
 {
     cairo_t *cr = d->cr;
-    double lt = lt_layer_frame(l, t);
 
     switch (l->type) {
     case LT_LAYER_SOLID:
@@ -1022,17 +1021,17 @@ static void draw_content(lt_draw *d, lt_layer *l, double t, const cairo_matrix_t
         }
         break;
     case LT_LAYER_SHAPE:
-        draw_shapes(d, l, lt, m);
+        draw_shapes(d, l, t, m);
         break;
     case LT_LAYER_TEXT:
         if (l->text) {
             cairo_set_matrix(cr, m);
-            lt_text_draw(d->doc, l, lt, cr);
+            lt_text_draw(d->doc, l, t, cr);
         }
         break;
     case LT_LAYER_PRECOMP:
         if (l->comp && !l->comp->visiting) {
-            double inner = l->has_time_remap ? lt_prop_scalar(d->doc, &l->tm, lt) * d->doc->fr : (t - l->st) / l->sr;
+            double inner = l->has_time_remap ? lt_prop_scalar(d->doc, &l->tm, t) * d->doc->fr : (t - l->st) / l->sr;
             cairo_save(cr);
             cairo_set_matrix(cr, m);
             cairo_rectangle(cr, 0, 0, l->w, l->h);
@@ -1367,7 +1366,7 @@ static void draw_layer(lt_draw *d, lt_comp *c, lt_layer *l, double t, const cair
 {
     cairo_t *cr = d->cr;
     cairo_matrix_t lm, m, id;
-    double lt = lt_layer_frame(l, t), opacity;
+    double opacity;
     int masks, matte, effects, grouped, keep, unknown = 1;
     lt_layer_cache *cache = l->cache;
     lt_box box;
@@ -1379,7 +1378,7 @@ static void draw_layer(lt_draw *d, lt_comp *c, lt_layer *l, double t, const cair
         return;
     if (d->depth > LT_MAX_NESTING)
         return;
-    opacity = clamp01(lt_prop_scalar(d->doc, &l->ks.o, lt) / 100);
+    opacity = clamp01(lt_prop_scalar(d->doc, &l->ks.o, t) / 100);
     if (!(opacity > 0))
         return;
     cairo_matrix_init_identity(&id);
@@ -1409,7 +1408,7 @@ static void draw_layer(lt_draw *d, lt_comp *c, lt_layer *l, double t, const cair
     grouped = masks || matte || effects || l->blend != 0 || opacity < 1 || keep;
     d->depth++;
     cairo_save(cr);
-    if (grouped && !masks && !matte && !effects && !l->blend && !keep && single_paint(d, l, lt)) {
+    if (grouped && !masks && !matte && !effects && !l->blend && !keep && single_paint(d, l, t)) {
         /* Partial opacity over one paint needs no group: nothing in the layer overlaps itself. */
         d->alpha = opacity;
         draw_content(d, l, t, &m);
@@ -1425,9 +1424,9 @@ static void draw_layer(lt_draw *d, lt_comp *c, lt_layer *l, double t, const cair
         return;
     }
     /* Groups only as large as what the layer can paint. */
-    box = layer_box(d, l, lt, &m, &unknown);
+    box = layer_box(d, l, t, &m, &unknown);
     if (!unknown) {
-        double cx0, cy0, cx1, cy1, grow = effects ? spread(d, l, lt) : 0;
+        double cx0, cy0, cx1, cy1, grow = effects ? spread(d, l, t) : 0;
         /* Room for what blur and shadow spread beyond the content. */
         box.x0 -= grow, box.y0 -= grow, box.x1 += grow, box.y1 += grow;
         cairo_set_matrix(cr, &id);
@@ -1452,7 +1451,7 @@ static void draw_layer(lt_draw *d, lt_comp *c, lt_layer *l, double t, const cair
         draw_content(d, l, t, &m);
         cairo_identity_matrix(cr);
         content = cairo_pop_group(cr);
-        mask = mask_pattern(d, l, lt, &m);
+        mask = mask_pattern(d, l, t, &m);
         cairo_set_matrix(cr, &id);
         cairo_set_source(cr, content);
         cairo_mask(cr, mask);
@@ -1462,7 +1461,7 @@ static void draw_layer(lt_draw *d, lt_comp *c, lt_layer *l, double t, const cair
         draw_content(d, l, t, &m);
     }
     if (effects)
-        apply_effects(d, l, lt, &m);
+        apply_effects(d, l, t, &m);
     cairo_identity_matrix(cr);
     cairo_pattern_t *pat = cairo_pop_group(cr);
     if (matte) {

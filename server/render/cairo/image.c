@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/util/fetch.h"
+#include "server/util/fs.h"
+
 #define LT_IMAGE_MAX_SIDE 16384
 #define LT_IMAGE_MAX_FILE ((size_t)256 << 20)
 
@@ -119,71 +122,6 @@ done:
     return s;
 }
 
-static int b64(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
-/* The bytes of a base64 data: URI, or NULL. */
-static unsigned char *data_uri(const char *uri, size_t *len)
-{
-    const char *comma = strchr(uri, ',');
-    unsigned char *out;
-    unsigned acc = 0;
-    int bits = 0;
-    size_t n = 0;
-
-    if (!comma || !strstr(uri, ";base64") || strstr(uri, ";base64") > comma)
-        return NULL;
-    out = malloc(strlen(comma) * 3 / 4 + 4);
-    if (!out)
-        return NULL;
-    for (const char *p = comma + 1; *p; p++) {
-        int v = b64((unsigned char)*p);
-        if (v < 0)
-            continue;
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (unsigned char)(acc >> bits);
-        }
-    }
-    *len = n;
-    return out;
-}
-
-static unsigned char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *buf = NULL;
-    long size;
-
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0 && (size_t)size <= LT_IMAGE_MAX_FILE &&
-        fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size))) {
-        if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
-            free(buf);
-            buf = NULL;
-        } else {
-            *len = (size_t)size;
-        }
-    }
-    fclose(f);
-    return buf;
-}
-
 void lt_image_load(lt_doc *doc, lt_image *im, const char *resource_dir)
 {
     unsigned char *bytes = NULL;
@@ -192,8 +130,9 @@ void lt_image_load(lt_doc *doc, lt_image *im, const char *resource_dir)
 
     if (im->surface || im->external || !im->path)
         return;
-    if (strncmp(im->path, "data:", 5) == 0) {
-        bytes = data_uri(im->path, &len);
+    if (fw_fetch_is_data_url(im->path)) {
+        if (fw_fetch_data_url(im->path, LT_IMAGE_MAX_FILE, &bytes, &len, "assets", NULL) != FW_OK)
+            bytes = NULL;
     } else {
         char full[PATH_MAX];
         if (im->path[0] != '/' && resource_dir)
@@ -202,7 +141,7 @@ void lt_image_load(lt_doc *doc, lt_image *im, const char *resource_dir)
             snprintf(full, sizeof(full), "%s", im->path);
         /* A relative path that climbs out of the resource folder is not read. */
         if (strstr(im->path, "..") == NULL || im->path[0] == '/')
-            bytes = read_file(full, &len);
+            bytes = (unsigned char *)fw_read_file(full, LT_IMAGE_MAX_FILE, &len, NULL);
     }
     if (bytes)
         im->surface = lt_image_decode(bytes, len);

@@ -336,11 +336,4 @@ typedef int (*lt_expr_path_fn)(const lt_doc *doc, const lt_path_prop *p, double 
 extern lt_expr_eval_fn lt_expr_eval_hook;
 extern lt_expr_path_fn lt_expr_path_hook;
 
-/* The frame a layer's properties are evaluated at, for a frame of its composition. */
-static inline double lt_layer_frame(const lt_layer *l, double comp_frame)
-{
-    (void)l;
-    return comp_frame;
-}
-
 #endif
