@@ -1,40 +1,89 @@
 #!/usr/bin/env bash
 # Installs every Debian package that building, running and testing Framewright
-# need. Idempotent: it installs only what is missing, and does nothing (not
-# even an apt-get update) when everything is there.
+# need, and only those. Idempotent: it installs only what is missing, and does
+# nothing (not even an apt-get update) when everything is there. Runs apt-get
+# with sudo when not root. tests/fresh/check.sh proves the list complete on a
+# minimal Debian 12 root.
+#
+#   bazel/setup.sh --list   prints the list, one package a line, and installs nothing
 set -euo pipefail
 
+# One package a line, with why it is here.
 packages=(
   # build
-  bazel-bootstrap bazel-rules-java clang libclang-rt-14-dev pkg-config
-  protobuf-c-compiler libprotobuf-c-dev protobuf-compiler protobuf-compiler-grpc
+  bazel-bootstrap          # Bazel, the build
+  bazel-rules-java         # the Java rules Debian's Bazel loads even for C builds
+  clang                    # the compiler, with AddressSanitizer, UBSan and libFuzzer
+  libclang-rt-14-dev       # clang's sanitizer and libFuzzer runtimes
+  pkg-config               # bazel/pkg_config.bzl finds each system library's flags with it
+  protobuf-c-compiler      # protoc-c: the C code of proto/*.proto
+  libprotobuf-c-dev        # protobuf-c's headers and library
+  protobuf-compiler        # protoc, which protoc-c and the service stubs build on
+  libprotobuf-dev          # the well-known types (google/protobuf/struct.proto ...) proto/ imports
+  protobuf-compiler-grpc   # grpc_python_plugin: the Python stubs of the gRPC tests
   # libraries
-  libgrpc-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libzip-dev libjansson-dev
-  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
-  librlottie-dev libcairo2-dev libharfbuzz-dev libfreetype-dev libfribidi-dev
-  libsqlite3-dev libpq-dev libmicrohttpd-dev duktape-dev
-  # fonts: the default font for text whose font is missing
-  fonts-dejavu-core fonts-lohit-deva
+  libgrpc-dev              # the gRPC C core: server and client
+  libcurl4-openssl-dev     # asset downloads, webhooks, S3 uploads
+  libssl-dev               # TLS, HMAC signatures, AES-GCM sealed secrets
+  zlib1g-dev               # gzip in the HTTP paths, dotLottie and zip bundles
+  libzip-dev               # template bundles (.zip, .lottie)
+  libjansson-dev           # JSON: Lottie documents, the REST gateway, jobs
+  libavcodec-dev           # encoding (H.264, ProRes, PNG, WebP ...)
+  libavformat-dev          # containers (mp4, mov, webm) and joins
+  libavutil-dev            # frames and options for the other libav* libraries
+  libswscale-dev           # RGBA to the encoders' pixel formats
+  libswresample-dev        # audio resampling
+  librlottie-dev           # the rlottie engine, the second renderer
+  libcairo2-dev            # the default renderer, drawn with Cairo
+  libharfbuzz-dev          # text shaping
+  libfreetype-dev          # font files
+  libfribidi-dev           # bidirectional text
+  libsqlite3-dev           # the embedded job store
+  libpq-dev                # the PostgreSQL job store of a farm
+  libmicrohttpd-dev        # the HTTP servers: output URLs, uploads, the REST gateway
+  duktape-dev              # After Effects expressions, in JavaScript
+  # fonts
+  fonts-dejavu-core        # the default font, for text whose font is missing
+  fonts-lohit-deva         # a Devanagari font, for the shaping tests
   # tests
-  ffmpeg valgrind python3 python3-grpcio python3-protobuf postgresql
+  ca-certificates          # npm's https registry (the Node gRPC client, the S3 test server)
+  ffmpeg                   # ffprobe checks the outputs; ffmpeg makes test media
+  openssl                  # the openssl command makes the TLS tests' certificates
+  python3                  # the Python test drivers and the fidelity verdict
+  python3-grpcio           # a real Python gRPC client against the server
+  python3-protobuf         # the messages of that client
+  postgresql               # a private PostgreSQL server for the farm store tests
+  nodejs                   # a real Node.js gRPC client (@grpc/grpc-js); the S3 test server
+  npm                      # installs those two's packages from package-lock.json
+  # tools
+  valgrind                 # the leak check of the server (README, --config=valgrind)
 )
 
-# Node.js 20 or later for the Node gRPC client test and the S3 test server:
-# the one on PATH when there is one (Debian 12's own nodejs is 18).
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  packages+=(nodejs npm)
+if [ "${1:-}" = --list ]; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
 fi
 
 missing=()
 for p in "${packages[@]}"; do
+  # A Node.js installed some other way (Debian 12's is 18; newer ones come
+  # from elsewhere) serves as well as Debian's.
+  case $p in nodejs | npm) command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && continue ;; esac
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || {
+    echo "setup: these packages are missing and sudo is not installed; as root, run:" >&2
+    echo "  apt-get install --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  }
+  sudo=(sudo)
+fi
 echo "setup: installing ${missing[*]}" >&2
-$sudo apt-get update -q
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
