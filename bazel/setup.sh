@@ -21,6 +21,7 @@ packages=(
   protobuf-compiler        # protoc, which protoc-c and the service stubs build on
   libprotobuf-dev          # the well-known types (google/protobuf/struct.proto ...) proto/ imports
   protobuf-compiler-grpc   # grpc_python_plugin: the Python stubs of the gRPC tests
+  xxd                      # xxd -i builds the expression engine's JavaScript prelude into it
   # libraries
   libgrpc-dev              # the gRPC C core: server and client
   libcurl4-openssl-dev     # asset downloads, webhooks, S3 uploads

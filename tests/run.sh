@@ -8,6 +8,7 @@
 #   FW_FUZZ_SECONDS   seconds per fuzz target (default 30; 0 skips fuzzing)
 #   FW_TEST_PG_URL    a PostgreSQL server for the tests (default: a private one started here)
 #   FW_FIDELITY       0 skips the fidelity check against lottie-web (needs the corpus and Chromium)
+#   FW_FRESH          1 also runs the quick start on a fresh Debian 12 root (tests/fresh/check.sh)
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -122,6 +123,22 @@ PY
     failed=$((failed + 1))
   fi
   rm -f "$json"
+fi
+
+# The quick start on a minimal Debian 12 root: both commands, as the README
+# writes them (tests/fresh/check.sh; its own counts join these).
+if [ "${FW_FRESH:-0}" = 1 ]; then
+  sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo bash tests/fresh/check.sh 2>&1 | tee "$log"
+  line=$(grep -aE '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+  if [ -n "$line" ]; then
+    passed=$((passed + ${line%% passed*}))
+    line=${line#*, }
+    failed=$((failed + ${line%% failed}))
+  else
+    echo "fresh: the check ended without its summary"
+    failed=$((failed + 1))
+  fi
 fi
 
 echo "$passed passed, $failed failed"

@@ -128,15 +128,17 @@ in_root() {
 # (fetched once into the cache): the first path matching the regular
 # expression $1 (paths start with "/").
 package_of() {
-  local regex=$1 index part
+  local regex=$1 index part pkg
   for part in amd64 all; do
     index="$cache/Contents-$part.gz"
     if [ ! -s "$index" ]; then
       curl -fsS -m 300 -o "$index.tmp" "$mirror/dists/bookworm/main/Contents-$part.gz" && mv "$index.tmp" "$index" ||
         { rm -f "$index.tmp"; continue; }
     fi
-    gzip -dc "$index" | RE=$regex awk '"/" $1 ~ ENVIRON["RE"] { n = split($NF, p, ","); sub(/.*\//, "", p[1]); print p[1]; exit }' |
-      grep . && return 0
+    # (awk stops at the first match; gzip's broken pipe does not matter)
+    pkg=$(gzip -dc "$index" 2>/dev/null |
+          RE=$regex awk '"/" $1 ~ ENVIRON["RE"] { n = split($NF, p, ","); sub(/.*\//, "", p[1]); print p[1]; exit }')
+    [ -n "$pkg" ] && { echo "$pkg"; return 0; }
   done
   return 1
 }
