@@ -45,6 +45,7 @@ packages=(
   duktape-dev              # After Effects expressions, in JavaScript
   # fonts
   fonts-dejavu-core        # the default font, for text whose font is missing
+  fonts-dejavu-extra       # the rest of the DejaVu family (condensed, light, oblique): weights and styles to match
   fonts-lohit-deva         # a Devanagari font, for the shaping tests
   # tests
   ca-certificates          # npm's https registry (the Node gRPC client, the S3 test server)

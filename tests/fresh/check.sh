@@ -103,6 +103,17 @@ mnt -t proc proc "$root/proc" && mnt -t sysfs sysfs "$root/sys" &&
   mnt -t tmpfs tmpfs "$root/dev/shm" &&
   mnt --bind "$cache/archives" "$root/var/cache/apt/archives" || fail "could not mount into the root"
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+# This machine's network, not a package: where it reaches the Internet through
+# a proxy that signs with certificate authorities of its own (added locally,
+# in /usr/local/share/ca-certificates), the root trusts them too. The
+# ca-certificates package that setup installs merges them into the system
+# bundle, and npm (whose Node.js otherwise trusts only its own list) is told
+# to use that bundle.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+  echo "cafile=/etc/ssl/certs/ca-certificates.crt" >"$root/etc/npmrc"
+fi
 # Downloaded packages stay in the cache for the next run (they are only files:
 # setup still has to install every one of them).
 echo 'APT::Keep-Downloaded-Packages "true";' >"$root/etc/apt/apt.conf.d/90framewright-fresh"
