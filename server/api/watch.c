@@ -31,6 +31,8 @@ typedef struct watcher {
     char template_id[FW_ID_SIZE];
     char batch_id[FW_ID_SIZE];
     int64_t last_version;      /* of the job (one job) or of any job (filters keep none) */
+    int last_attempts;         /* of the job (one job): claims seen so far */
+    int saw_queued;            /* of the job (one job): the last status sent was queued */
     fw_watch_snapshot_fn snapshot; /* a batch watcher: sends snapshots, not job events */
     void *snapshot_ctx;
     int dirty;                 /* a job of its batch changed since the last snapshot */
@@ -87,6 +89,27 @@ static int deliver(watcher *w, const fw_job_row *row, const ProtobufCMessage *ev
 
     if (w->job_id[0] && row->version <= w->last_version)
         return 0;
+    /* A job claimed again between two looks went back to the queue in
+     * between: the watcher is told so, as if it had seen it. */
+    if (w->job_id[0] && w->last_attempts > 0 && row->attempts > w->last_attempts && !w->saw_queued &&
+        strcmp(row->status, "queued") != 0 && !final) {
+        fw_job_row queued = *row;
+        ProtobufCMessage *again = NULL;
+        snprintf(queued.status, sizeof(queued.status), "queued");
+        queued.progress = 0;
+        queued.stage[0] = '\0';
+        queued.worker[0] = '\0';
+        if (fw_service_job_event(&queued, &again, &err) == FW_OK) {
+            rc = fw_rpc_stream_send(w->stream, again, &err);
+            protobuf_c_message_free_unpacked(again, NULL);
+            if (rc != FW_OK && rc != FW_ERR_LIMIT) {
+                fw_rpc_stream_finish(w->stream, rc, &err);
+                return 1;
+            }
+        }
+    }
+    if (w->job_id[0] && row->attempts > w->last_attempts)
+        w->last_attempts = row->attempts;
     /* A watcher that cannot keep up misses progress events, never the last one. */
     rc = final ? fw_rpc_stream_send_wait(w->stream, event, 2000, &err) : fw_rpc_stream_send(w->stream, event, &err);
     if (rc == FW_ERR_LIMIT && !final)
@@ -95,8 +118,10 @@ static int deliver(watcher *w, const fw_job_row *row, const ProtobufCMessage *ev
         fw_rpc_stream_finish(w->stream, rc, &err);
         return 1;
     }
-    if (w->job_id[0])
+    if (w->job_id[0]) {
         w->last_version = row->version;
+        w->saw_queued = strcmp(row->status, "queued") == 0;
+    }
     if (final && w->job_id[0]) {
         fw_rpc_stream_finish(w->stream, FW_OK, NULL);
         return 1;
