@@ -137,4 +137,64 @@ static inline const uint8_t *rgba_at(const uint8_t *rgba, int width, int x, int 
     return rgba + ((size_t)y * (size_t)width + (size_t)x) * 4;
 }
 
+/* ---- numbered clips: each picture shows its own number --------------------------------------- */
+
+/* Picture n shows n in binary as NUMBER_BITS vertical bands, the lowest bit
+ * on the left, white for 1 and black for 0: coarse enough that any codec
+ * and any scaling keeps it readable. */
+#define NUMBER_BITS 10
+
+static inline void draw_number(uint32_t *pixels, size_t stride, int width, int height, int n)
+{
+    for (int y = 0; y < height; y++) {
+        uint32_t *row = (uint32_t *)((uint8_t *)pixels + (size_t)y * stride);
+        for (int x = 0; x < width; x++)
+            row[x] = (n >> (x * NUMBER_BITS / width)) & 1 ? 0xffffffffu : 0xff000000u;
+    }
+}
+
+/* The number shown by premultiplied ARGB32 pixels, read in the middle of
+ * each band at row y (the whole picture when region_w is width). Bands
+ * start at x0 and are region_w / NUMBER_BITS wide. */
+static inline int read_number_at(const uint32_t *pixels, size_t stride, int x0, int region_w, int y)
+{
+    const uint32_t *row = (const uint32_t *)((const uint8_t *)pixels + (size_t)y * stride);
+    int n = 0;
+    for (int bit = 0; bit < NUMBER_BITS; bit++) {
+        int x = x0 + (int)((bit + 0.5) * region_w / NUMBER_BITS);
+        uint32_t p = row[x];
+        int luma = (int)(((p >> 16) & 255) + ((p >> 8) & 255) + (p & 255)) / 3;
+        if (luma > 128)
+            n |= 1 << bit;
+    }
+    return n;
+}
+
+static inline int read_number(const uint32_t *pixels, size_t stride, int width, int height)
+{
+    return read_number_at(pixels, stride, 0, width, height / 2);
+}
+
+/* Encode a numbered clip of frames pictures at fps_num/fps_den. */
+static inline fw_err encode_numbered(const fw_codec *codec, const char *path, int width, int height, int fps_num,
+                                     int fps_den, int frames, fw_error *err)
+{
+    fw_encoder_options opts = {.codec = codec, .width = width, .height = height, .fps_num = fps_num,
+                               .fps_den = fps_den, .output_path = path, .frame_count = frames};
+    fw_encoder *enc = NULL;
+    fw_err e = fw_encoder_open(&enc, &opts, err);
+    for (int i = 0; e == FW_OK && i < frames; i++) {
+        fw_frame *f;
+        e = fw_encoder_frame_acquire(enc, &f, err);
+        if (e == FW_OK) {
+            draw_number(f->pixels, (size_t)f->stride, f->width, f->height, i);
+            e = fw_encoder_frame_submit(enc, f, err);
+        }
+    }
+    if (e == FW_OK)
+        e = fw_encoder_finish(enc, err);
+    fw_encoder_free(&enc);
+    return e;
+}
+
 #endif
