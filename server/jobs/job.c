@@ -28,7 +28,7 @@ static const char *const webhook_keys[] = {"url", "method", "headers", "data", "
 static const char *const asset_keys[] = {"type",   "layerName", "composition", "property", "value",
                                          "src",    "name",      "expression",  "fit",      "params",
                                          "extension", "template", "assets",    "preview",  "settings",
-                                         NULL};
+                                         "loop",   "muted",     NULL};
 
 /* Edit distance, small strings only; used to suggest a known key. */
 static size_t edit_distance(const char *a, const char *b)
@@ -305,6 +305,11 @@ fw_err fw_job_check_asset(const json_t *asset, const char *path, int depth, fw_e
             return rc;
         if (s && (rc = check_one_of(s, fits, join_path(field, sizeof(field), path, "fit"), err)))
             return rc;
+        if (strcmp(type, "video") == 0) {
+            bool flag;
+            if ((rc = opt_bool(asset, "loop", path, &flag, err)) || (rc = opt_bool(asset, "muted", path, &flag, err)))
+                return rc;
+        }
     } else if (strcmp(type, "static") == 0 || strcmp(type, "script") == 0) {
         if ((rc = need_string(asset, "src", path, &s, NULL, err)) || (rc = opt_string(asset, "name", path, &s, err)))
             return rc;

@@ -4,7 +4,8 @@
  *
  * It draws text layers itself (HarfBuzz and FreeType through server/text,
  * with text animators), evaluates expressions (Duktape), applies layer
- * effects, and takes image pixels from the caller frame by frame.
+ * effects, and takes image pixels from the caller frame by frame, or asks
+ * for them (footage) at each layer's own time.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,11 @@ static fw_err cairo_set_image(fw_engine *engine, const char *id, const uint32_t 
     return lt_draw_set_image(((cairo_engine *)engine)->draw, id, pixels, width, height, stride, err);
 }
 
+static fw_err cairo_set_footage(fw_engine *engine, const char *id, const fw_engine_footage *footage, fw_error *err)
+{
+    return lt_draw_set_footage(((cairo_engine *)engine)->draw, id, footage->picture, footage->user, err);
+}
+
 static const char *cairo_unsupported(const fw_engine *engine)
 {
     return ((const cairo_engine *)engine)->doc->unsupported_what;
@@ -96,5 +102,6 @@ const fw_engine_class fw_engine_cairo = {
     .render = cairo_render,
     .free = cairo_free,
     .set_image = cairo_set_image,
+    .set_footage = cairo_set_footage,
     .unsupported = cairo_unsupported,
 };

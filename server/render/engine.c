@@ -57,6 +57,14 @@ fw_err fw_engine_set_image(fw_engine *engine, const char *id, const uint32_t *pi
     return engine->cls->set_image(engine, id, pixels, width, height, stride, err);
 }
 
+fw_err fw_engine_set_footage(fw_engine *engine, const char *id, const fw_engine_footage *footage, fw_error *err)
+{
+    if (!engine->cls->set_footage)
+        return fw_error_set(err, FW_ERR_UNSUPPORTED, "settings.engine",
+                            "the %s engine does not play video in layers; use the cairo engine", engine->cls->name);
+    return engine->cls->set_footage(engine, id, footage, err);
+}
+
 const char *fw_engine_unsupported(const fw_engine *engine)
 {
     const char *what = engine->cls->unsupported ? engine->cls->unsupported(engine) : NULL;

@@ -31,6 +31,19 @@ typedef struct fw_engine_info {
 
 struct fw_fontset;
 
+/* Pictures that an image asset shows and that change with time: a video
+ * clip in a layer. While drawing a layer that shows the asset, the engine
+ * asks for the picture at the layer's own time in seconds (0 at the layer's
+ * start time, after its stretch and the time remapping of the compositions
+ * above it), so that the clip follows the layer however it is timed.
+ * The pixels (premultiplied ARGB32) stay valid until the next call; serial
+ * changes exactly when they do, so an engine may keep what it made of them. */
+typedef struct fw_engine_footage {
+    fw_err (*picture)(void *user, double seconds, const uint32_t **pixels, int *width, int *height, size_t *stride,
+                      int64_t *serial, fw_error *err);
+    void *user;
+} fw_engine_footage;
+
 /* What an engine is loaded with besides the document. */
 typedef struct fw_engine_options {
     /* Where relative image paths are resolved; NULL when the document's
@@ -61,6 +74,10 @@ typedef struct fw_engine_class {
      * frame to change them, as a video asset does. */
     fw_err (*set_image)(fw_engine *engine, const char *id, const uint32_t *pixels, int width, int height,
                         size_t stride, fw_error *err);
+    /* Optional (NULL: FW_ERR_UNSUPPORTED). Image asset id shows footage
+     * instead of its file; *footage is copied, its user must outlive the
+     * engine. */
+    fw_err (*set_footage)(fw_engine *engine, const char *id, const fw_engine_footage *footage, fw_error *err);
     /* Optional: what the document uses that the engine does not draw, as
      * one line ("" or NULL when nothing), for inspect. */
     const char *(*unsupported)(const fw_engine *engine);
@@ -84,6 +101,7 @@ fw_err fw_engine_render(fw_engine *engine, int frame, uint32_t *pixels, int widt
                         fw_error *err);
 fw_err fw_engine_set_image(fw_engine *engine, const char *id, const uint32_t *pixels, int width, int height,
                            size_t stride, fw_error *err);
+fw_err fw_engine_set_footage(fw_engine *engine, const char *id, const fw_engine_footage *footage, fw_error *err);
 /* "" when the engine draws everything the document uses (or cannot tell). */
 const char *fw_engine_unsupported(const fw_engine *engine);
 /* Frees the engine and sets *engine to NULL; NULL and *NULL are fine. */

@@ -21,6 +21,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "server/media/probe.h"
 #include "server/template/lottie_doc.h"
 #include "server/util/fetch.h"
 
@@ -31,6 +32,9 @@ void fw_asset_options_init(fw_asset_options *options)
     options->fetch.timeout_ms = 30000;
     options->fetch.max_bytes = 64ull << 20;
     options->fetch.allow_local = 1;
+    options->max_media_bytes = 4ull << 30;
+    options->max_media_seconds = 3600;
+    options->max_video_side = 4096;
 }
 
 #define MAX_TARGETS 256
@@ -44,6 +48,7 @@ typedef struct apply_ctx {
     size_t file_count;
     size_t index;
     unsigned images_added;
+    unsigned comps_added;
 } apply_ctx;
 
 typedef struct targets {
@@ -628,6 +633,168 @@ static fw_err apply_image(apply_ctx *c, const json_t *asset, fw_error *err)
     return FW_OK;
 }
 
+/* ---- video ------------------------------------------------------------- */
+
+/* src as a file: downloaded into the job folder (named stem-INDEX.ext) or
+ * found where it is; data: URLs are written out. */
+static fw_err media_file(apply_ctx *c, const char *src, const char *stem, char *path, size_t size, fw_error *err)
+{
+    fw_fetch_options fetch = c->options->fetch;
+    fw_err rc;
+
+    fetch.max_bytes = c->options->max_media_bytes;
+    /* A long clip takes longer than a picture to download. */
+    if (fetch.timeout_ms > 0 && fetch.timeout_ms < 600000)
+        fetch.timeout_ms = 600000;
+    if (fw_fetch_is_remote(src) || fw_fetch_is_data_url(src)) {
+        char ext[8];
+        if (!c->options->work_dir)
+            return fw_error_set(err, FW_ERR_INVALID, "src", "downloading a %s needs a job folder", stem);
+        url_extension(fw_fetch_is_data_url(src) ? "" : src, ext);
+        snprintf(path, size, "%s/%s-%zu%s", c->options->work_dir, stem, c->index, ext);
+        if ((rc = fw_fetch(src, path, &fetch, "src", err)))
+            return rc;
+        if (remember_file(c, path) != 0)
+            return fw_error_set(err, FW_ERR_NOMEM, NULL, "Out of memory.");
+        return FW_OK;
+    }
+    return fw_fetch_local_path(src, &fetch, path, size, "src", err);
+}
+
+static fw_err probe_clip(apply_ctx *c, const char *src, const char *path, fw_media_info *info, fw_error *err)
+{
+    fw_err rc = fw_media_probe(path, info, err);
+    if (rc) {
+        if (err) {
+            char why[sizeof(err->message)];
+            snprintf(why, sizeof(why), "%s", err->message);
+            fw_error_set(err, rc, "src", "'%s' is not a video FFmpeg can play: %s",
+                         fw_fetch_is_data_url(src) ? "the data: URL" : src, why);
+        }
+        return rc;
+    }
+    if (info->width <= 0 || info->height <= 0 || info->duration <= 0)
+        return fw_error_set(err, FW_ERR_INVALID, "src", "'%s' has no moving pictures (a %s %dx%d)",
+                            fw_fetch_is_data_url(src) ? "the data: URL" : src, info->codec, info->width, info->height);
+    if (info->width > c->options->max_video_side || info->height > c->options->max_video_side)
+        return fw_error_set(err, FW_ERR_LIMIT, "src", "the clip is %dx%d; clips may be at most %d pixels on a side",
+                            info->width, info->height, c->options->max_video_side);
+    if (info->duration > c->options->max_media_seconds)
+        return fw_error_set(err, FW_ERR_LIMIT, "src", "the clip lasts %.0f s; clips may last at most %.0f s",
+                            info->duration, c->options->max_media_seconds);
+    return FW_OK;
+}
+
+/* A new id for an asset: prefix_N, unused in the document. */
+static void new_asset_id(apply_ctx *c, const char *prefix, unsigned *counter, char *id, size_t size)
+{
+    do
+        snprintf(id, size, "%s_%u", prefix, (*counter)++);
+    while (fw_lottie_asset_find(c->doc, id));
+}
+
+static fw_err add_asset(apply_ctx *c, json_t *asset, fw_error *err)
+{
+    if (!asset)
+        return fw_error_set(err, FW_ERR_NOMEM, NULL, "Out of memory.");
+    if (!fw_lottie_assets(c->doc))
+        json_object_set_new(c->doc, "assets", json_array());
+    json_array_append_new(fw_lottie_assets(c->doc), asset);
+    return FW_OK;
+}
+
+/* The clip goes into an image layer (in its image's box), a precomp layer
+ * (a composition of the precomp's size showing the clip, so the precomp's
+ * timing and time remapping drive it) or a solid (as an image over the
+ * solid's box). Each target gets its own image asset. */
+static fw_err apply_video(apply_ctx *c, const json_t *asset, fw_error *err)
+{
+    const char *src = json_string_value(json_object_get(asset, "src"));
+    const json_t *fit_v = json_object_get(asset, "fit"), *loop_v = json_object_get(asset, "loop");
+    const json_t *muted_v = json_object_get(asset, "muted");
+    const char *fit = fit_v ? json_string_value(fit_v) : "fill";
+    char path[PATH_MAX];
+    fw_media_info info;
+    targets t;
+    fw_err rc;
+
+    if (!src || !*src)
+        return fw_error_set(err, FW_ERR_INVALID, "src", "the clip's src (a path or URL) is required");
+    if (!fit)
+        return fw_error_set(err, FW_ERR_INVALID, "fit", "must be one of fill, contain, cover, none");
+    if (loop_v && !json_is_boolean(loop_v))
+        return fw_error_set(err, FW_ERR_INVALID, "loop", "must be true or false");
+    if (muted_v && !json_is_boolean(muted_v))
+        return fw_error_set(err, FW_ERR_INVALID, "muted", "must be true or false");
+    if ((rc = find_targets(c, asset, NULL, &t, err)))
+        return rc;
+    for (size_t i = 0; i < t.count; i++) {
+        fw_layer_type type = fw_lottie_layer_type(t.items[i]);
+        if (type != FW_LAYER_IMAGE && type != FW_LAYER_PRECOMP && type != FW_LAYER_SOLID)
+            return wrong_layer(t.items[i], "an image, precomp or solid layer (which can show a clip)", "layerName",
+                               err);
+    }
+    if ((rc = media_file(c, src, "video", path, sizeof(path), err)) || (rc = probe_clip(c, src, path, &info, err)))
+        return rc;
+
+    const char *slash = strrchr(path, '/');
+    char folder[PATH_MAX];
+    snprintf(folder, sizeof(folder), "%.*s/", slash ? (int)(slash - path) : 0, path);
+    for (size_t i = 0; i < t.count; i++) {
+        json_t *layer = t.items[i], *image, *how;
+        fw_layer_type type = fw_lottie_layer_type(layer);
+        double box_w, box_h;
+        char id[64];
+
+        if (type == FW_LAYER_IMAGE) {
+            json_t *old = fw_lottie_asset_find(c->doc, fw_lottie_layer_source_id(layer));
+            box_w = old ? fw_lottie_image_width(old) : 0;
+            box_h = old ? fw_lottie_image_height(old) : 0;
+        } else {
+            box_w = fw_lottie_layer_width(layer);
+            box_h = fw_lottie_layer_height(layer);
+        }
+        if (box_w <= 0 || box_h <= 0) {
+            box_w = info.width;
+            box_h = info.height;
+        }
+        new_asset_id(c, "fw_video", &c->images_added, id, sizeof(id));
+        if (!(image = fw_lottie_image_new(id, box_w, box_h, folder, slash ? slash + 1 : path, 0)))
+            return fw_error_set(err, FW_ERR_NOMEM, NULL, "Out of memory.");
+        how = json_pack("{s:b,s:b,s:i}", "loop", json_is_true(loop_v), "muted", json_is_true(muted_v), "asset",
+                        (int)c->index);
+        fw_lottie_image_set_footage(image, how);
+        if (type == FW_LAYER_PRECOMP) {
+            char comp_id[64];
+            new_asset_id(c, "fw_video_comp", &c->comps_added, comp_id, sizeof(comp_id));
+            json_t *comp = fw_lottie_footage_comp_new(comp_id, id, box_w, box_h);
+            json_t *inner = comp ? json_array_get(fw_lottie_asset_layers(comp), 0) : NULL;
+            if (!inner || (rc = place_image(inner, image, box_w, box_h, info.width, info.height, fit, err)) ||
+                (rc = add_asset(c, comp, err))) {
+                json_decref(image);
+                if (!inner) {
+                    json_decref(comp);
+                    return fw_error_set(err, FW_ERR_NOMEM, NULL, "Out of memory.");
+                }
+                return rc;
+            }
+            fw_lottie_layer_set_source_id(layer, comp_id);
+        } else {
+            if ((rc = place_image(layer, image, box_w, box_h, info.width, info.height, fit, err))) {
+                json_decref(image);
+                return rc;
+            }
+            if (type == FW_LAYER_SOLID)
+                fw_lottie_layer_make_image(layer, id);
+            else
+                fw_lottie_layer_set_source_id(layer, id);
+        }
+        if ((rc = add_asset(c, image, err)))
+            return rc;
+    }
+    return FW_OK;
+}
+
 /* ---- essential properties (slots) --------------------------------------- */
 
 typedef struct slot_edit {
@@ -908,7 +1075,7 @@ static fw_err apply_one(apply_ctx *c, const json_t *asset, fw_error *err)
         return fw_error_set(err, FW_ERR_INVALID, NULL, "each asset must be an object");
     if (!type)
         return fw_error_set(err, FW_ERR_INVALID, "type",
-                            "the asset type is required: text, data, image, essential, static or function");
+                            "the asset type is required: text, data, image, video, essential, static or function");
     if (strcmp(type, "text") == 0)
         return apply_text(c, asset, err);
     if (strcmp(type, "data") == 0)
@@ -921,10 +1088,12 @@ static fw_err apply_one(apply_ctx *c, const json_t *asset, fw_error *err)
         return apply_static(c, asset, err);
     if (strcmp(type, "function") == 0)
         return apply_function(c, asset, err);
-    if (!strcmp(type, "video") || !strcmp(type, "audio") || !strcmp(type, "script") || !strcmp(type, "job"))
+    if (strcmp(type, "video") == 0)
+        return apply_video(c, asset, err);
+    if (!strcmp(type, "audio") || !strcmp(type, "script") || !strcmp(type, "job"))
         return fw_error_set(err, FW_ERR_UNSUPPORTED, "type", "%s assets are not supported yet", type);
     return fw_error_set(err, FW_ERR_INVALID, "type",
-                        "unknown asset type '%s'; types: text, data, image, essential, static, function", type);
+                        "unknown asset type '%s'; types: text, data, image, video, essential, static, function", type);
 }
 
 fw_err fw_lottie_apply_assets(json_t **doc, const json_t *assets, const char *composition,

@@ -3,7 +3,9 @@
  *
  * The input is the job's "assets" array exactly as Nexrender Cloud accepts
  * it (from a job file or the API): text, data, image, essential, static and
- * function assets change the Lottie document or the job folder; video,
+ * function assets change the Lottie document or the job folder; video
+ * assets put a clip in image, precomp or solid layers (the document marks
+ * the image asset as footage, which the render plays frame by frame);
  * audio, script and job assets are refused as not supported yet. Assets
  * target layers by name in the job's composition (or the asset's own
  * "composition"); a name used by several layers changes all of them.
@@ -29,6 +31,12 @@ typedef struct fw_asset_options {
      * resolve (the job's own folder), plus size and time limits and whether
      * absolute paths and file:// URLs are accepted. */
     fw_fetch_options fetch;
+    /* Video and audio files: the largest download (bytes; fetch.max_bytes
+     * is for everything else), the longest clip (seconds) and the largest
+     * picture side (pixels). */
+    uint64_t max_media_bytes;
+    double max_media_seconds;
+    int max_video_side;
 } fw_asset_options;
 
 void fw_asset_options_init(fw_asset_options *options);

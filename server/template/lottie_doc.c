@@ -552,6 +552,49 @@ void fw_lottie_image_set_location(json_t *asset, const char *folder, const char 
     json_object_set_new(asset, "e", json_integer(embedded));
 }
 
+void fw_lottie_image_set_footage(json_t *asset, json_t *how)
+{
+    json_object_set_new(asset, "fw_footage", how);
+}
+
+json_t *fw_lottie_image_footage(const json_t *asset)
+{
+    json_t *how = json_object_get(asset, "fw_footage");
+    return json_is_object(how) ? how : NULL;
+}
+
+int fw_lottie_footage_loops(const json_t *how)
+{
+    return json_is_true(json_object_get(how, "loop"));
+}
+
+int fw_lottie_footage_asset_index(const json_t *how)
+{
+    return (int)json_integer_value(json_object_get(how, "asset"));
+}
+
+void fw_lottie_layer_make_image(json_t *layer, const char *id)
+{
+    json_object_set_new(layer, "ty", json_integer(FW_LAYER_IMAGE));
+    json_object_set_new(layer, "refId", json_string(id));
+    json_object_del(layer, "sc");
+    json_object_del(layer, "sw");
+    json_object_del(layer, "sh");
+}
+
+json_t *fw_lottie_footage_comp_new(const char *id, const char *image_id, double w, double h)
+{
+    /* An untransformed layer at the origin; its out point is far beyond any
+     * composition a template can hold, so the precomp layer's own timing
+     * decides what shows. */
+    return json_pack("{s:s,s:I,s:I,s:[{s:i,s:i,s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:{s:{s:i,s:i},s:{s:i,s:[i,i,i]},"
+                     "s:{s:i,s:[i,i,i]},s:{s:i,s:[i,i,i]},s:{s:i,s:i}}}]}",
+                     "id", id, "w", (json_int_t)lround(w), "h", (json_int_t)lround(h), "layers", "ddd", 0, "ind", 1,
+                     "nm", "footage", "refId", image_id, "ty", FW_LAYER_IMAGE, "ip", 0, "op", 100000000, "st", 0,
+                     "sr", 1, "bm", 0, "ks", "o", "a", 0, "k", 100, "p", "a", 0, "k", 0, 0, 0, "a", "a", 0, "k", 0, 0,
+                     0, "s", "a", 0, "k", 100, 100, 100, "r", "a", 0, "k", 0);
+}
+
 /* ---- slots ------------------------------------------------------------- */
 
 static int slot_walk(json_t *node, const char *key, const char *id, fw_lottie_slot_fn fn, void *ctx, int depth)

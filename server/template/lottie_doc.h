@@ -167,6 +167,21 @@ void fw_lottie_image_set_location(json_t *asset, const char *folder, const char 
 /* Sizes are written as whole pixels, which every engine accepts. */
 void fw_lottie_image_set_size(json_t *asset, double w, double h);
 
+/* Footage: an image asset that shows a video clip. how (stolen) says how
+ * it plays ({"loop": bool, "asset": index, ...}); engines that know the
+ * mark ask the caller for its pictures instead of reading its file. */
+void fw_lottie_image_set_footage(json_t *asset, json_t *how);
+json_t *fw_lottie_image_footage(const json_t *asset); /* how, or NULL */
+int fw_lottie_footage_loops(const json_t *how);
+int fw_lottie_footage_asset_index(const json_t *how); /* the job's asset that put it there */
+/* Turn a solid layer into an image layer showing image asset id over the
+ * same box. */
+void fw_lottie_layer_make_image(json_t *layer, const char *id);
+/* A new precomposition asset (caller owns it) of w x h holding one image
+ * layer that shows image asset image_id from time 0 for as long as any
+ * layer can show it. */
+json_t *fw_lottie_footage_comp_new(const char *id, const char *image_id, double w, double h);
+
 /* ---- slots (Lottie's "essential properties") --------------------------- */
 
 /* Call fn on every property that names slot id (its "sid"); returns count.

@@ -19,8 +19,10 @@
 
 #include "server/media/codec.h"
 #include "server/media/encoder.h"
+#include "server/media/footage.h"
 #include "server/render/engine.h"
 #include "server/template/assets.h"
+#include "server/template/lottie_doc.h"
 #include "server/template/template.h"
 #include "server/text/fonts.h"
 #include "server/text/text_lottie.h"
@@ -42,6 +44,8 @@ typedef struct render_ctx {
     json_t *doc;           /* the composition to render, assets applied */
     fw_engine *engine;
     fw_engine_info info;
+    fw_footage **clips;    /* video assets' clips, played into their layers */
+    size_t clip_count;
     const fw_codec *codec;
     fw_encoder *encoder;
     int width, height;     /* output size */
@@ -220,6 +224,56 @@ static fw_err choose_output(render_ctx *c, fw_error *err)
     return FW_OK;
 }
 
+static fw_err clip_picture(void *user, double seconds, const uint32_t **pixels, int *width, int *height,
+                           size_t *stride, int64_t *serial, fw_error *err)
+{
+    fw_footage_picture pic;
+    fw_err rc = fw_footage_picture_at(user, seconds, &pic, err);
+    if (rc)
+        return rc;
+    *pixels = pic.pixels;
+    *width = pic.width;
+    *height = pic.height;
+    *stride = pic.stride;
+    *serial = pic.serial;
+    return FW_OK;
+}
+
+/* A decoder for every clip the video assets put in the document, each
+ * giving the engine the pictures of its image asset. */
+static fw_err open_clips(render_ctx *c, fw_error *err)
+{
+    json_t *assets = fw_lottie_assets(c->doc), *asset;
+    size_t i;
+
+    json_array_foreach(assets, i, asset) {
+        const json_t *how = fw_lottie_image_footage(asset);
+        fw_footage_options opts = {0};
+        char path[PATH_MAX];
+        fw_footage **grown;
+        fw_err rc;
+
+        if (!how)
+            continue;
+        if (!(grown = realloc(c->clips, (c->clip_count + 1) * sizeof(*grown))))
+            return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory opening clips");
+        c->clips = grown;
+        c->clips[c->clip_count] = NULL;
+        snprintf(path, sizeof(path), "%s%s", fw_lottie_image_folder(asset), fw_lottie_image_file(asset));
+        opts.width = (int)fw_lottie_image_width(asset);
+        opts.height = (int)fw_lottie_image_height(asset);
+        opts.loop = fw_lottie_footage_loops(how);
+        if ((rc = fw_footage_open(&c->clips[c->clip_count], path, &opts, err))) {
+            fw_error_prefix_field(err, "assets[%d]", fw_lottie_footage_asset_index(how));
+            return rc;
+        }
+        fw_engine_footage footage = {.picture = clip_picture, .user = c->clips[c->clip_count++]};
+        if ((rc = fw_engine_set_footage(c->engine, fw_lottie_asset_id(asset), &footage, err)))
+            return rc;
+    }
+    return FW_OK;
+}
+
 static fw_err stage_prerender(render_ctx *c, fw_error *err)
 {
     fw_template_limits limits;
@@ -253,7 +307,8 @@ static fw_err stage_prerender(render_ctx *c, fw_error *err)
         return FW_OK;
 
     if ((rc = fw_render_load_engine(&c->engine, c->job->settings.engine, c->doc, c->fonts, NULL,
-                                    c->result->missing_fonts, err)))
+                                    c->result->missing_fonts, err)) ||
+        (rc = open_clips(c, err)))
         return rc;
     fw_engine_get_info(c->engine, &c->info);
     return choose_output(c, err);
@@ -377,6 +432,10 @@ static void stage_cleanup(render_ctx *c)
 {
     fw_encoder_free(&c->encoder); /* removes a partial output */
     fw_engine_free(&c->engine);
+    for (size_t i = 0; i < c->clip_count; i++)
+        fw_footage_free(&c->clips[i]);
+    free(c->clips);
+    c->clips = NULL;
     json_decref(c->doc);
     c->doc = NULL;
     fw_template_free(&c->tpl);

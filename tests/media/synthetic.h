@@ -175,9 +175,42 @@ static inline int read_number(const uint32_t *pixels, size_t stride, int width, 
     return read_number_at(pixels, stride, 0, width, height / 2);
 }
 
-/* Encode a numbered clip of frames pictures at fps_num/fps_den. */
-static inline fw_err encode_numbered(const fw_codec *codec, const char *path, int width, int height, int fps_num,
-                                     int fps_den, int frames, fw_error *err)
+/* Picture n in one flat colour that says n: its digits in base 5 as the
+ * levels 0, 64, 128, 191, 255 of blue, green and red (n < 125). A colour
+ * survives rotation, scaling and any codec where bands would not. */
+static inline uint32_t colour_of_number(int n)
+{
+    static const int level[5] = {0, 64, 128, 191, 255};
+    n %= 125;
+    return 0xff000000u | (uint32_t)level[n / 25] << 16 | (uint32_t)level[n / 5 % 5] << 8 | (uint32_t)level[n % 5];
+}
+
+/* The number an RGB colour says, or -1 when a channel is far from every level. */
+static inline int number_of_colour(int r, int g, int b)
+{
+    int digits[3], channel[3] = {r, g, b};
+    for (int i = 0; i < 3; i++) {
+        int d = (channel[i] * 4 + 127) / 255;
+        if (abs(channel[i] - d * 255 / 4) > 24)
+            return -1;
+        digits[i] = d;
+    }
+    return digits[0] * 25 + digits[1] * 5 + digits[2];
+}
+
+static inline void fill_colour_number(uint32_t *pixels, size_t stride, int width, int height, int n)
+{
+    for (int y = 0; y < height; y++) {
+        uint32_t *row = (uint32_t *)((uint8_t *)pixels + (size_t)y * stride);
+        for (int x = 0; x < width; x++)
+            row[x] = colour_of_number(n);
+    }
+}
+
+/* Encode a numbered clip of frames pictures at fps_num/fps_den: bands
+ * (draw_number), or flat colours (colour_of_number) when colour is set. */
+static inline fw_err encode_numbered_as(const fw_codec *codec, const char *path, int width, int height, int fps_num,
+                                        int fps_den, int frames, int colour, fw_error *err)
 {
     fw_encoder_options opts = {.codec = codec, .width = width, .height = height, .fps_num = fps_num,
                                .fps_den = fps_den, .output_path = path, .frame_count = frames};
@@ -187,7 +220,10 @@ static inline fw_err encode_numbered(const fw_codec *codec, const char *path, in
         fw_frame *f;
         e = fw_encoder_frame_acquire(enc, &f, err);
         if (e == FW_OK) {
-            draw_number(f->pixels, (size_t)f->stride, f->width, f->height, i);
+            if (colour)
+                fill_colour_number(f->pixels, (size_t)f->stride, f->width, f->height, i);
+            else
+                draw_number(f->pixels, (size_t)f->stride, f->width, f->height, i);
             e = fw_encoder_frame_submit(enc, f, err);
         }
     }
@@ -195,6 +231,12 @@ static inline fw_err encode_numbered(const fw_codec *codec, const char *path, in
         e = fw_encoder_finish(enc, err);
     fw_encoder_free(&enc);
     return e;
+}
+
+static inline fw_err encode_numbered(const fw_codec *codec, const char *path, int width, int height, int fps_num,
+                                     int fps_den, int frames, fw_error *err)
+{
+    return encode_numbered_as(codec, path, width, height, fps_num, fps_den, frames, 0, err);
 }
 
 #endif

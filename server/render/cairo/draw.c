@@ -59,6 +59,8 @@ struct lt_draw {
     int width, height;
     size_t stride;
     double scale; /* output pixels per composition pixel, for effects */
+    fw_err footage_rc; /* the first footage error of the frame */
+    fw_error footage_err;
 
     lt_elem *elems;
     int nelems, elems_cap;
@@ -1004,6 +1006,9 @@ static void draw_content(lt_draw *d, lt_layer *l, double t, const cairo_matrix_t
         cairo_fill(cr);
         break;
     case LT_LAYER_IMAGE:
+        /* Footage follows the layer's own time: its start time and stretch. */
+        if (l->image && l->image->picture && !d->footage_rc)
+            d->footage_rc = lt_image_show_picture(l->image, (t - l->st) / l->sr / d->doc->fr, &d->footage_err);
         if (l->image && l->image->surface) {
             cairo_surface_t *is = l->image->surface;
             int iw = cairo_image_surface_get_width(is), ih = cairo_image_surface_get_height(is);
@@ -1713,12 +1718,33 @@ fw_err lt_draw_frame(lt_draw *d, double frame, uint32_t *pixels, int width, int 
     cairo_matrix_init_scale(&base, width / d->doc->w, height / d->doc->h);
     d->scale = sqrt(fabs(base.xx * base.yy));
     d->depth = 0;
+    d->footage_rc = FW_OK;
     draw_comp(d, &d->doc->root, d->doc->ip + frame, &base);
     cairo_restore(d->cr);
     cairo_surface_flush(d->surface);
+    if (d->footage_rc) {
+        if (err)
+            *err = d->footage_err;
+        return d->footage_rc;
+    }
     if (cairo_status(d->cr) != CAIRO_STATUS_SUCCESS)
         return fw_error_set(err, FW_ERR_INTERNAL, NULL, "drawing failed: %s", cairo_status_to_string(cairo_status(d->cr)));
     return FW_OK;
+}
+
+fw_err lt_draw_set_footage(lt_draw *d, const char *id, lt_picture_fn picture, void *user, fw_error *err)
+{
+    for (int i = 0; i < d->doc->nimages; i++) {
+        lt_image *im = &d->doc->images[i];
+        if (im->id && strcmp(im->id, id) == 0) {
+            lt_image_unload(im);
+            im->footage = 1;
+            im->picture = picture;
+            im->picture_user = user;
+            return FW_OK;
+        }
+    }
+    return fw_error_set(err, FW_ERR_NOT_FOUND, "assets", "the document has no image asset '%s'", id);
 }
 
 fw_err lt_draw_set_image(lt_draw *d, const char *id, const uint32_t *pixels, int width, int height, size_t stride,

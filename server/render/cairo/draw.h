@@ -31,4 +31,9 @@ fw_err lt_draw_frame(lt_draw *d, double frame, uint32_t *pixels, int width, int 
 fw_err lt_draw_set_image(lt_draw *d, const char *id, const uint32_t *pixels, int width, int height, size_t stride,
                          fw_error *err);
 
+/* Image asset `id` shows footage: picture(user, seconds, ...) is asked for the picture at the layer's own time
+ * whenever a layer showing it is drawn; an error it returns fails the frame. FW_ERR_NOT_FOUND when the document
+ * has no image asset of that id. */
+fw_err lt_draw_set_footage(lt_draw *d, const char *id, lt_picture_fn picture, void *user, fw_error *err);
+
 #endif

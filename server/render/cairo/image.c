@@ -128,7 +128,7 @@ void lt_image_load(lt_doc *doc, lt_image *im, const char *resource_dir)
     size_t len = 0;
     char what[300];
 
-    if (im->surface || im->external || !im->path)
+    if (im->surface || im->external || im->footage || !im->path)
         return;
     if (fw_fetch_is_data_url(im->path)) {
         if (fw_fetch_data_url(im->path, LT_IMAGE_MAX_FILE, &bytes, &len, "assets", NULL) != FW_OK)
@@ -157,6 +157,33 @@ void lt_image_unload(lt_image *im)
     if (im->surface)
         cairo_surface_destroy(im->surface);
     im->surface = NULL;
+    im->serial = 0;
+}
+
+fw_err lt_image_show_picture(lt_image *im, double seconds, fw_error *err)
+{
+    const uint32_t *pixels;
+    int width, height;
+    size_t stride;
+    int64_t serial;
+    fw_err rc;
+
+    if ((rc = im->picture(im->picture_user, seconds, &pixels, &width, &height, &stride, &serial, err)))
+        return rc;
+    if (im->surface && serial == im->serial)
+        return FW_OK;
+    if (im->surface)
+        cairo_surface_destroy(im->surface);
+    /* Drawn from the footage's own buffer: no copy. */
+    im->surface = cairo_image_surface_create_for_data((unsigned char *)pixels, CAIRO_FORMAT_ARGB32, width, height,
+                                                      (int)stride);
+    if (cairo_surface_status(im->surface) != CAIRO_STATUS_SUCCESS) {
+        cairo_surface_destroy(im->surface);
+        im->surface = NULL;
+        return fw_error_set(err, FW_ERR_NOMEM, NULL, "cannot show a %dx%d picture", width, height);
+    }
+    im->serial = serial;
+    return FW_OK;
 }
 
 fw_err lt_image_set_pixels(lt_image *im, const uint32_t *pixels, int width, int height, size_t stride,

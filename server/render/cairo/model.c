@@ -780,6 +780,8 @@ static fw_err assets_parse(lt_doc *doc, json_t *assets, fw_error *err)
             im->id = get_str(doc, a, "id");
             im->w = get_num(a, "w", 0);
             im->h = get_num(a, "h", 0);
+            /* A clip put there by a video asset: its pictures come from the caller (footage). */
+            im->footage = json_object_get(a, "fw_footage") != NULL;
             if (p && (get_int(a, "e", 0) == 1 || strncmp(p, "data:", 5) == 0 || p[0] == '/' || !u)) {
                 im->path = lt_arena_strdup(&doc->arena, p);
             } else if (p) {

@@ -265,6 +265,10 @@ typedef struct lt_comp {
     int visiting;      /* cycle guard while drawing */
 } lt_comp;
 
+/* The picture footage shows at seconds of its layer's time (see fw_engine_footage). */
+typedef fw_err (*lt_picture_fn)(void *user, double seconds, const uint32_t **pixels, int *width, int *height,
+                                size_t *stride, int64_t *serial, fw_error *err);
+
 typedef struct lt_image {
     const char *id;
     double w, h;
@@ -272,6 +276,10 @@ typedef struct lt_image {
     /* Pixels: decoded at load, or given by the caller frame by frame (premultiplied ARGB32). */
     void *surface;     /* cairo_surface_t *, owned by draw.c/image loading */
     int external;      /* set by lt_doc_set_image(): the caller refreshes the pixels */
+    int footage;       /* the asset is a clip: pixels come from picture, never from the file */
+    lt_picture_fn picture;
+    void *picture_user;
+    int64_t serial;    /* of the picture surface wraps */
 } lt_image;
 
 typedef struct lt_marker {
