@@ -193,9 +193,9 @@ static int is_image_extension(const char *ext)
     return 0;
 }
 
-/* Each "job" asset of a nested job's request becomes an image asset of its
- * child's output, a file in dir: the template module places it in the
- * layer like any image. */
+/* Each "job" asset of a nested job's request becomes an image or video asset
+ * of its child's output, a file in dir: the template module places it in the
+ * layer like any image or clip. */
 static fw_err place_children(fw_store *store, const fw_worker_config *config, json_t *request, const char *dir,
                              fw_error *err)
 {
@@ -213,13 +213,13 @@ static fw_err place_children(fw_store *store, const fw_worker_config *config, js
             continue;
         if ((rc = fetch_child(store, config, asset, i, dir, "child", file, sizeof(file), ext, err)))
             return rc;
-        if (!is_image_extension(ext)) {
+        /* A picture goes in as an image, a video as footage. */
+        image = json_pack("{s:s, s:s, s:s}", "type", is_image_extension(ext) ? "image" : "video", "layerName",
+                          layer ? layer : "", "src", file);
+        if (!image) {
             snprintf(field, sizeof(field), "assets[%zu]", i);
-            return fw_error_set(err, FW_ERR_UNSUPPORTED, field,
-                                "video assets are not supported yet: the child '%s' rendered a video for layer '%s'",
-                                json_string_value(json_object_get(asset, "jobId")), layer ? layer : "");
+            return fw_error_set(err, FW_ERR_NOMEM, field, "out of memory placing the child's output");
         }
-        image = json_pack("{s:s, s:s, s:s}", "type", "image", "layerName", layer ? layer : "", "src", file);
         if (json_object_get(asset, "composition"))
             json_object_set(image, "composition", json_object_get(asset, "composition"));
         json_array_set_new(assets, i, image);
