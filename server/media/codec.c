@@ -11,7 +11,7 @@
 
 #define H264(rc, rcname, n)                                                                        \
     {"video_h264_" rcname "_" #n "mbps", FW_CODEC_VIDEO, "libx264", "mp4", "mp4", "video/mp4",   \
-     "yuv420p", 0, 0, rc, MBPS(n)}
+     "yuv420p", 0, 0, rc, MBPS(n), "aac"}
 
 static const fw_codec codecs[] = {
     H264(FW_RATE_VBR, "vbr", 1),
@@ -23,12 +23,12 @@ static const fw_codec codecs[] = {
     H264(FW_RATE_CBR, "cbr", 15),
     H264(FW_RATE_CBR, "cbr", 40),
     {"video_prores_422", FW_CODEC_VIDEO, "prores_ks", "mov", "mov", "video/quicktime", "yuv422p10le", 0, 0,
-     FW_RATE_QUALITY, 0},
+     FW_RATE_QUALITY, 0, "pcm_s16le"},
     {"video_prores_4444", FW_CODEC_VIDEO, "prores_ks", "mov", "mov", "video/quicktime", "yuva444p10le", 1, 0,
-     FW_RATE_QUALITY, 0},
+     FW_RATE_QUALITY, 0, "pcm_s16le"},
     {"video_vp9_alpha", FW_CODEC_VIDEO, "libvpx-vp9", "webm", "webm", "video/webm", "yuva420p", 1, 0,
-     FW_RATE_QUALITY, 0},
-    {"video_hevc", FW_CODEC_VIDEO, "libx265", "mp4", "mp4", "video/mp4", "yuv420p", 0, 0, FW_RATE_QUALITY, 0},
+     FW_RATE_QUALITY, 0, "libopus"},
+    {"video_hevc", FW_CODEC_VIDEO, "libx265", "mp4", "mp4", "video/mp4", "yuv420p", 0, 0, FW_RATE_QUALITY, 0, "aac"},
     {"video_gif", FW_CODEC_VIDEO, "gif", "gif", "gif", "image/gif", "pal8", 0, 0, FW_RATE_QUALITY, 0},
     /* bgra is native ARGB on little-endian: libwebp converts to YUV itself,
      * with the matrix WebP decoders assume. */

@@ -42,6 +42,7 @@ typedef struct fw_codec {
     int is_still;             /* 1 for single-picture formats (PNG, JPEG) */
     fw_rate_control rate_control;
     int64_t bit_rate;         /* bits per second for VBR/CBR; 0 otherwise */
+    const char *audio_encoder; /* the sound's FFmpeg encoder ("aac", "pcm_s16le"); NULL: no sound */
 } fw_codec;
 
 /* Look up a codec by name, with or without its "video_"/"image_" prefix.

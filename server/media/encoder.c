@@ -26,6 +26,7 @@
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +87,15 @@ struct fw_encoder {
     int64_t packets_written;
     FILE *still_file;             /* single still picture */
     char frame_path[PATH_MAX_LEN];
+
+    /* Sound: its own codec and stream, fed after each video frame. */
+    AVCodecContext *audio_ctx;
+    AVStream *audio_stream;
+    AVFrame *audio_frame;
+    AVPacket *audio_packet;
+    float *audio_samples;         /* one audio frame, interleaved stereo */
+    int audio_frame_size;
+    int64_t audio_total, audio_done; /* samples */
 };
 
 static fw_err av_failure(fw_error *err, fw_err code, const char *field, const char *what, int averr)
@@ -117,6 +127,10 @@ static fw_err check_options(const fw_encoder_options *o, fw_error *err)
         return fw_error_set(err, FW_ERR_INVALID, "output", "no output path was given");
     if (strlen(o->output_path) > PATH_MAX_LEN - 64)
         return fw_error_set(err, FW_ERR_INVALID, "output", "the output path is too long");
+    if (o->audio && (!o->codec->audio_encoder || o->frame_count <= 0))
+        return fw_error_set(err, FW_ERR_INVALID, "settings.codec", "%s",
+                            o->codec->audio_encoder ? "sound needs the frame count"
+                                                    : "this codec's files cannot hold sound");
     if (o->buffer_count < 0 || o->buffer_count > MAX_BUFFERS)
         return fw_error_set(err, FW_ERR_INVALID, "buffer_count", "buffer_count is %d; it must be 0 to %d",
                             o->buffer_count, MAX_BUFFERS);
@@ -276,6 +290,43 @@ static fw_err open_codec(fw_encoder *enc, fw_error *err)
     return FW_OK;
 }
 
+#define AUDIO_RATE 48000
+
+static fw_err open_audio_codec(fw_encoder *enc, fw_error *err)
+{
+    const AVCodec *codec = avcodec_find_encoder_by_name(enc->codec->audio_encoder);
+    AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
+    int rc;
+
+    if (!codec)
+        return fw_error_set(err, FW_ERR_UNSUPPORTED, "settings.codec", "this FFmpeg has no %s encoder for the sound",
+                            enc->codec->audio_encoder);
+    if (!(enc->audio_ctx = avcodec_alloc_context3(codec)))
+        return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory for the sound's codec");
+    AVCodecContext *c = enc->audio_ctx;
+    c->sample_rate = AUDIO_RATE;
+    av_channel_layout_copy(&c->ch_layout, &stereo);
+    c->time_base = (AVRational){1, AUDIO_RATE};
+    /* The first format the encoder takes: fltp for AAC and Opus, s16 for PCM. */
+    c->sample_fmt = codec->sample_fmts ? codec->sample_fmts[0] : AV_SAMPLE_FMT_FLTP;
+    if (strcmp(enc->codec->audio_encoder, "pcm_s16le") != 0)
+        c->bit_rate = 192000;
+    if (enc->format->oformat->flags & AVFMT_GLOBALHEADER)
+        c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    if ((rc = avcodec_open2(c, codec, NULL)) < 0)
+        return av_failure(err, FW_ERR_INTERNAL, "settings.codec", "the sound's encoder would not start", rc);
+    enc->audio_frame_size = c->frame_size > 0 ? c->frame_size : 1024;
+    enc->audio_frame = av_frame_alloc();
+    enc->audio_packet = av_packet_alloc();
+    enc->audio_samples = malloc((size_t)enc->audio_frame_size * 2 * sizeof(float));
+    if (!enc->audio_frame || !enc->audio_packet || !enc->audio_samples)
+        return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory for the sound");
+    /* Exactly the video's length: frames x 48000 / fps, rounded. */
+    enc->audio_total = (enc->opts.frame_count * AUDIO_RATE * enc->opts.fps_den + enc->opts.fps_num / 2) /
+                       enc->opts.fps_num;
+    return FW_OK;
+}
+
 static fw_err open_format(fw_encoder *enc, fw_error *err)
 {
     int rc = avformat_alloc_output_context2(&enc->format, NULL, enc->codec->muxer, enc->temp_path);
@@ -297,6 +348,14 @@ static fw_err start_format(fw_encoder *enc, fw_error *err)
     rc = avcodec_parameters_from_context(enc->stream->codecpar, enc->avctx);
     if (rc < 0)
         return av_failure(err, FW_ERR_INTERNAL, NULL, "the stream parameters could not be set", rc);
+    if (enc->audio_ctx) {
+        if (!(enc->audio_stream = avformat_new_stream(enc->format, NULL)))
+            return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory for the sound's stream");
+        enc->audio_stream->time_base = enc->audio_ctx->time_base;
+        rc = avcodec_parameters_from_context(enc->audio_stream->codecpar, enc->audio_ctx);
+        if (rc < 0)
+            return av_failure(err, FW_ERR_INTERNAL, NULL, "the sound's stream parameters could not be set", rc);
+    }
     if (strcmp(enc->codec->muxer, "mp4") == 0 || strcmp(enc->codec->muxer, "mov") == 0)
         av_dict_set(&mux_opts, "movflags", "+faststart", 0);
     if (strcmp(enc->codec->muxer, "gif") == 0 || strcmp(enc->codec->muxer, "webp") == 0)
@@ -428,6 +487,73 @@ static fw_err encode(fw_encoder *enc, AVFrame *frame, fw_error *err)
     }
 }
 
+/* Send one audio frame (NULL flushes) and write its packets. */
+static fw_err encode_audio(fw_encoder *enc, AVFrame *frame, fw_error *err)
+{
+    int rc = avcodec_send_frame(enc->audio_ctx, frame);
+    if (rc < 0)
+        return av_failure(err, FW_ERR_INTERNAL, NULL, "the sound's encoder refused samples", rc);
+    for (;;) {
+        rc = avcodec_receive_packet(enc->audio_ctx, enc->audio_packet);
+        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
+            return FW_OK;
+        if (rc < 0)
+            return av_failure(err, FW_ERR_INTERNAL, NULL, "encoding the sound failed", rc);
+        av_packet_rescale_ts(enc->audio_packet, enc->audio_ctx->time_base, enc->audio_stream->time_base);
+        enc->audio_packet->stream_index = enc->audio_stream->index;
+        rc = av_interleaved_write_frame(enc->format, enc->audio_packet);
+        av_packet_unref(enc->audio_packet);
+        if (rc < 0)
+            return av_failure(err, FW_ERR_IO, "output", "writing a sound packet failed", rc);
+    }
+}
+
+/* Encode the sound up to sample upto (whole audio frames, or the rest at the end). */
+static fw_err feed_audio(fw_encoder *enc, int64_t upto, fw_error *err)
+{
+    if (upto > enc->audio_total)
+        upto = enc->audio_total;
+    while (enc->audio_done < upto && (upto - enc->audio_done >= enc->audio_frame_size || upto == enc->audio_total)) {
+        int n = (int)(enc->audio_total - enc->audio_done < enc->audio_frame_size ? enc->audio_total - enc->audio_done
+                                                                                  : enc->audio_frame_size);
+        AVFrame *f = enc->audio_frame;
+        fw_err e = enc->opts.audio->read(enc->opts.audio->user, enc->audio_samples, n, err);
+        if (e != FW_OK)
+            return e;
+        av_frame_unref(f);
+        f->nb_samples = n;
+        f->format = enc->audio_ctx->sample_fmt;
+        f->sample_rate = AUDIO_RATE;
+        av_channel_layout_copy(&f->ch_layout, &enc->audio_ctx->ch_layout);
+        if (av_frame_get_buffer(f, 0) < 0)
+            return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory for the sound");
+        const float *in = enc->audio_samples;
+        if (f->format == AV_SAMPLE_FMT_FLTP) {
+            float *l = (float *)f->data[0], *r = (float *)f->data[1];
+            for (int i = 0; i < n; i++) {
+                l[i] = in[2 * i];
+                r[i] = in[2 * i + 1];
+            }
+        } else if (f->format == AV_SAMPLE_FMT_S16) {
+            int16_t *o = (int16_t *)f->data[0];
+            for (int i = 0; i < 2 * n; i++) {
+                float v = in[i] * 32767.0f;
+                o[i] = (int16_t)(v > 32767.0f ? 32767 : v < -32768.0f ? -32768 : lrintf(v));
+            }
+        } else if (f->format == AV_SAMPLE_FMT_FLT) {
+            memcpy(f->data[0], in, (size_t)n * 2 * sizeof(float));
+        } else {
+            return fw_error_set(err, FW_ERR_UNSUPPORTED, "settings.codec", "the sound's encoder wants %s samples",
+                                av_get_sample_fmt_name(f->format));
+        }
+        f->pts = enc->audio_done;
+        enc->audio_done += n;
+        if ((e = encode_audio(enc, f, err)) != FW_OK)
+            return e;
+    }
+    return FW_OK;
+}
+
 static fw_err prepare_frame(fw_encoder *enc, const fw_frame *src, fw_error *err)
 {
     AVFrame *f = enc->frame;
@@ -480,6 +606,8 @@ static fw_err encode_frame(fw_encoder *enc, const fw_frame *src, fw_error *err)
     convert(enc, src);
     e = encode(enc, enc->frame, err);
     av_frame_unref(enc->frame);
+    if (e == FW_OK && enc->audio_ctx)
+        e = feed_audio(enc, (src->index + 1) * AUDIO_RATE * enc->opts.fps_den / enc->opts.fps_num, err);
     return e;
 }
 
@@ -524,6 +652,8 @@ static fw_err open_outputs(fw_encoder *enc, fw_error *err)
         e = open_format(enc, err);
     if (e == FW_OK)
         e = open_codec(enc, err);
+    if (e == FW_OK && enc->opts.audio && enc->format)
+        e = open_audio_codec(enc, err);
     if (e == FW_OK && enc->format)
         e = start_format(enc, err);
     if (e == FW_OK && enc->codec->is_still && !enc->sequence) {
@@ -697,6 +827,14 @@ static fw_err complete_output(fw_encoder *enc, fw_error *err)
     fw_err e = encode(enc, NULL, err);
     if (e != FW_OK)
         return e;
+    if (enc->audio_ctx) {
+        /* Fewer frames than announced still get sound of their own length. */
+        if (enc->submitted < enc->opts.frame_count)
+            enc->audio_total = (enc->submitted * AUDIO_RATE * enc->opts.fps_den + enc->opts.fps_num / 2) /
+                               enc->opts.fps_num;
+        if ((e = feed_audio(enc, enc->audio_total, err)) != FW_OK || (e = encode_audio(enc, NULL, err)) != FW_OK)
+            return e;
+    }
     if (enc->format) {
         int rc = av_write_trailer(enc->format);
         if (rc < 0)
@@ -787,6 +925,10 @@ void fw_encoder_free(fw_encoder **encp)
         return;
     fw_encoder_abort(enc);
     avcodec_free_context(&enc->avctx);
+    avcodec_free_context(&enc->audio_ctx);
+    av_frame_free(&enc->audio_frame);
+    av_packet_free(&enc->audio_packet);
+    free(enc->audio_samples);
     av_frame_free(&enc->frame);
     av_packet_free(&enc->packet);
     sws_freeContext(enc->sws);

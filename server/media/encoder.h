@@ -54,6 +54,13 @@ typedef enum fw_quality {
     FW_QUALITY_DRAFT,    /* fast presets for previews */
 } fw_quality;
 
+/* Sound for the output: 48 kHz stereo float samples, interleaved, pulled
+ * by the encoding thread as the video advances (so read runs there). */
+typedef struct fw_audio_source {
+    fw_err (*read)(void *user, float *samples, int frames, fw_error *err);
+    void *user;
+} fw_audio_source;
+
 typedef struct fw_encoder_options {
     const fw_codec *codec;   /* from fw_codec_find(); required */
     int width, height;       /* pixels; 4:2:0 codecs need even sizes */
@@ -65,6 +72,11 @@ typedef struct fw_encoder_options {
     int64_t frame_count;     /* frames that will be submitted; 0 = unknown.
                                 Decides single picture vs zip for stills. */
     int64_t first_number;    /* number in the first picture's name in a zip */
+    /* Sound (NULL: none). Needs frame_count and a codec with an
+     * audio_encoder: AAC 192 kb/s in MP4, 16-bit PCM in QuickTime, Opus in
+     * WebM. The sound lasts exactly as long as the frames: frame_count
+     * frames' worth of samples, the last audio frame cut short. */
+    const fw_audio_source *audio;
 } fw_encoder_options;
 
 /* A buffer to draw one frame into. Owned by the encoder; valid between

@@ -13,6 +13,7 @@
 #define FW_TESTS_MEDIA_SYNTHETIC_H
 
 #include <jansson.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,6 +232,34 @@ static inline fw_err encode_numbered_as(const fw_codec *codec, const char *path,
         e = fw_encoder_finish(enc, err);
     fw_encoder_free(&enc);
     return e;
+}
+
+/* A 16-bit PCM WAV file: a sine of freq Hz at amplitude (0..1) for
+ * tone_seconds, then silence up to seconds, on every channel. */
+static inline int write_tone_wav(const char *path, int rate, int channels, double seconds, double tone_seconds,
+                                 double freq, double amplitude)
+{
+    FILE *out = fopen(path, "wb");
+    if (!out)
+        return -1;
+    uint32_t samples = (uint32_t)(seconds * rate), bytes = samples * (uint32_t)channels * 2;
+    uint32_t riff[] = {0x46464952u, 36 + bytes, 0x45564157u, 0x20746d66u, 16};
+    uint16_t format[] = {1, (uint16_t)channels};
+    uint32_t rates[] = {(uint32_t)rate, (uint32_t)rate * (uint32_t)channels * 2};
+    uint16_t align[] = {(uint16_t)(channels * 2), 16};
+    uint32_t data[] = {0x61746164u, bytes};
+    fwrite(riff, sizeof(riff), 1, out);
+    fwrite(format, sizeof(format), 1, out);
+    fwrite(rates, sizeof(rates), 1, out);
+    fwrite(align, sizeof(align), 1, out);
+    fwrite(data, sizeof(data), 1, out);
+    for (uint32_t i = 0; i < samples; i++) {
+        double t = (double)i / rate;
+        int16_t v = t < tone_seconds ? (int16_t)lrint(32767 * amplitude * sin(2 * M_PI * freq * t)) : 0;
+        for (int c = 0; c < channels; c++)
+            fwrite(&v, sizeof(v), 1, out);
+    }
+    return fclose(out);
 }
 
 static inline fw_err encode_numbered(const fw_codec *codec, const char *path, int width, int height, int fps_num,
