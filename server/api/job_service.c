@@ -152,7 +152,7 @@ static fw_err check_assets_against(json_t *details, const fw_job_spec *job, fw_e
 
 static fw_err refuse_unsupported(const fw_job_spec *job, fw_error *err)
 {
-    static const char *const later[] = {"audio", "script"};
+    static const char *const later[] = {"script"};
     json_t *asset;
     size_t i;
 

@@ -28,7 +28,8 @@ static const char *const webhook_keys[] = {"url", "method", "headers", "data", "
 static const char *const asset_keys[] = {"type",   "layerName", "composition", "property", "value",
                                          "src",    "name",      "expression",  "fit",      "params",
                                          "extension", "template", "assets",    "preview",  "settings",
-                                         "loop",   "muted",     NULL};
+                                         "loop",   "muted",     "gain",        "volume",   "start",
+                                         "offset", "trim",      "fadeIn",      "fadeOut",  NULL};
 
 /* Edit distance, small strings only; used to suggest a known key. */
 static size_t edit_distance(const char *a, const char *b)
@@ -129,6 +130,22 @@ static fw_err need_string(const json_t *obj, const char *key, const char *path, 
     if (!*out || !**out)
         return fw_error_set(err, FW_ERR_INVALID, join_path(field, sizeof(field), path, key), "is required%s%s",
                             why ? " " : "", why ? why : "");
+    return FW_OK;
+}
+
+/* An optional number of at least min (seconds, dB). */
+static fw_err opt_number(const json_t *obj, const char *key, const char *path, double min, fw_error *err)
+{
+    char field[FW_ERROR_FIELD_MAX];
+    json_t *v = json_object_get(obj, key);
+
+    if (!v || json_is_null(v))
+        return FW_OK;
+    if (!json_is_number(v))
+        return fw_error_set(err, FW_ERR_INVALID, join_path(field, sizeof(field), path, key), "must be a number");
+    if (json_number_value(v) < min)
+        return fw_error_set(err, FW_ERR_INVALID, join_path(field, sizeof(field), path, key),
+                            "is %g; it must be at least %g", json_number_value(v), min);
     return FW_OK;
 }
 
@@ -305,9 +322,13 @@ fw_err fw_job_check_asset(const json_t *asset, const char *path, int depth, fw_e
             return rc;
         if (s && (rc = check_one_of(s, fits, join_path(field, sizeof(field), path, "fit"), err)))
             return rc;
-        if (strcmp(type, "video") == 0) {
+        if (strcmp(type, "video") == 0 || strcmp(type, "audio") == 0) {
             bool flag;
-            if ((rc = opt_bool(asset, "loop", path, &flag, err)) || (rc = opt_bool(asset, "muted", path, &flag, err)))
+            if ((rc = opt_bool(asset, "loop", path, &flag, err)) || (rc = opt_bool(asset, "muted", path, &flag, err)) ||
+                (rc = opt_number(asset, "gain", path, -1e308, err)) ||
+                (rc = opt_number(asset, "volume", path, -1e308, err)) ||
+                (rc = opt_number(asset, "start", path, 0, err)) || (rc = opt_number(asset, "offset", path, 0, err)) ||
+                (rc = opt_number(asset, "fadeIn", path, 0, err)) || (rc = opt_number(asset, "fadeOut", path, 0, err)))
                 return rc;
         }
     } else if (strcmp(type, "static") == 0 || strcmp(type, "script") == 0) {

@@ -96,6 +96,7 @@ struct fw_encoder {
     float *audio_samples;         /* one audio frame, interleaved stereo */
     int audio_frame_size;
     int64_t audio_total, audio_done; /* samples */
+    fw_audio_source audio_source;    /* the caller's, copied */
 };
 
 static fw_err av_failure(fw_error *err, fw_err code, const char *field, const char *what, int averr)
@@ -686,6 +687,10 @@ fw_err fw_encoder_open(fw_encoder **out, const fw_encoder_options *opts, fw_erro
     if (!enc)
         return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory for the encoder");
     enc->opts = *opts;
+    if (opts->audio) {
+        enc->audio_source = *opts->audio;
+        enc->opts.audio = &enc->audio_source;
+    }
     enc->codec = opts->codec;
     snprintf(enc->final_path, sizeof(enc->final_path), "%s", opts->output_path);
     enc->opts.output_path = enc->final_path;

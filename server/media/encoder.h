@@ -75,7 +75,8 @@ typedef struct fw_encoder_options {
     /* Sound (NULL: none). Needs frame_count and a codec with an
      * audio_encoder: AAC 192 kb/s in MP4, 16-bit PCM in QuickTime, Opus in
      * WebM. The sound lasts exactly as long as the frames: frame_count
-     * frames' worth of samples, the last audio frame cut short. */
+     * frames' worth of samples, the last audio frame cut short. The struct
+     * is copied; its user must live until finish or free. */
     const fw_audio_source *audio;
 } fw_encoder_options;
 

@@ -253,3 +253,42 @@ fw_err fw_image_read(const char *path, uint8_t **rgba, int *width, int *height, 
 {
     return fw_media_decode_frame(path, 0, rgba, width, height, err);
 }
+
+fw_err fw_media_probe_sound(const char *path, double *duration, int *rate, int *channels, fw_error *err)
+{
+    AVFormatContext *format = NULL;
+    struct stat st;
+    int rc;
+
+    *duration = 0;
+    *rate = *channels = 0;
+    if (stat(path, &st) != 0)
+        return fw_error_set(err, errno == ENOENT ? FW_ERR_NOT_FOUND : FW_ERR_IO, "path", "cannot open %s: %s", path,
+                            strerror(errno));
+    if ((rc = avformat_open_input(&format, path, NULL, NULL)) < 0)
+        return av_failure(err, FW_ERR_INVALID, "path", "not a media file FFmpeg can read", rc);
+    if ((rc = avformat_find_stream_info(format, NULL)) < 0) {
+        avformat_close_input(&format);
+        return av_failure(err, FW_ERR_INVALID, "path", "the media file could not be analysed", rc);
+    }
+    rc = av_find_best_stream(format, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
+    if (rc < 0) {
+        avformat_close_input(&format);
+        return fw_error_set(err, FW_ERR_INVALID, "path", "the file has no sound (no audio stream)");
+    }
+    AVStream *s = format->streams[rc];
+    if (!avcodec_find_decoder(s->codecpar->codec_id)) {
+        rc = fw_error_set(err, FW_ERR_UNSUPPORTED, "path", "no decoder for %s sound",
+                          avcodec_get_name(s->codecpar->codec_id));
+        avformat_close_input(&format);
+        return rc;
+    }
+    if (s->duration != AV_NOPTS_VALUE && s->duration > 0)
+        *duration = (double)s->duration * av_q2d(s->time_base);
+    else if (format->duration != AV_NOPTS_VALUE && format->duration > 0)
+        *duration = (double)format->duration / AV_TIME_BASE;
+    *rate = s->codecpar->sample_rate;
+    *channels = s->codecpar->ch_layout.nb_channels;
+    avformat_close_input(&format);
+    return FW_OK;
+}

@@ -35,6 +35,11 @@ typedef struct fw_media_info {
  * FW_ERR_NOT_FOUND, one FFmpeg cannot read FW_ERR_INVALID, both on "path". */
 fw_err fw_media_probe(const char *path, fw_media_info *info, fw_error *err);
 
+/* The first audio stream of a file: its length (seconds; 0 when the file
+ * does not say), sample rate and channels. A file with no sound is
+ * FW_ERR_INVALID on "path", like one FFmpeg cannot read. */
+fw_err fw_media_probe_sound(const char *path, double *duration, int *rate, int *channels, fw_error *err);
+
 /* Decode picture number index (0-based) to RGBA. *rgba is malloc'd; *width
  * and *height receive its size. An index past the end is FW_ERR_INVALID on
  * "frame". */

@@ -633,6 +633,23 @@ static fw_err apply_image(apply_ctx *c, const json_t *asset, fw_error *err)
     return FW_OK;
 }
 
+/* A number field in seconds (or dB) that must be >= min; *out keeps its
+ * default when the field is absent. "a" or "b" may name the same value. */
+static fw_err number_field(const json_t *asset, const char *a, const char *b, double min, double *out,
+                           fw_error *err)
+{
+    const char *key = json_object_get(asset, a) ? a : b;
+    const json_t *v = key ? json_object_get(asset, key) : NULL;
+    if (!v || json_is_null(v))
+        return FW_OK;
+    if (!json_is_number(v) || !isfinite(json_number_value(v)))
+        return fw_error_set(err, FW_ERR_INVALID, key, "must be a number");
+    if (json_number_value(v) < min)
+        return fw_error_set(err, FW_ERR_INVALID, key, "is %g; it must be at least %g", json_number_value(v), min);
+    *out = json_number_value(v);
+    return FW_OK;
+}
+
 /* ---- video ------------------------------------------------------------- */
 
 /* src as a file: downloaded into the job folder (named stem-INDEX.ext) or
@@ -726,6 +743,9 @@ static fw_err apply_video(apply_ctx *c, const json_t *asset, fw_error *err)
         return fw_error_set(err, FW_ERR_INVALID, "loop", "must be true or false");
     if (muted_v && !json_is_boolean(muted_v))
         return fw_error_set(err, FW_ERR_INVALID, "muted", "must be true or false");
+    double gain = 0;
+    if ((rc = number_field(asset, "gain", "volume", -1e308, &gain, err)))
+        return rc;
     if ((rc = find_targets(c, asset, NULL, &t, err)))
         return rc;
     for (size_t i = 0; i < t.count; i++) {
@@ -761,8 +781,8 @@ static fw_err apply_video(apply_ctx *c, const json_t *asset, fw_error *err)
         new_asset_id(c, "fw_video", &c->images_added, id, sizeof(id));
         if (!(image = fw_lottie_image_new(id, box_w, box_h, folder, slash ? slash + 1 : path, 0)))
             return fw_error_set(err, FW_ERR_NOMEM, NULL, "Out of memory.");
-        how = json_pack("{s:b,s:b,s:i}", "loop", json_is_true(loop_v), "muted", json_is_true(muted_v), "asset",
-                        (int)c->index);
+        how = json_pack("{s:b,s:b,s:i,s:f}", "loop", json_is_true(loop_v), "muted", json_is_true(muted_v), "asset",
+                        (int)c->index, "gain", gain);
         fw_lottie_image_set_footage(image, how);
         if (type == FW_LAYER_PRECOMP) {
             char comp_id[64];
@@ -792,6 +812,122 @@ static fw_err apply_video(apply_ctx *c, const json_t *asset, fw_error *err)
         if ((rc = add_asset(c, image, err)))
             return rc;
     }
+    return FW_OK;
+}
+
+/* ---- audio ------------------------------------------------------------- */
+
+/* How a sound plays, from the asset's fields, for the document's mark. */
+static fw_err sound_how(apply_ctx *c, const json_t *asset, double source_length, json_t **out, fw_error *err)
+{
+    double gain = 0, fade_in = 0, fade_out = 0, trim_start = 0, trim_end = 0;
+    const json_t *trim = json_object_get(asset, "trim"), *loop = json_object_get(asset, "loop");
+    fw_err rc;
+
+    *out = NULL;
+    if ((rc = number_field(asset, "gain", "volume", -1e308, &gain, err)) ||
+        (rc = number_field(asset, "fadeIn", NULL, 0, &fade_in, err)) ||
+        (rc = number_field(asset, "fadeOut", NULL, 0, &fade_out, err)))
+        return rc;
+    if (gain > 24)
+        return fw_error_set(err, FW_ERR_INVALID, json_object_get(asset, "gain") ? "gain" : "volume",
+                            "is %g dB; at most +24 dB", gain);
+    if (loop && !json_is_boolean(loop))
+        return fw_error_set(err, FW_ERR_INVALID, "loop", "must be true or false");
+    if (json_is_number(trim)) {
+        trim_start = json_number_value(trim);
+    } else if (json_is_array(trim) && json_array_size(trim) == 2 && json_is_number(json_array_get(trim, 0)) &&
+               json_is_number(json_array_get(trim, 1))) {
+        trim_start = json_number_value(json_array_get(trim, 0));
+        trim_end = json_number_value(json_array_get(trim, 1));
+        if (trim_end <= trim_start)
+            return fw_error_set(err, FW_ERR_INVALID, "trim", "[from, to] needs to later than from; got [%g, %g]", trim_start,
+                                trim_end);
+    } else if (trim && !json_is_null(trim)) {
+        return fw_error_set(err, FW_ERR_INVALID, "trim", "must be seconds to skip, or [from, to] in seconds");
+    }
+    if (trim_start < 0)
+        return fw_error_set(err, FW_ERR_INVALID, "trim", "cannot start before 0 s");
+    if (source_length > 0 && trim_start >= source_length)
+        return fw_error_set(err, FW_ERR_INVALID, "trim", "starts at %g s but the sound lasts %.3f s", trim_start,
+                            source_length);
+    *out = json_pack("{s:f,s:f,s:f,s:b,s:f,s:f,s:i}", "gain", gain, "fadeIn", fade_in, "fadeOut", fade_out, "loop",
+                     json_is_true(loop), "trimStart", trim_start, "trimEnd", trim_end, "asset", (int)c->index);
+    return *out ? FW_OK : fw_error_set(err, FW_ERR_NOMEM, NULL, "Out of memory.");
+}
+
+/* An audio asset: with a layerName it replaces the sound of those audio
+ * layers (start delays it within the layer); without one it is a bed under
+ * the whole composition from `start` on. */
+static fw_err apply_audio(apply_ctx *c, const json_t *asset, fw_error *err)
+{
+    const char *src = json_string_value(json_object_get(asset, "src"));
+    const int by_layer = json_object_get(asset, "layerName") || json_object_get(asset, "layerIndex");
+    double start = 0, length = 0, fr = fw_lottie_frame_rate(c->doc);
+    int rate, channels;
+    char path[PATH_MAX], folder[PATH_MAX], id[64];
+    const fw_lottie_comp *comp = NULL;
+    targets t = {0};
+    json_t *how = NULL;
+    fw_err rc;
+
+    if (!src || !*src)
+        return fw_error_set(err, FW_ERR_INVALID, "src", "the sound's src (a path or URL) is required");
+    if ((rc = number_field(asset, "start", "offset", 0, &start, err)))
+        return rc;
+    if (by_layer) {
+        if ((rc = find_targets(c, asset, NULL, &t, err)))
+            return rc;
+        for (size_t i = 0; i < t.count; i++)
+            if (fw_lottie_layer_type(t.items[i]) != FW_LAYER_AUDIO)
+                return wrong_layer(t.items[i], "an audio layer (leave layerName out for music under everything)",
+                                   "layerName", err);
+    } else if ((rc = find_comp(c, asset, NULL, &comp, err))) {
+        return rc;
+    }
+    if ((rc = media_file(c, src, "audio", path, sizeof(path), err)))
+        return rc;
+    if ((rc = fw_media_probe_sound(path, &length, &rate, &channels, err))) {
+        if (err) {
+            char why[sizeof(err->message)];
+            snprintf(why, sizeof(why), "%s", err->message);
+            fw_error_set(err, rc, "src", "'%s' is not a sound FFmpeg can play: %s",
+                         fw_fetch_is_data_url(src) ? "the data: URL" : src, why);
+        }
+        return rc;
+    }
+    if (length > c->options->max_media_seconds)
+        return fw_error_set(err, FW_ERR_LIMIT, "src", "the sound lasts %.0f s; sounds may last at most %.0f s", length,
+                            c->options->max_media_seconds);
+    if ((rc = sound_how(c, asset, length, &how, err)))
+        return rc;
+
+    const char *slash = strrchr(path, '/');
+    snprintf(folder, sizeof(folder), "%.*s/", slash ? (int)(slash - path) : 0, path);
+    new_asset_id(c, "fw_audio", &c->images_added, id, sizeof(id));
+    json_t *sound = fw_lottie_sound_asset_new(id, folder, slash ? slash + 1 : path);
+    if (!sound) {
+        json_decref(how);
+        return fw_error_set(err, FW_ERR_NOMEM, NULL, "Out of memory.");
+    }
+    fw_lottie_sound_set_how(sound, how);
+    if ((rc = add_asset(c, sound, err)))
+        return rc;
+    if (by_layer) {
+        for (size_t i = 0; i < t.count; i++) {
+            json_t *layer = t.items[i];
+            double st = fw_lottie_layer_start_time(layer) + start * fr;
+            fw_lottie_layer_set_source_id(layer, id);
+            fw_lottie_layer_set_timing(layer, fmax(fw_lottie_layer_in_point(layer), st),
+                                       fw_lottie_layer_out_point(layer), st);
+        }
+        return FW_OK;
+    }
+    double from = comp->is_root ? fw_lottie_in_point(c->doc) : 0;
+    double to = comp->is_root ? fw_lottie_out_point(c->doc) : 1e8;
+    json_t *layer = fw_lottie_audio_layer_new(id, id, from + start * fr, to);
+    if (!layer || json_array_append_new(comp->layers, layer) != 0)
+        return fw_error_set(err, FW_ERR_NOMEM, NULL, "Out of memory.");
     return FW_OK;
 }
 
@@ -1075,7 +1211,7 @@ static fw_err apply_one(apply_ctx *c, const json_t *asset, fw_error *err)
         return fw_error_set(err, FW_ERR_INVALID, NULL, "each asset must be an object");
     if (!type)
         return fw_error_set(err, FW_ERR_INVALID, "type",
-                            "the asset type is required: text, data, image, video, essential, static or function");
+                            "the asset type is required: text, data, image, video, audio, essential, static or function");
     if (strcmp(type, "text") == 0)
         return apply_text(c, asset, err);
     if (strcmp(type, "data") == 0)
@@ -1090,10 +1226,13 @@ static fw_err apply_one(apply_ctx *c, const json_t *asset, fw_error *err)
         return apply_function(c, asset, err);
     if (strcmp(type, "video") == 0)
         return apply_video(c, asset, err);
+    if (strcmp(type, "audio") == 0)
+        return apply_audio(c, asset, err);
     if (!strcmp(type, "audio") || !strcmp(type, "script") || !strcmp(type, "job"))
         return fw_error_set(err, FW_ERR_UNSUPPORTED, "type", "%s assets are not supported yet", type);
     return fw_error_set(err, FW_ERR_INVALID, "type",
-                        "unknown asset type '%s'; types: text, data, image, video, essential, static, function", type);
+                        "unknown asset type '%s'; types: text, data, image, video, audio, essential, static, function",
+                        type);
 }
 
 fw_err fw_lottie_apply_assets(json_t **doc, const json_t *assets, const char *composition,

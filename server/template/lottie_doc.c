@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static double number_or(const json_t *obj, const char *key, double fallback)
 {
@@ -593,6 +594,179 @@ json_t *fw_lottie_footage_comp_new(const char *id, const char *image_id, double 
                      "nm", "footage", "refId", image_id, "ty", FW_LAYER_IMAGE, "ip", 0, "op", 100000000, "st", 0,
                      "sr", 1, "bm", 0, "ks", "o", "a", 0, "k", 100, "p", "a", 0, "k", 0, 0, 0, "a", "a", 0, "k", 0, 0,
                      0, "s", "a", 0, "k", 100, 100, 100, "r", "a", 0, "k", 0);
+}
+
+/* ---- sound ------------------------------------------------------------- */
+
+int fw_lottie_asset_is_sound(const json_t *asset)
+{
+    static const char *const extensions[] = {".mp3", ".wav", ".aac", ".m4a", ".ogg", ".opus", ".flac", ".aif",
+                                             ".aiff"};
+    const char *p = string_or_null(asset, "p");
+    if (json_object_get(asset, "fw_sound"))
+        return 1;
+    if (!p || strncmp(p, "data:audio/", 11) == 0)
+        return p != NULL;
+    const char *dot = strrchr(p, '.');
+    for (size_t i = 0; dot && i < sizeof(extensions) / sizeof(extensions[0]); i++)
+        if (strcasecmp(dot, extensions[i]) == 0)
+            return 1;
+    return 0;
+}
+
+void fw_lottie_sound_set_how(json_t *asset, json_t *how)
+{
+    json_object_set_new(asset, "fw_sound", how);
+}
+
+json_t *fw_lottie_sound_asset_new(const char *id, const char *folder, const char *file)
+{
+    return json_pack("{s:s,s:s,s:s,s:i}", "id", id, "u", folder, "p", file, "e", 0);
+}
+
+json_t *fw_lottie_audio_layer_new(const char *name, const char *id, double start, double end)
+{
+    return json_pack("{s:i,s:i,s:s,s:s,s:f,s:f,s:f,s:i,s:{s:{s:i,s:[i,i]}}}", "ddd", 0, "ty", FW_LAYER_AUDIO, "nm",
+                     name, "refId", id, "ip", start, "op", end, "st", start, "sr", 1, "au", "lv", "a", 0, "k", 100,
+                     100);
+}
+
+typedef struct sound_walk {
+    json_t *doc;
+    double fr;
+    fw_lottie_sound *items;
+    size_t count, room;
+    int skipped;
+} sound_walk;
+
+/* The composition frame at output second T is a*T + b; the output span
+ * [lo, hi) is where the composition shows at all. */
+typedef struct time_map {
+    double a, b, lo, hi;
+} time_map;
+
+static double sound_number(const json_t *how, const char *key, double fallback)
+{
+    json_t *v = json_object_get(how, key);
+    return json_is_number(v) ? json_number_value(v) : fallback;
+}
+
+static fw_err add_sound(sound_walk *w, const json_t *layer, const json_t *asset, const time_map *m, int footage,
+                        fw_error *err)
+{
+    const json_t *how = footage ? fw_lottie_image_footage(asset) : json_object_get(asset, "fw_sound");
+    double ip = number_or(layer, "ip", 0), op = number_or(layer, "op", 0), st = number_or(layer, "st", 0);
+    double sr = number_or(layer, "sr", 1);
+    fw_lottie_sound *s;
+
+    if (sr == 0)
+        sr = 1;
+    double at = fmax(m->lo, (ip - m->b) / m->a), until = fmin(m->hi, (op - m->b) / m->a);
+    if (until <= at)
+        return FW_OK;
+    if (w->count == w->room) {
+        size_t room = w->room ? w->room * 2 : 8;
+        fw_lottie_sound *grown = realloc(w->items, room * sizeof(*grown));
+        if (!grown)
+            return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory listing sounds");
+        w->items = grown;
+        w->room = room;
+    }
+    s = &w->items[w->count];
+    memset(s, 0, sizeof(*s));
+    snprintf(s->path, sizeof(s->path), "%s%s", fw_lottie_image_folder(asset) ? fw_lottie_image_folder(asset) : "",
+             fw_lottie_image_file(asset));
+    if (how && json_object_get(how, "asset"))
+        snprintf(s->field, sizeof(s->field), "assets[%d]", (int)sound_number(how, "asset", 0));
+    else
+        snprintf(s->field, sizeof(s->field), "layer '%s'", fw_lottie_layer_name(layer) ? fw_lottie_layer_name(layer) : "");
+    s->at = at;
+    s->until = until;
+    s->trim_start = sound_number(how, "trimStart", 0);
+    s->trim_end = sound_number(how, "trimEnd", 0);
+    s->source_at = (m->a * at + m->b - st) / sr / w->fr + s->trim_start;
+    s->speed = m->a / (sr * w->fr);
+    s->gain_db = sound_number(how, "gain", 0);
+    s->fade_in = sound_number(how, "fadeIn", 0);
+    s->fade_out = sound_number(how, "fadeOut", 0);
+    s->loop = json_is_true(json_object_get(how, "loop"));
+    s->optional = footage;
+    /* A trimmed part that does not loop ends with the part. */
+    if (!s->loop && s->trim_end > s->trim_start)
+        s->until = fmin(s->until, at + (s->trim_end - s->source_at) / s->speed);
+    /* The layer's own level (percent, static) in Lottie's audio settings. */
+    const json_t *lv = json_object_get(json_object_get(json_object_get(layer, "au"), "lv"), "k");
+    if (json_is_array(lv) && json_is_number(json_array_get(lv, 0))) {
+        double level = json_number_value(json_array_get(lv, 0));
+        if (level <= 0)
+            return FW_OK;
+        s->gain_db += 20 * log10(level / 100);
+    }
+    if (s->until > s->at)
+        w->count++;
+    return FW_OK;
+}
+
+static fw_err walk_sounds(sound_walk *w, json_t *layers, const time_map *m, int depth, fw_error *err)
+{
+    json_t *layer;
+    size_t i;
+    fw_err rc;
+
+    if (depth > 16)
+        return FW_OK;
+    json_array_foreach(layers, i, layer) {
+        fw_layer_type type = fw_lottie_layer_type(layer);
+        json_t *asset = fw_lottie_asset_find(w->doc, fw_lottie_layer_source_id(layer));
+        if (fw_lottie_layer_hidden(layer) || !asset)
+            continue;
+        if (type == FW_LAYER_AUDIO && fw_lottie_image_file(asset)) {
+            if ((rc = add_sound(w, layer, asset, m, 0, err)))
+                return rc;
+        } else if (type == FW_LAYER_IMAGE) {
+            const json_t *how = fw_lottie_image_footage(asset);
+            if (how && !json_is_true(json_object_get(how, "muted")) && (rc = add_sound(w, layer, asset, m, 1, err)))
+                return rc;
+        } else if (type == FW_LAYER_PRECOMP && fw_lottie_asset_is_precomp(asset)) {
+            if (json_object_get(layer, "tm")) {
+                w->skipped++;
+                continue;
+            }
+            double ip = number_or(layer, "ip", 0), op = number_or(layer, "op", 0), st = number_or(layer, "st", 0);
+            double sr = number_or(layer, "sr", 1);
+            if (sr == 0)
+                sr = 1;
+            time_map inner = {.a = m->a / sr, .b = (m->b - st) / sr, .lo = fmax(m->lo, (ip - m->b) / m->a),
+                              .hi = fmin(m->hi, (op - m->b) / m->a)};
+            if (inner.hi > inner.lo && (rc = walk_sounds(w, fw_lottie_asset_layers(asset), &inner, depth + 1, err)))
+                return rc;
+        }
+    }
+    return FW_OK;
+}
+
+fw_err fw_lottie_sounds(json_t *doc, fw_lottie_sound **sounds, size_t *count, int *skipped, fw_error *err)
+{
+    sound_walk w = {.doc = doc, .fr = fw_lottie_frame_rate(doc)};
+    fw_err rc;
+
+    *sounds = NULL;
+    *count = 0;
+    if (skipped)
+        *skipped = 0;
+    if (!(w.fr > 0))
+        return FW_OK;
+    time_map root = {.a = w.fr, .b = fw_lottie_in_point(doc), .lo = 0,
+                     .hi = (fw_lottie_out_point(doc) - fw_lottie_in_point(doc)) / w.fr};
+    if ((rc = walk_sounds(&w, fw_lottie_root_layers(doc), &root, 0, err))) {
+        free(w.items);
+        return rc;
+    }
+    *sounds = w.items;
+    *count = w.count;
+    if (skipped)
+        *skipped = w.skipped;
+    return FW_OK;
 }
 
 /* ---- slots ------------------------------------------------------------- */

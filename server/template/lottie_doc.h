@@ -182,6 +182,37 @@ void fw_lottie_layer_make_image(json_t *layer, const char *id);
  * layer can show it. */
 json_t *fw_lottie_footage_comp_new(const char *id, const char *image_id, double w, double h);
 
+/* ---- sound --------------------------------------------------------------- */
+
+/* An asset that holds sound rather than a picture: an audio asset of ours
+ * (marked) or a file with a sound's extension (.mp3, .wav, .aac, .m4a,
+ * .ogg, .opus, .flac), as audio layers' assets are. */
+int fw_lottie_asset_is_sound(const json_t *asset);
+/* Mark an audio asset with how it plays (stolen): {"gain": dB, "fadeIn",
+ * "fadeOut", "loop", "trimStart", "trimEnd", "asset": index}. */
+void fw_lottie_sound_set_how(json_t *asset, json_t *how);
+/* A new audio asset (caller owns it). */
+json_t *fw_lottie_sound_asset_new(const char *id, const char *folder, const char *file);
+/* A new audio layer (caller owns it) showing asset id from frame start to
+ * frame end. */
+json_t *fw_lottie_audio_layer_new(const char *name, const char *id, double start, double end);
+
+/* A sound the document plays, placed on the output's timeline (seconds
+ * from the document's in point). */
+typedef struct fw_lottie_sound {
+    char path[4096];
+    char field[96];   /* "assets[2]" for a job's asset, "layer 'music'" for the template's own */
+    double at, until, source_at, speed, gain_db, fade_in, fade_out, trim_start, trim_end;
+    int loop, optional;
+} fw_lottie_sound;
+
+/* Every sound of the root composition, nested precomps included: audio
+ * layers, and the sound of clips in layers (footage not muted). Timing
+ * follows each layer's in and out points, start time and stretch through
+ * the precomps above it; a time-remapped precomp's sounds are left out
+ * (counted in *skipped). *sounds is malloc'd (free()). */
+fw_err fw_lottie_sounds(json_t *doc, fw_lottie_sound **sounds, size_t *count, int *skipped, fw_error *err);
+
 /* ---- slots (Lottie's "essential properties") --------------------------- */
 
 /* Call fn on every property that names slot id (its "sid"); returns count.

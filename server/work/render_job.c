@@ -20,6 +20,7 @@
 #include "server/media/codec.h"
 #include "server/media/encoder.h"
 #include "server/media/footage.h"
+#include "server/media/soundtrack.h"
 #include "server/render/engine.h"
 #include "server/template/assets.h"
 #include "server/template/lottie_doc.h"
@@ -46,6 +47,7 @@ typedef struct render_ctx {
     fw_engine_info info;
     fw_footage **clips;    /* video assets' clips, played into their layers */
     size_t clip_count;
+    fw_soundtrack *soundtrack; /* NULL: a silent output */
     const fw_codec *codec;
     fw_encoder *encoder;
     int width, height;     /* output size */
@@ -360,8 +362,48 @@ static fw_err write_document(render_ctx *c, fw_error *err)
     return FW_OK;
 }
 
+static fw_err read_soundtrack(void *user, float *samples, int frames, fw_error *err)
+{
+    return fw_soundtrack_read(user, samples, frames, err);
+}
+
+/* The sounds the document plays (audio layers, audio assets, clips' sound),
+ * mixed from the first frame rendered on; none for outputs without sound. */
+static fw_err open_soundtrack(render_ctx *c, fw_error *err)
+{
+    fw_lottie_sound *found = NULL;
+    fw_sound *sounds = NULL;
+    size_t count = 0;
+    int skipped = 0;
+    fw_err rc;
+
+    if (c->job->settings.type != FW_OUTPUT_VIDEO || !c->codec->audio_encoder)
+        return FW_OK;
+    if ((rc = fw_lottie_sounds(c->doc, &found, &count, &skipped, err)))
+        return rc;
+    if (skipped)
+        fw_log(FW_LOG_WARN, "render", "%d time-remapped precomp(s) keep their pictures but not their sound", skipped);
+    if (count && !(sounds = calloc(count, sizeof(*sounds))))
+        rc = fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory listing sounds");
+    for (size_t i = 0; !rc && i < count; i++) {
+        const fw_lottie_sound *f = &found[i];
+        sounds[i] = (fw_sound){.path = f->path, .field = f->field, .at = f->at, .until = f->until,
+                               .source_at = f->source_at, .speed = f->speed, .gain_db = f->gain_db,
+                               .fade_in = f->fade_in, .fade_out = f->fade_out, .loop = f->loop,
+                               .trim_start = f->trim_start, .trim_end = f->trim_end, .optional = f->optional};
+    }
+    if (!rc && count)
+        rc = fw_soundtrack_open(&c->soundtrack, sounds, count, c->first / c->info.fps, err);
+    if (!rc && c->soundtrack && fw_soundtrack_count(c->soundtrack) == 0)
+        fw_soundtrack_free(&c->soundtrack); /* only clips without sound */
+    free(sounds);
+    free(found);
+    return rc;
+}
+
 static fw_err stage_render(render_ctx *c, fw_error *err)
 {
+    fw_audio_source audio = {.read = read_soundtrack};
     fw_encoder_options opts;
     int fps_num, fps_den = 1000;
     int total;
@@ -388,6 +430,12 @@ static fw_err stage_render(render_ctx *c, fw_error *err)
     opts.threads = c->req->threads;
     opts.frame_count = total;
     opts.first_number = c->first;
+    if ((rc = open_soundtrack(c, err)))
+        return rc;
+    if (c->soundtrack) {
+        audio.user = c->soundtrack;
+        opts.audio = &audio;
+    }
     if ((rc = fw_encoder_open(&c->encoder, &opts, err)))
         return rc;
 
@@ -432,6 +480,7 @@ static void stage_cleanup(render_ctx *c)
 {
     fw_encoder_free(&c->encoder); /* removes a partial output */
     fw_engine_free(&c->engine);
+    fw_soundtrack_free(&c->soundtrack);
     for (size_t i = 0; i < c->clip_count; i++)
         fw_footage_free(&c->clips[i]);
     free(c->clips);

@@ -194,65 +194,6 @@ static fw_err read_mix(void *user, float *samples, int frames, fw_error *err)
     return fw_soundtrack_read(user, samples, frames, err);
 }
 
-/* `ffprobe` of the first audio stream: codec, rate, channels, duration. */
-static int probe_audio(const char *path, char *codec, int *rate, int *channels, double *duration)
-{
-    char cmd[4600];
-    snprintf(cmd, sizeof(cmd),
-             "ffprobe -v error -select_streams a:0 -show_entries stream=codec_name,sample_rate,channels,duration "
-             "-of default=noprint_wrappers=1 '%s'",
-             path);
-    FILE *p = popen(cmd, "r");
-    char line[256];
-    int found = 0;
-    if (!p)
-        return 0;
-    while (fgets(line, sizeof(line), p)) {
-        found |= sscanf(line, "codec_name=%31s", codec) == 1;
-        sscanf(line, "sample_rate=%d", rate);
-        sscanf(line, "channels=%d", channels);
-        sscanf(line, "duration=%lf", duration);
-    }
-    pclose(p);
-    return found;
-}
-
-static double probe_video_duration(const char *path)
-{
-    char cmd[4600];
-    double d = -1;
-    snprintf(cmd, sizeof(cmd),
-             "ffprobe -v error -select_streams v:0 -show_entries stream=duration -of default=nw=1:nk=1 '%s'", path);
-    FILE *p = popen(cmd, "r");
-    if (p) {
-        if (fscanf(p, "%lf", &d) != 1)
-            d = -1;
-        pclose(p);
-    }
-    return d;
-}
-
-/* The RMS level of the left channel of the file's sound over [from, to) seconds, by ffmpeg. */
-static double file_rms(const char *path, double from, double to)
-{
-    char cmd[4600];
-    snprintf(cmd, sizeof(cmd),
-             "ffmpeg -v error -ss %.3f -t %.3f -i '%s' -vn -af 'pan=mono|c0=FL' -ar 48000 -f f32le -", from,
-             to - from, path);
-    FILE *p = popen(cmd, "r");
-    float v;
-    double sum = 0;
-    long n = 0;
-    if (!p)
-        return -1;
-    while (fread(&v, sizeof(v), 1, p) == 1) {
-        sum += (double)v * v;
-        n++;
-    }
-    pclose(p);
-    return n ? sqrt(sum / (double)n) : -1;
-}
-
 static void encode_with_sound(const char *codec_name, const char *path, int frames, int fps, fw_err *rc)
 {
     const fw_codec *codec;

@@ -268,4 +268,65 @@ static inline fw_err encode_numbered(const fw_codec *codec, const char *path, in
     return encode_numbered_as(codec, path, width, height, fps_num, fps_den, frames, 0, err);
 }
 
+/* ---- sound in files, as ffprobe and ffmpeg see it --------------------------------------------- */
+
+/* `ffprobe` of the first audio stream: codec, rate, channels, duration. */
+static inline int probe_audio(const char *path, char *codec, int *rate, int *channels, double *duration)
+{
+    char cmd[4600];
+    snprintf(cmd, sizeof(cmd),
+             "ffprobe -v error -select_streams a:0 -show_entries stream=codec_name,sample_rate,channels,duration "
+             "-of default=noprint_wrappers=1 '%s'",
+             path);
+    FILE *p = popen(cmd, "r");
+    char line[256];
+    int found = 0;
+    if (!p)
+        return 0;
+    while (fgets(line, sizeof(line), p)) {
+        found |= sscanf(line, "codec_name=%31s", codec) == 1;
+        sscanf(line, "sample_rate=%d", rate);
+        sscanf(line, "channels=%d", channels);
+        sscanf(line, "duration=%lf", duration);
+    }
+    pclose(p);
+    return found;
+}
+
+static inline double probe_video_duration(const char *path)
+{
+    char cmd[4600];
+    double d = -1;
+    snprintf(cmd, sizeof(cmd),
+             "ffprobe -v error -select_streams v:0 -show_entries stream=duration -of default=nw=1:nk=1 '%s'", path);
+    FILE *p = popen(cmd, "r");
+    if (p) {
+        if (fscanf(p, "%lf", &d) != 1)
+            d = -1;
+        pclose(p);
+    }
+    return d;
+}
+
+/* The RMS level of the left channel of the file's sound over [from, to) seconds, by ffmpeg. */
+static inline double file_rms(const char *path, double from, double to)
+{
+    char cmd[4600];
+    snprintf(cmd, sizeof(cmd),
+             "ffmpeg -v error -ss %.3f -t %.3f -i '%s' -vn -af 'pan=mono|c0=FL' -ar 48000 -f f32le -", from,
+             to - from, path);
+    FILE *p = popen(cmd, "r");
+    float v;
+    double sum = 0;
+    long n = 0;
+    if (!p)
+        return -1;
+    while (fread(&v, sizeof(v), 1, p) == 1) {
+        sum += (double)v * v;
+        n++;
+    }
+    pclose(p);
+    return n ? sqrt(sum / (double)n) : -1;
+}
+
 #endif

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define LT_MAX_DEPTH 64
 #define LT_MAX_ARENA ((size_t)512 << 20)
@@ -750,6 +751,22 @@ static fw_err comp_parse(lt_doc *doc, json_t *layers, lt_comp *c, fw_error *err)
     return FW_OK;
 }
 
+/* Audio layers' assets are files of sound, not pictures: ours are marked,
+ * the template's own are known by their extension. */
+static int is_sound(const json_t *asset)
+{
+    static const char *const extensions[] = {".mp3", ".wav", ".aac", ".m4a", ".ogg", ".opus", ".flac", ".aif",
+                                             ".aiff"};
+    const char *p = json_string_value(json_object_get(asset, "p"));
+    const char *dot = p ? strrchr(p, '.') : NULL;
+    if (json_object_get(asset, "fw_sound") || (p && strncmp(p, "data:audio/", 11) == 0))
+        return 1;
+    for (size_t i = 0; dot && i < sizeof(extensions) / sizeof(extensions[0]); i++)
+        if (strcasecmp(dot, extensions[i]) == 0)
+            return 1;
+    return 0;
+}
+
 static fw_err assets_parse(lt_doc *doc, json_t *assets, fw_error *err)
 {
     size_t n = json_array_size(assets);
@@ -773,7 +790,7 @@ static fw_err assets_parse(lt_doc *doc, json_t *assets, fw_error *err)
             fw_err rc = comp_parse(doc, layers, c, err);
             if (rc)
                 return rc;
-        } else if (json_object_get(a, "p")) {
+        } else if (json_object_get(a, "p") && !is_sound(a)) {
             lt_image *im = &doc->images[doc->nimages++];
             const char *u = json_string_value(json_object_get(a, "u"));
             const char *p = json_string_value(json_object_get(a, "p"));
