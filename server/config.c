@@ -91,6 +91,27 @@ fw_err fw_config_load(fw_config *c, int argc, char **argv, fw_error *err)
                                 getenv("FRAMEWRIGHT_WEBHOOK_RETRY_BASE_MS"));
         c->webhook_retry_base_ms = ms;
     }
+    {
+        static const struct {
+            const char *name;
+            double max;
+        } limits[] = {{"FRAMEWRIGHT_MAX_CLIP_SECONDS", 86400}, {"FRAMEWRIGHT_MAX_CLIP_SIDE", 16384},
+                      {"FRAMEWRIGHT_MAX_MEDIA_MB", 1 << 20}};
+        double values[3] = {0, 0, 0};
+        for (int i = 0; i < 3; i++) {
+            const char *v = getenv(limits[i].name);
+            char *end;
+            if (!v || !*v)
+                continue;
+            values[i] = strtod(v, &end);
+            if (*end || !(values[i] >= 1 && values[i] <= limits[i].max))
+                return fw_error_set(err, FW_ERR_INVALID, limits[i].name, "'%s' is not a number from 1 to %.0f", v,
+                                    limits[i].max);
+        }
+        c->max_clip_seconds = values[0];
+        c->max_clip_side = (int)values[1];
+        c->max_media_mb = (long long)values[2];
+    }
     set(c->s3_endpoint, sizeof(c->s3_endpoint), "FRAMEWRIGHT_S3_ENDPOINT", "");
     set(c->s3_region, sizeof(c->s3_region), "FRAMEWRIGHT_S3_REGION", "us-east-1");
     set(c->s3_bucket, sizeof(c->s3_bucket), "FRAMEWRIGHT_S3_BUCKET", "");

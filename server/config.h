@@ -46,6 +46,11 @@ typedef struct fw_config {
     int lease_seconds;
     int max_attempts;
     long webhook_retry_base_ms; /* 0: the notifier's default */
+    /* Video and audio assets (0: the defaults): FRAMEWRIGHT_MAX_CLIP_SECONDS,
+     * FRAMEWRIGHT_MAX_CLIP_SIDE (pixels), FRAMEWRIGHT_MAX_MEDIA_MB. */
+    double max_clip_seconds;
+    int max_clip_side;
+    long long max_media_mb;
     fw_storage_config storage; /* points into the strings above and the S3 ones below */
     char s3_endpoint[512], s3_region[64], s3_bucket[256], s3_key_id[256], s3_secret[256], s3_prefix[256];
 } fw_config;

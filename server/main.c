@@ -221,14 +221,16 @@ static void print_details(json_t *info)
                json_number_value(json_object_get(comp, "frames")));
         json_array_foreach(json_object_get(comp, "layers"), j, layer) {
             json_t *r = json_object_get(layer, "replaceable");
-            printf("  %3g %-8s %-32s frames %g-%g%s%s%s\n", json_number_value(json_object_get(layer, "index")),
+            printf("  %3g %-8s %-32s frames %g-%g%s%s%s%s%s\n", json_number_value(json_object_get(layer, "index")),
                    json_string_value(json_object_get(layer, "type")),
                    json_string_value(json_object_get(layer, "name")) ? json_string_value(json_object_get(layer, "name")) : "",
                    json_number_value(json_object_get(layer, "inPoint")),
                    json_number_value(json_object_get(layer, "outPoint")),
                    json_is_true(json_object_get(r, "text")) ? "  text" : "",
                    json_is_true(json_object_get(r, "image")) ? "  image" : "",
-                   json_array_size(json_object_get(r, "colors")) ? "  colours" : "");
+                   json_array_size(json_object_get(r, "colors")) ? "  colours" : "",
+                   json_is_true(json_object_get(r, "video")) ? "  video" : "",
+                   json_is_true(json_object_get(r, "audio")) ? "  sound" : "");
         }
     }
     json_array_foreach(fonts, i, item)

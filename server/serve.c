@@ -169,6 +169,9 @@ int fw_cmd_worker(int argc, char **argv)
     wc.lease_ms = (int64_t)config.lease_seconds * 1000;
     wc.max_attempts = config.max_attempts;
     wc.secrets_key = config.secrets_key;
+    wc.max_clip_seconds = config.max_clip_seconds;
+    wc.max_clip_side = config.max_clip_side;
+    wc.max_media_bytes = (uint64_t)config.max_media_mb << 20;
     wc.stop = &worker_stop;
     if (fw_worker_run(&wc, &err)) {
         print_error("worker", &err);

@@ -191,9 +191,9 @@ static fw_err find_targets(apply_ctx *c, const json_t *asset, const json_t *para
 
 static fw_err wrong_layer(json_t *layer, const char *wanted, const char *field, fw_error *err)
 {
-    const char *name = fw_lottie_layer_name(layer);
-    return fw_error_set(err, FW_ERR_INVALID, field, "layer '%s' is a %s layer, not %s", name ? name : "",
-                        fw_lottie_layer_type_name(layer), wanted);
+    const char *name = fw_lottie_layer_name(layer), *type = fw_lottie_layer_type_name(layer);
+    return fw_error_set(err, FW_ERR_INVALID, field, "layer '%s' is %s %s layer, not %s", name ? name : "",
+                        type[0] && strchr("aeiou", type[0]) ? "an" : "a", type, wanted);
 }
 
 /* ---- text -------------------------------------------------------------- */
@@ -841,8 +841,8 @@ static fw_err sound_how(apply_ctx *c, const json_t *asset, double source_length,
         trim_start = json_number_value(json_array_get(trim, 0));
         trim_end = json_number_value(json_array_get(trim, 1));
         if (trim_end <= trim_start)
-            return fw_error_set(err, FW_ERR_INVALID, "trim", "[from, to] needs to later than from; got [%g, %g]", trim_start,
-                                trim_end);
+            return fw_error_set(err, FW_ERR_INVALID, "trim", "in [from, to], to must come after from; got [%g, %g]",
+                                trim_start, trim_end);
     } else if (trim && !json_is_null(trim)) {
         return fw_error_set(err, FW_ERR_INVALID, "trim", "must be seconds to skip, or [from, to] in seconds");
     }

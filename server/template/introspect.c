@@ -59,9 +59,11 @@ static json_t *replaceable(json_t *layer)
         fw_lottie_shape_fills_each(layer, 0, add_fill_color, colors);
     if (type == FW_LAYER_SOLID && fw_lottie_solid_color(layer))
         add_color(colors, json_string(fw_lottie_solid_color(layer)));
-    return json_pack("{s:b,s:o,s:b,s:o,s:b}", "text", type == FW_LAYER_TEXT, "font",
+    return json_pack("{s:b,s:o,s:b,s:o,s:b,s:b,s:b}", "text", type == FW_LAYER_TEXT, "font",
                      font ? json_string(font) : json_null(), "image", type == FW_LAYER_IMAGE, "colors", colors,
-                     "transform", 1);
+                     "transform", type != FW_LAYER_AUDIO, "video",
+                     type == FW_LAYER_IMAGE || type == FW_LAYER_PRECOMP || type == FW_LAYER_SOLID, "audio",
+                     type == FW_LAYER_AUDIO);
 }
 
 static json_t *layer_info(json_t *layer)

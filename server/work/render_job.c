@@ -296,6 +296,12 @@ static fw_err stage_prerender(render_ctx *c, fw_error *err)
     assets.work_dir = c->workdir;
     assets.fetch.base_dir = c->req->job_dir ? c->req->job_dir : ".";
     assets.fetch.allow_local = c->req->allow_local_files;
+    if (c->req->max_clip_seconds > 0)
+        assets.max_media_seconds = c->req->max_clip_seconds;
+    if (c->req->max_clip_side > 0)
+        assets.max_video_side = c->req->max_clip_side;
+    if (c->req->max_media_bytes > 0)
+        assets.max_media_bytes = c->req->max_media_bytes;
     if ((rc = fw_template_apply_assets(c->tpl, c->job->assets, c->job->composition, &assets, err)))
         return rc;
     if ((rc = check_cancel(c, err)))

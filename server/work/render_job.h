@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <stdatomic.h>
+#include <stdint.h>
 
 #include "server/jobs/job.h"
 #include "server/util/error.h"
@@ -37,6 +38,9 @@ typedef struct fw_render_request {
     fw_progress_fn progress;
     void *progress_user;
     const atomic_int *cancel;     /* non-zero stops the render (FW_ERR_CANCELLED); may be NULL */
+    double max_clip_seconds;      /* video and audio assets' limits; 0: fw_asset_options_init's */
+    int max_clip_side;
+    uint64_t max_media_bytes;
 } fw_render_request;
 
 typedef struct fw_render_result {

@@ -358,6 +358,9 @@ static void process(fw_store *store, const fw_worker_config *config, const char 
             req.template_path = row->template_id[0] ? template_path : NULL;
             req.work_root = dir;
             req.default_font = config->default_font;
+            req.max_clip_seconds = config->max_clip_seconds;
+            req.max_clip_side = config->max_clip_side;
+            req.max_media_bytes = config->max_media_bytes;
             req.font_dirs = font_dirs;
             req.allow_local_files = 0; /* a job's sources are URLs, never this machine's files */
             req.progress = on_progress;

@@ -35,6 +35,9 @@ typedef struct fw_worker_config {
     const char *default_font;      /* NULL: the text module's */
     const unsigned char *secrets_key; /* 32 bytes opening team secrets; NULL: jobs with secrets fail */
     const atomic_int *stop;        /* non-zero: hand back the job in hand and return */
+    double max_clip_seconds;       /* video and audio assets; 0: the render's defaults */
+    int max_clip_side;
+    uint64_t max_media_bytes;
 } fw_worker_config;
 
 /* Render jobs until *stop. */

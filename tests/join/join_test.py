@@ -2,13 +2,19 @@
 two clips rendered as child jobs from the example template and one video
 fetched from a local HTTP server, stitched into one MP4 whose frame count is
 the sum of the clips'; the join's life (pending while its children render,
-an output URL known at once); clips refused at creation; a clip that cannot
-be fetched fails the join. On SQLite, and on PostgreSQL when FW_TEST_PG_URL
+an output URL known at once); a silent child joined to a child with music
+has sound only where the music is; clips refused at creation; a clip that
+cannot be fetched fails the join. On SQLite, and on PostgreSQL when FW_TEST_PG_URL
 is set."""
 
+import array
+import io
+import math
 import os
+import subprocess
 import sys
 import urllib.parse
+import wave
 
 import grpc
 
@@ -74,6 +80,49 @@ def join_two_and_a_url(label, c, t, files):
             (info.get("width"), info.get("height")) == (640, 360), info)
 
 
+def tone_wav(seconds, freq=440, amplitude=0.5, rate=48000):
+    """A mono 16-bit WAV of a sine."""
+    samples = array.array("h", (int(32767 * amplitude * math.sin(2 * math.pi * freq * i / rate))
+                                for i in range(int(seconds * rate))))
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(samples.tobytes())
+    return out.getvalue()
+
+
+def sound_rms(data, start, length):
+    """RMS of the left channel over [start, start + length) s, by ffmpeg; None without sound."""
+    d = fwe2e.tmpdir("fw-rms-")
+    path = os.path.join(d, "in.mp4")
+    with open(path, "wb") as f:
+        f.write(data)
+    r = subprocess.run(["ffmpeg", "-v", "error", "-ss", "%.3f" % start, "-t", "%.3f" % length, "-i", path, "-vn",
+                        "-af", "pan=mono|c0=FL", "-ar", "48000", "-f", "f32le", "-"], capture_output=True, timeout=60)
+    v = array.array("f", r.stdout[:len(r.stdout) // 4 * 4])
+    return math.sqrt(sum(x * x for x in v) / len(v)) if r.returncode == 0 and v else None
+
+
+def silent_then_music(label, c, t, files):
+    # hello runs at 30 fps: each child is one second.
+    music = dict(rendered_clip(t, 0, 29))
+    music["assets"] = fwe2e.hello_assets() + [{"type": "audio", "src": files.url("/tone.wav")}]
+    job = create_join(c, {"assets": [rendered_clip(t, 0, 29), music], "settings": {"preset": "mp4"}})
+    end = c.wait_status(job.id, ("error", "finished"), TIMEOUT)
+    T.check(label + ": the join of a silent child and one with music finishes", end.status == "finished",
+            (end.status, end.stats.error.value))
+    if end.status != "finished":
+        return
+    code, body = fwe2e.fetch(end.output_url.value)
+    quiet, loud = sound_rms(body, 0.05, 0.85), sound_rms(body, 1.1, 0.8)
+    print("join sound: first clip rms", quiet, "second clip rms", loud)
+    T.check(label + ": the output has sound", code == 200 and loud is not None, code)
+    T.check(label + ": silence where the silent clip is", quiet is not None and quiet < 0.005, quiet)
+    T.check(label + ": the music where its clip is", loud is not None and abs(loud - 0.5 / math.sqrt(2)) < 0.03, loud)
+
+
 def refused(label, c, t):
     def code_of(body):
         try:
@@ -113,11 +162,12 @@ def missing_clip(label, c, files):
 
 
 def run_store(label, database):
-    files = fwjobs.Files({"/clip.mp4": fwjobs.test_clip(CLIP_FRAMES)})
+    files = fwjobs.Files({"/clip.mp4": fwjobs.test_clip(CLIP_FRAMES), "/tone.wav": tone_wav(3)})
     srv, c = fwjobs.start(database, 2, "serve-" + label)
     try:
         t = c.upload_template(fwe2e.hello_template()).id
         T.case(label + ": two children and a URL", join_two_and_a_url, label, c, t, files)
+        T.case(label + ": a silent child and one with music", silent_then_music, label, c, t, files)
         T.case(label + ": refused at creation", refused, label, c, t)
         T.case(label + ": a missing clip", missing_clip, label, c, files)
     finally:

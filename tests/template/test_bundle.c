@@ -360,6 +360,13 @@ static void test_introspection_of_own_template(void)
     FW_CHECK_STR(json_string_value(json_array_get(json_object_get(json_object_get(bg, "replaceable"), "colors"), 0)),
                  "#00ff00");
     FW_CHECK(json_is_true(json_object_get(json_object_get(logo, "replaceable"), "image")));
+    /* Where a clip may go: image (and solid, precomp) layers, not text or shapes. */
+    FW_CHECK(json_is_true(json_object_get(json_object_get(logo, "replaceable"), "video")));
+    FW_CHECK(json_is_true(json_object_get(json_object_get(bg, "replaceable"), "video")) ==
+             !strcmp(json_string_value(json_object_get(bg, "type")), "solid"));
+    FW_CHECK(json_is_false(json_object_get(json_object_get(title, "replaceable"), "video")));
+    FW_CHECK(json_is_false(json_object_get(json_object_get(box, "replaceable"), "video")));
+    FW_CHECK(json_is_false(json_object_get(json_object_get(logo, "replaceable"), "audio")));
     json_t *marker = json_array_get(json_object_get(info, "markers"), 0);
     FW_CHECK_STR(json_string_value(json_object_get(marker, "name")), "intro");
     FW_CHECK_NEAR(json_number_value(json_object_get(marker, "time")), 0.5, 1e-9);
