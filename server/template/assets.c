@@ -433,15 +433,58 @@ static fw_err apply_data_to(json_t *layer, prop_kind kind, const json_t *value, 
     }
 }
 
+/* ctx: the expression in Lottie's form (fw_lottie_expression_from_ae). */
+static void set_expression(json_t *prop, void *ctx)
+{
+    json_object_set_new(prop, "x", json_string(ctx));
+}
+
+/* An After Effects expression on the property, evaluated by the engine
+ * like the template's own (`value` is the property's value, or the asset's
+ * value when it gives one too). */
+static fw_err apply_expression_to(json_t *layer, prop_kind kind, const char *expression, fw_error *err)
+{
+    static const fw_transform_prop transforms[] = {[P_OPACITY] = FW_TR_OPACITY, [P_POSITION] = FW_TR_POSITION,
+                                                   [P_SCALE] = FW_TR_SCALE, [P_ROTATION] = FW_TR_ROTATION,
+                                                   [P_ANCHOR] = FW_TR_ANCHOR};
+    switch (kind) {
+    case P_OPACITY:
+    case P_POSITION:
+    case P_SCALE:
+    case P_ROTATION:
+    case P_ANCHOR:
+        set_expression(fw_lottie_transform_prop(layer, transforms[kind]), (void *)expression);
+        return FW_OK;
+    case P_FILL:
+    case P_STROKE:
+        if (fw_lottie_shape_fills_each(layer, kind == P_STROKE, set_expression, (void *)expression))
+            return FW_OK;
+        return wrong_layer(layer, kind == P_STROKE ? "a shape layer with strokes" : "a shape layer with fills",
+                           "property", err);
+    case P_STROKE_WIDTH:
+        if (fw_lottie_shape_stroke_widths_each(layer, set_expression, (void *)expression))
+            return FW_OK;
+        return wrong_layer(layer, "a shape layer with strokes", "property", err);
+    default:
+        return fw_error_set(err, FW_ERR_UNSUPPORTED, "expression",
+                            "expressions are evaluated on Opacity, Position, Scale, Rotation, Anchor Point, and on "
+                            "shapes' Fill Color, Stroke Color and Stroke Width; for this property give a value");
+    }
+}
+
 static fw_err apply_data(apply_ctx *c, const json_t *asset, fw_error *err)
 {
     targets t;
     const char *property = json_string_value(json_object_get(asset, "property"));
-    const json_t *value = json_object_get(asset, "value");
+    const json_t *value = json_object_get(asset, "value"), *expression_v = json_object_get(asset, "expression");
+    const char *expression = json_string_value(expression_v);
     prop_kind kind;
     fw_err rc;
-    if (json_object_get(asset, "expression"))
-        return fw_error_set(err, FW_ERR_UNSUPPORTED, "expression", "expressions are not supported yet; give a value");
+    if (expression_v && (!expression || !*expression))
+        return fw_error_set(err, FW_ERR_INVALID, "expression", "must be the expression's JavaScript (a string)");
+    if (expression && strlen(expression) > 64 * 1024)
+        return fw_error_set(err, FW_ERR_LIMIT, "expression", "is %zu bytes; expressions may be 64 KiB at most",
+                            strlen(expression));
     if (!property)
         return fw_error_set(err, FW_ERR_INVALID, "property", "a property name (string) is required, e.g. \"Source Text\"");
     if ((kind = property_kind(property)) == P_UNKNOWN)
@@ -450,14 +493,21 @@ static fw_err apply_data(apply_ctx *c, const json_t *asset, fw_error *err)
                             "Rotation, Anchor Point, Color, Fill Color, Stroke Color, Stroke Width, Font, "
                             "Font Size, Tracking, Leading",
                             property);
-    if (!value)
-        return fw_error_set(err, FW_ERR_INVALID, "value", "a value is required");
+    if (!value && !expression)
+        return fw_error_set(err, FW_ERR_INVALID, "value", "a value (or an expression) is required");
     if ((rc = find_targets(c, asset, NULL, &t, err)))
         return rc;
-    for (size_t i = 0; i < t.count; i++)
-        if ((rc = apply_data_to(t.items[i], kind, value, err)))
-            return rc;
-    return FW_OK;
+    char *lottie = expression ? fw_lottie_expression_from_ae(expression) : NULL;
+    if (expression && !lottie)
+        return fw_error_set(err, FW_ERR_NOMEM, NULL, "Out of memory.");
+    rc = FW_OK;
+    for (size_t i = 0; i < t.count && !rc; i++)
+        if (value && (rc = apply_data_to(t.items[i], kind, value, err)) == FW_OK && lottie)
+            rc = apply_expression_to(t.items[i], kind, lottie, err);
+        else if (!value)
+            rc = apply_expression_to(t.items[i], kind, lottie, err);
+    free(lottie);
+    return rc;
 }
 
 static fw_err apply_text(apply_ctx *c, const json_t *asset, fw_error *err)

@@ -8,6 +8,7 @@
  */
 #include "server/template/lottie_doc.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -594,6 +595,82 @@ json_t *fw_lottie_footage_comp_new(const char *id, const char *image_id, double 
                      "nm", "footage", "refId", image_id, "ty", FW_LAYER_IMAGE, "ip", 0, "op", 100000000, "st", 0,
                      "sr", 1, "bm", 0, "ks", "o", "a", 0, "k", 100, "p", "a", 0, "k", 0, 0, 0, "a", "a", 0, "k", 0, 0,
                      0, "s", "a", 0, "k", 100, 100, 100, "r", "a", 0, "k", 0);
+}
+
+/* ---- expressions ------------------------------------------------------- */
+
+/* Does a newline after `before` (the last significant character) end a
+ * statement, when the next line starts with `after`? Not after an operator
+ * or before one that continues the line. */
+static int newline_ends_statement(char before, char after)
+{
+    return before && !strchr("+-*/%=&|^!~?:,.([{<>", before) && !strchr(".+-*/%=&|^?:,)]}", after);
+}
+
+char *fw_lottie_expression_from_ae(const char *src)
+{
+    static const char *const statements[] = {"var ", "let ", "const ", "if ", "if(", "for ", "for(", "while ",
+                                             "while(", "do ", "do{", "switch", "function ", "return", "try",
+                                             "throw ", "class "};
+    size_t n = strlen(src), last = 0, depth = 0;
+    char before = 0;
+
+    if (strstr(src, "$bm_rt"))
+        return strdup(src);
+    /* The last statement ends before trailing blanks and semicolons. */
+    size_t end = n;
+    while (end > 0 && (isspace((unsigned char)src[end - 1]) || src[end - 1] == ';'))
+        end--;
+    for (size_t i = 0; i < end; i++) {
+        char ch = src[i];
+        if (ch == '/' && src[i + 1] == '/') {
+            while (i < end && src[i] != '\n')
+                i++;
+            i--;
+            continue;
+        }
+        if (ch == '/' && src[i + 1] == '*') {
+            const char *close = strstr(src + i + 2, "*/");
+            i = close ? (size_t)(close - src) + 1 : n;
+            continue;
+        }
+        if (ch == '"' || ch == '\'' || ch == '`') {
+            for (i++; i < end && src[i] != ch; i++)
+                if (src[i] == '\\')
+                    i++;
+            before = ch;
+            continue;
+        }
+        if (ch == '(' || ch == '[' || ch == '{')
+            depth++;
+        else if ((ch == ')' || ch == ']' || ch == '}') && depth > 0)
+            depth--;
+        if (depth == 0 && (ch == ';' || ch == '}')) {
+            last = i + 1;
+        } else if (depth == 0 && ch == '\n') {
+            size_t j = i + 1;
+            while (j < end && isspace((unsigned char)src[j]))
+                j++;
+            if (j < end && newline_ends_statement(before, src[j]))
+                last = i + 1;
+        }
+        if (!isspace((unsigned char)ch))
+            before = ch;
+    }
+    while (last < end && isspace((unsigned char)src[last]))
+        last++;
+    int expression = end > last;
+    for (size_t k = 0; expression && k < sizeof(statements) / sizeof(statements[0]); k++)
+        expression = strncmp(src + last, statements[k], strlen(statements[k])) != 0;
+    char *out = malloc(n + 32);
+    if (!out)
+        return NULL;
+    if (!expression)
+        snprintf(out, n + 32, "%s", src);
+    else
+        /* The newline: a line comment at the end must not swallow the ')'. */
+        snprintf(out, n + 32, "%.*s$bm_rt = (%.*s\n);", (int)last, src, (int)(end - last), src + last);
+    return out;
 }
 
 /* ---- sound ------------------------------------------------------------- */

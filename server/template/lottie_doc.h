@@ -182,6 +182,15 @@ void fw_lottie_layer_make_image(json_t *layer, const char *id);
  * layer can show it. */
 json_t *fw_lottie_footage_comp_new(const char *id, const char *image_id, double w, double h);
 
+/* ---- expressions ---------------------------------------------------------- */
+
+/* An After Effects expression as Lottie stores it: the value of its last
+ * statement assigned to $bm_rt, as the Bodymovin exporter writes it (an
+ * expression that already sets $bm_rt is kept). A last statement that is
+ * not an expression (if, for, var, ...) is left alone, and the property
+ * keeps its value. malloc'd, or NULL when out of memory. */
+char *fw_lottie_expression_from_ae(const char *source);
+
 /* ---- sound --------------------------------------------------------------- */
 
 /* An asset that holds sound rather than a picture: an audio asset of ours

@@ -6,9 +6,12 @@
 #include <rlottie_capi.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "server/render/engine.h"
 #include "server/template/assets.h"
+#include "server/template/lottie_doc.h"
 #include "server/template/template.h"
 #include "tests/fw_test.h"
 
@@ -78,6 +81,24 @@ static uint32_t *render(fw_template *tpl)
     uint32_t *px = calloc(200 * 100, sizeof(*px));
     lottie_animation_render(anim, 20, px, 200, 100, 200 * 4);
     lottie_animation_destroy(anim);
+    return px;
+}
+
+/* The same frame drawn by our own engine, which evaluates expressions. */
+static uint32_t *render_cairo(fw_template *tpl)
+{
+    char *text = json_dumps(fw_template_document(tpl), JSON_COMPACT);
+    fw_engine *engine = NULL;
+    fw_error err = {0};
+    uint32_t *px = calloc(200 * 100, sizeof(*px));
+    if (!text || !px || fw_engine_load(&engine, "cairo", text, strlen(text), NULL, &err) != FW_OK ||
+        fw_engine_render(engine, 20, px, 200, 100, 200 * 4, &err) != FW_OK) {
+        fprintf(stderr, "cairo: %s\n", err.message);
+        free(px);
+        px = NULL;
+    }
+    fw_engine_free(&engine);
+    free(text);
     return px;
 }
 
@@ -191,10 +212,53 @@ static void test_data_asset_sets_transform_and_colours(void)
     FW_CHECK_INT(apply(tpl, "[{\"type\":\"data\",\"layerName\":\"box\",\"property\":\"Color\",\"value\":\"#zz\"}]", "main", NULL, &err),
                  FW_ERR_INVALID);
     FW_CHECK_STR(err.field, "assets[0].value");
-    FW_CHECK_INT(apply(tpl, "[{\"type\":\"data\",\"layerName\":\"box\",\"property\":\"Opacity\",\"expression\":\"wiggle(1,2)\"}]",
+    FW_CHECK_INT(apply(tpl, "[{\"type\":\"data\",\"layerName\":\"title\",\"property\":\"Source Text\",\"expression\":\"'x'\"}]",
                        "main", NULL, &err),
                  FW_ERR_UNSUPPORTED);
     FW_CHECK_STR(err.field, "assets[0].expression");
+    FW_CHECK_INT(apply(tpl, "[{\"type\":\"data\",\"layerName\":\"box\",\"property\":\"Opacity\",\"expression\":7}]",
+                       "main", NULL, &err),
+                 FW_ERR_INVALID);
+    FW_CHECK_STR(err.field, "assets[0].expression");
+    fw_template_free(&tpl);
+}
+
+static void test_ae_expressions_become_lottie_expressions(void)
+{
+    static const char *const cases[][2] = {
+        {"wiggle(2, 30)", "$bm_rt = (wiggle(2, 30)\n);"},
+        {"var a = value;\na + [10, 0]", "var a = value;\n$bm_rt = (a + [10, 0]\n);"},
+        {"var a = 1\nvar b = 2\na + b;\n", "var a = 1\nvar b = 2\n$bm_rt = (a + b\n);"},
+        {"value +\n  10", "$bm_rt = (value +\n  10\n);"},
+        {"'a;b'.length // a comment; with a semicolon", "$bm_rt = ('a;b'.length // a comment; with a semicolon\n);"},
+        {"function f(x) { return x * 2; }\nf(3)", "function f(x) { return x * 2; }\n$bm_rt = (f(3)\n);"},
+        {"if (time > 1) { 5 } else { 7 }", "if (time > 1) { 5 } else { 7 }"},
+        {"$bm_rt = value * 2;", "$bm_rt = value * 2;"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *got = fw_lottie_expression_from_ae(cases[i][0]);
+        FW_CHECK_MSG(got && strcmp(got, cases[i][1]) == 0, "%s -> %s", cases[i][0], got ? got : "NULL");
+        free(got);
+    }
+}
+
+static void test_data_expression_is_evaluated_by_the_engine(void)
+{
+    fw_template *tpl = load_basic();
+    fw_error err = {0};
+    FW_REQUIRE(tpl);
+    /* The box's fill by expression (blue), and its position by one that
+     * keeps its own value. */
+    FW_REQUIRE(apply(tpl, "[{\"type\":\"data\",\"layerName\":\"box\",\"property\":\"Fill Color\","
+                          "\"expression\":\"[0, 0, 1, 1]\"},"
+                          " {\"type\":\"data\",\"layerName\":\"box\",\"property\":\"Position\","
+                          "\"expression\":\"var p = value;\\np // as it was\"}]",
+                     "main", NULL, &err) == FW_OK);
+    uint32_t *px = render_cairo(tpl);
+    FW_REQUIRE(px);
+    FW_CHECK_MSG(rgb_at(px, 150, 50) == 0x0000FF, "box is %06x", rgb_at(px, 150, 50));
+    FW_CHECK_INT(rgb_at(px, 100, 90), 0x00FF00); /* the solid is untouched */
+    free(px);
     fw_template_free(&tpl);
 }
 
@@ -396,6 +460,8 @@ int main(void)
     FW_RUN(test_unsupported_asset_types_are_refused);
     FW_RUN(test_data_asset_sets_transform_and_colours);
     FW_RUN(test_data_colour_change_shows_in_pixels);
+    FW_RUN(test_ae_expressions_become_lottie_expressions);
+    FW_RUN(test_data_expression_is_evaluated_by_the_engine);
     FW_RUN(test_layer_remove_makes_pixels_vanish);
     FW_RUN(test_image_asset_appears_where_its_layer_is);
     FW_RUN(test_image_fit_contain_keeps_aspect_inside_box);
