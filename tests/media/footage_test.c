@@ -188,24 +188,7 @@ static void test_files_that_are_not_clips_fail_clearly(void)
 
     /* A WAV file: sound, no pictures. */
     snprintf(path, sizeof(path), "%s/tone.wav", fw_test_tmpdir());
-    out = fopen(path, "wb");
-    FW_REQUIRE(out);
-    const int rate = 8000, samples = 800;
-    uint32_t riff[] = {0x46464952u, 36 + samples * 2, 0x45564157u, 0x20746d66u, 16};
-    uint16_t fmt[] = {1, 1};
-    uint32_t rates[] = {(uint32_t)rate, (uint32_t)rate * 2};
-    uint16_t align[] = {2, 16};
-    uint32_t data[] = {0x61746164u, (uint32_t)samples * 2};
-    fwrite(riff, sizeof(riff), 1, out);
-    fwrite(fmt, sizeof(fmt), 1, out);
-    fwrite(rates, sizeof(rates), 1, out);
-    fwrite(align, sizeof(align), 1, out);
-    fwrite(data, sizeof(data), 1, out);
-    for (int i = 0; i < samples; i++) {
-        int16_t v = (int16_t)(8000 * sin(2 * M_PI * 440 * i / rate));
-        fwrite(&v, sizeof(v), 1, out);
-    }
-    fclose(out);
+    FW_REQUIRE(write_tone_wav(path, 8000, 1, 0.1, 0.1, 440, 0.25) == 0);
     memset(&err, 0, sizeof(err));
     FW_CHECK_INT(fw_footage_open(&f, path, &opts, &err), FW_ERR_INVALID);
     FW_CHECK_CONTAINS(err.message, "no video stream");

@@ -21,17 +21,11 @@
 #include "server/util/fs.h"
 #include "server/work/render_job.h"
 #include "tests/fw_test.h"
+#include "tests/work/rendered.h"
 
 #define HELLO "tests/examples/hello/template.json"
 
 static char hello_path[PATH_MAX];
-
-typedef struct rendered {
-    fw_err rc;
-    fw_error err;
-    fw_render_result result;
-    char path[PATH_MAX];
-} rendered;
 
 typedef struct cancel_state {
     atomic_int flag;
@@ -49,32 +43,9 @@ static void cancel_when_rendering(void *user, const char *stage, double percent)
 static void render(rendered *r, const char *job_text, const char *job_dir, const char *dir, const char *name,
                    cancel_state *cancel)
 {
-    fw_render_request req;
-    fw_job_spec *job = NULL;
-
-    memset(r, 0, sizeof(*r));
-    snprintf(r->path, sizeof(r->path), "%s/%s", dir, name);
-    r->rc = fw_job_parse(&job, job_text, strlen(job_text), &r->err);
-    if (r->rc) {
-        r->result.missing_fonts = json_array();
-        return;
-    }
-    memset(&req, 0, sizeof(req));
-    req.job = job;
-    req.job_dir = job_dir;
-    req.output_path = r->path;
-    req.work_root = dir;
-    req.allow_local_files = 1;
-    if (cancel) {
-        req.progress = cancel_when_rendering;
-        req.progress_user = cancel;
-        req.cancel = &cancel->flag;
-    }
-    r->rc = fw_render_job(&req, &r->result, &r->err);
-    fw_job_spec_free(&job);
+    render_job_text(r, job_text, job_dir, dir, name, cancel ? cancel_when_rendering : NULL, cancel,
+                    cancel ? &cancel->flag : NULL);
 }
-
-static void done(rendered *r) { fw_render_result_clear(&r->result); }
 
 static int files_in(const char *dir)
 {

@@ -21,44 +21,19 @@
 #include "server/work/render_job.h"
 #include "tests/fw_test.h"
 #include "tests/media/synthetic.h"
+#include "tests/work/rendered.h"
 
 #define TONE_RMS (0.5 / M_SQRT2)
 #define AUDIO_FRAME (1024.0 / 48000)
-
-typedef struct rendered {
-    fw_err rc;
-    fw_error err;
-    fw_render_result result;
-    char path[PATH_MAX];
-} rendered;
 
 static char dir[PATH_MAX];
 
 static void render(rendered *r, const char *job_text, const char *name)
 {
-    fw_render_request req;
-    fw_job_spec *job = NULL;
-
-    memset(r, 0, sizeof(*r));
-    snprintf(r->path, sizeof(r->path), "%s/%s", dir, name);
-    r->rc = fw_job_parse(&job, job_text, strlen(job_text), &r->err);
-    if (r->rc) {
-        r->result.missing_fonts = json_array();
-        return;
-    }
-    memset(&req, 0, sizeof(req));
-    req.job = job;
-    req.job_dir = dir;
-    req.output_path = r->path;
-    req.work_root = dir;
-    req.allow_local_files = 1;
-    r->rc = fw_render_job(&req, &r->result, &r->err);
+    render_job_text(r, job_text, dir, dir, name, NULL, NULL, NULL);
     if (r->rc)
         fprintf(stderr, "render %s: %s (%s)\n", name, r->err.message, r->err.field);
-    fw_job_spec_free(&job);
 }
-
-static void done(rendered *r) { fw_render_result_clear(&r->result); }
 
 static void in_dir(char *path, size_t size, const char *name) { snprintf(path, size, "%s/%s", dir, name); }
 
