@@ -253,6 +253,17 @@ def worker_pids(serve_pid):
     return out
 
 
+def wait_worker_pids(serve_pid, count, timeout=10.0):
+    """The worker children once `count` of them have exec'd (serve forks them
+    after it prints its addresses, so right then some may not be there yet)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = worker_pids(serve_pid)
+        if len(pids) >= count or time.monotonic() > deadline:
+            return pids
+        time.sleep(0.05)
+
+
 class Server:
     """`framewright serve` on OS-chosen ports, with a fresh data folder."""
 

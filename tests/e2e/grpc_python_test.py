@@ -298,7 +298,8 @@ def main():
     c = None
     try:
         T.check("serve prints a first API key", bool(srv.key), srv.proc.lines[:5])
-        T.check("serve starts 1 worker", len(fwe2e.worker_pids(srv.pid)) == 1, fwe2e.worker_pids(srv.pid))
+        workers = fwe2e.wait_worker_pids(srv.pid, 1)
+        T.check("serve starts 1 worker", len(workers) == 1, workers)
         c_target = srv.grpc
         c = fwe2e.Client(srv.grpc, srv.key)
         holder = {}
