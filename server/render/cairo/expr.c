@@ -8,11 +8,9 @@
  * properties through __fw_val(), which evaluates them here (with their own
  * expressions, guarded against cycles).
  *
- * Bounds: the heap's allocator counts bytes against LT_EXPR_MEMORY_CAP; the
- * source of every expression is rewritten so loop conditions and function
- * entries call __fw_tick(), which throws once an evaluation has used its
- * ticks or its wall time, and keeps throwing until the evaluation has
- * unwound (a try/catch in the expression cannot swallow it).
+ * Bounds: the heap is a sandbox (server/js/sandbox.h) of LT_EXPR_MEMORY_CAP
+ * bytes; every expression's source is guarded, and each evaluation from the
+ * top gets LT_EXPR_TICK_LIMIT ticks and LT_EXPR_TIME_LIMIT_MS of wall time.
  */
 #include "server/render/cairo/expr.h"
 
@@ -25,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "server/js/sandbox.h"
 #include "server/util/log.h"
 
 extern const unsigned char lt_expr_prelude[]; /* expr_prelude.js, embedded at build time */
@@ -51,10 +50,9 @@ typedef struct expr_entry {
 } expr_entry;
 
 typedef struct expr_env {
-    duk_context *ctx;
+    fw_js js;
+    duk_context *ctx;       /* js.ctx */
     lt_doc *doc;
-    size_t mem_used;
-    int oom;                /* an allocation was refused during this evaluation */
     expr_entry *reg;
     int nreg, reg_cap;
     struct lt_expr **exprs;
@@ -62,10 +60,7 @@ typedef struct expr_env {
     int active;
     /* the evaluation in progress */
     int depth;
-    unsigned long ticks;
     int runaways;
-    int timed_out;
-    struct timespec deadline;
     /* scratch for keyframe values */
     double *scratch;
     int scratch_cap;
@@ -73,107 +68,9 @@ typedef struct expr_env {
     int bez_cap;
 } expr_env;
 
-/* ---- the heap's memory, counted ----------------------------------------------------------------- */
-
-typedef union mem_hdr {
-    size_t size;
-    max_align_t align;
-} mem_hdr;
-
-static void *mem_alloc(void *udata, duk_size_t size)
-{
-    expr_env *env = udata;
-    mem_hdr *h;
-
-    if (size == 0)
-        return NULL;
-    if (size > LT_EXPR_MEMORY_CAP || env->mem_used + size > LT_EXPR_MEMORY_CAP) {
-        env->oom = 1;
-        return NULL;
-    }
-    h = malloc(sizeof(*h) + size);
-    if (!h)
-        return NULL;
-    h->size = size;
-    env->mem_used += size;
-    return h + 1;
-}
-
-static void mem_free(void *udata, void *ptr)
-{
-    expr_env *env = udata;
-    mem_hdr *h;
-
-    if (!ptr)
-        return;
-    h = (mem_hdr *)ptr - 1;
-    env->mem_used -= h->size;
-    free(h);
-}
-
-static void *mem_realloc(void *udata, void *ptr, duk_size_t size)
-{
-    expr_env *env = udata;
-    mem_hdr *h, *n;
-
-    if (!ptr)
-        return mem_alloc(udata, size);
-    if (size == 0) {
-        mem_free(udata, ptr);
-        return NULL;
-    }
-    h = (mem_hdr *)ptr - 1;
-    if (size > h->size && (size > LT_EXPR_MEMORY_CAP || env->mem_used - h->size + size > LT_EXPR_MEMORY_CAP)) {
-        env->oom = 1;
-        return NULL;
-    }
-    size_t old = h->size;
-    n = realloc(h, sizeof(*n) + size);
-    if (!n)
-        return NULL;
-    n->size = size;
-    env->mem_used = env->mem_used - old + size;
-    return n + 1;
-}
-
-static void fatal_handler(void *udata, const char *msg)
-{
-    (void)udata;
-    /* Only reached on errors outside a protected call, which this module never makes. */
-    fw_log(FW_LOG_ERROR, "render.expr", "duktape fatal error: %s", msg ? msg : "?");
-    abort();
-}
-
 static expr_env *env_of(duk_context *ctx)
 {
-    duk_memory_functions f;
-    duk_get_memory_functions(ctx, &f);
-    return f.udata;
-}
-
-/* ---- the budget ---------------------------------------------------------------------------------- */
-
-static int past_deadline(const expr_env *env)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return now.tv_sec > env->deadline.tv_sec ||
-           (now.tv_sec == env->deadline.tv_sec && now.tv_nsec >= env->deadline.tv_nsec);
-}
-
-static duk_ret_t native_tick(duk_context *ctx)
-{
-    expr_env *env = env_of(ctx);
-
-    if (env->depth == 0)
-        return duk_error(ctx, DUK_ERR_RANGE_ERROR, "expression code runs only while a frame is evaluated");
-    env->ticks++;
-    if (!env->timed_out && (env->ticks > LT_EXPR_TICK_LIMIT || ((env->ticks & 255) == 0 && past_deadline(env))))
-        env->timed_out = 1;
-    if (env->timed_out)
-        return duk_error(ctx, DUK_ERR_RANGE_ERROR, "expression time limit reached");
-    duk_push_true(ctx);
-    return 1;
+    return fw_js_of(ctx)->user;
 }
 
 /* ---- values between C and JavaScript --------------------------------------------------------------- */
@@ -303,15 +200,8 @@ static int expr_run(expr_env *env, struct lt_expr *x, double frame, char *why, s
             snprintf(why, why_len, "%s", x->dead ? "switched off" : "evaluated recursively");
         return -1;
     }
-    if (env->depth == 0) {
-        env->ticks = 0;
-        env->timed_out = 0;
-        env->oom = 0;
-        clock_gettime(CLOCK_MONOTONIC, &env->deadline);
-        env->deadline.tv_nsec += (long)(LT_EXPR_TIME_LIMIT_MS % 1000) * 1000000L;
-        env->deadline.tv_sec += LT_EXPR_TIME_LIMIT_MS / 1000 + env->deadline.tv_nsec / 1000000000L;
-        env->deadline.tv_nsec %= 1000000000L;
-    }
+    if (env->depth == 0)
+        fw_js_begin(&env->js, LT_EXPR_TICK_LIMIT, LT_EXPR_TIME_LIMIT_MS, CLOCK_MONOTONIC);
     duk_get_global_string(ctx, "__fw_F");
     saved_frame = duk_get_number_default(ctx, -1, 0);
     duk_pop(ctx);
@@ -323,23 +213,25 @@ static int expr_run(expr_env *env, struct lt_expr *x, double frame, char *why, s
     rc = duk_safe_call(ctx, run_safe, &a, 0, 1);
     env->depth--;
     x->busy = 0;
+    if (env->depth == 0)
+        fw_js_end(&env->js);
 
     duk_push_number(ctx, saved_frame);
     duk_put_global_string(ctx, "__fw_F");
 
-    if (rc == DUK_EXEC_SUCCESS && !env->timed_out && !env->oom)
+    if (rc == DUK_EXEC_SUCCESS && !env->js.timed_out && !env->js.oom)
         return 0;
-    if (env->timed_out || env->oom) {
+    if (env->js.timed_out || env->js.oom) {
         /* A runaway is switched off; the stack above it unwinds with errors too. */
         x->dead = 1;
         env->runaways++;
         if (why)
-            snprintf(why, why_len, "%s", env->timed_out ? "time limit reached" : "memory limit reached");
+            snprintf(why, why_len, "%s", env->js.timed_out ? "time limit reached" : "memory limit reached");
     } else if (why) {
         snprintf(why, why_len, "%s", duk_safe_to_string(ctx, -1));
     }
     duk_pop(ctx);
-    if (env->depth == 0 && env->oom)
+    if (env->depth == 0 && env->js.oom)
         duk_gc(ctx, 0);
     return -1;
 }
@@ -370,7 +262,7 @@ static duk_ret_t native_val(duk_context *ctx)
             if (!duk_is_undefined(ctx, -1))
                 return 1;
             duk_pop(ctx);
-        } else if (env->timed_out || env->oom) {
+        } else if (env->js.timed_out || env->js.oom) {
             return duk_error(ctx, DUK_ERR_RANGE_ERROR, "expression limit reached");
         }
     }
@@ -806,259 +698,9 @@ static duk_ret_t describe_safe(duk_context *ctx, void *udata)
 
 /* ---- bounding the source --------------------------------------------------------------------------- */
 
-enum { K_PLAIN, K_WHILE, K_FOR, K_HEADER, K_PARAMS };
-
-typedef struct guard_frame {
-    char open;
-    int kind;
-    size_t open_pos;
-    size_t semi[2];
-    int nsemi;
-} guard_frame;
-
-typedef struct guard_ins {
-    size_t pos;
-    size_t seq;
-    const char *text;
-} guard_ins;
-
-static int ins_cmp(const void *a, const void *b)
-{
-    const guard_ins *x = a, *y = b;
-    if (x->pos != y->pos)
-        return x->pos < y->pos ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-static int is_ident_start(int c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '$';
-}
-
-static int is_ident_char(int c)
-{
-    return is_ident_start(c) || (c >= '0' && c <= '9');
-}
-
-static int word_is(const char *s, size_t n, const char *w)
-{
-    return strlen(w) == n && memcmp(s, w, n) == 0;
-}
-
-/* Keywords after which a slash starts a regular expression, not a division. */
-static int word_before_operand(const char *s, size_t n)
-{
-    static const char *const words[] = {"return", "typeof", "instanceof", "in", "of", "new", "delete",
-                                        "void", "throw", "case", "do", "else"};
-    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-        if (word_is(s, n, words[i]))
-            return 1;
-    return 0;
-}
-
-static void add_ins(guard_ins *ins, size_t *n, size_t pos, const char *text)
-{
-    ins[*n] = (guard_ins){pos, *n, text};
-    (*n)++;
-}
-
-#define GUARD_FAIL(...)                              \
-    do {                                             \
-        snprintf(why, why_len, __VA_ARGS__);         \
-        goto fail;                                   \
-    } while (0)
-
-/* The tokenizer only needs what decides where code is: strings, comments, brackets, and slashes.
- * Where it could disagree with Duktape (regex literals, escapes and non-ASCII outside strings, a
- * slash after a block) it rejects the source rather than guess. */
 char *lt_expr_guard_source(const char *src, char *why, size_t why_len)
 {
-    size_t n = strlen(src), nins = 0, depth = 0, ins_cap = 2 * n + 4;
-    guard_frame stack[256];
-    guard_ins *ins = NULL;
-    char *out = NULL;
-    int prev_value = 0;   /* the last token ends an operand: a slash divides */
-    int pending = K_PLAIN;/* keyword whose parenthesis comes next */
-    int fn_state = 0;     /* 1: after `function`, 2: after its parameters */
-    int after_dot = 0;
-
-    if (n > EXPR_MAX_SOURCE)
-        GUARD_FAIL("the expression is longer than %u bytes", EXPR_MAX_SOURCE);
-    ins = malloc(sizeof(*ins) * ins_cap);
-    if (!ins)
-        GUARD_FAIL("out of memory");
-    for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)src[i];
-        int was_pending = pending;
-
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') {
-            i++;
-            continue;
-        }
-        if (c >= 0x80)
-            GUARD_FAIL("non-ASCII characters outside strings are not supported");
-        if (c == '\\' || c == '`')
-            GUARD_FAIL("'%c' outside strings is not supported", c);
-        if (c == '/' && i + 1 < n && src[i + 1] == '/') {
-            for (i += 2; i < n && src[i] != '\n' && src[i] != '\r'; i++)
-                if ((unsigned char)src[i] >= 0x80)
-                    GUARD_FAIL("non-ASCII characters in // comments are not supported");
-            continue;
-        }
-        if (c == '/' && i + 1 < n && src[i + 1] == '*') {
-            const char *end = strstr(src + i + 2, "*/");
-            if (!end)
-                GUARD_FAIL("unterminated comment");
-            i = (size_t)(end - src) + 2;
-            continue;
-        }
-        pending = K_PLAIN;
-        if (c == '"' || c == '\'') {
-            size_t j = i + 1;
-            while (j < n && (unsigned char)src[j] != c) {
-                if (src[j] == '\\')
-                    j++;
-                j++;
-            }
-            if (j >= n)
-                GUARD_FAIL("unterminated string");
-            i = j + 1;
-            prev_value = 1;
-            after_dot = 0;
-            if (fn_state == 2)
-                fn_state = 0;
-            continue;
-        }
-        if (is_ident_start(c) || (c >= '0' && c <= '9')) {
-            size_t j = i;
-            while (j < n && (is_ident_char((unsigned char)src[j]) || (!is_ident_start(c) && src[j] == '.')))
-                j++;
-            const char *w = src + i;
-            size_t wn = j - i;
-            if (word_is(w, wn, "__fw_tick"))
-                GUARD_FAIL("'__fw_tick' is reserved");
-            if (!after_dot && word_is(w, wn, "with"))
-                GUARD_FAIL("the with statement is not supported");
-            prev_value = 1;
-            if (!after_dot && is_ident_start(c)) {
-                if (word_is(w, wn, "while"))
-                    pending = K_WHILE;
-                else if (word_is(w, wn, "for"))
-                    pending = K_FOR;
-                else if (word_is(w, wn, "if") || word_is(w, wn, "switch") || word_is(w, wn, "catch"))
-                    pending = K_HEADER;
-                else if (word_is(w, wn, "function"))
-                    fn_state = 1;
-                if (pending != K_PLAIN || word_before_operand(w, wn))
-                    prev_value = 0;
-            }
-            if (fn_state == 2)
-                fn_state = 0;
-            after_dot = 0;
-            i = j;
-            continue;
-        }
-        after_dot = c == '.';
-        switch (c) {
-        case '(':
-            if (depth == sizeof(stack) / sizeof(stack[0]))
-                GUARD_FAIL("brackets are nested too deeply");
-            stack[depth] = (guard_frame){'(', fn_state == 1 ? K_PARAMS : was_pending, i, {0, 0}, 0};
-            depth++;
-            if (fn_state == 1)
-                fn_state = 0;
-            prev_value = 0;
-            break;
-        case '[':
-        case '{':
-            if (depth == sizeof(stack) / sizeof(stack[0]))
-                GUARD_FAIL("brackets are nested too deeply");
-            if (c == '{' && fn_state == 2)
-                add_ins(ins, &nins, i + 1, "__fw_tick();");
-            fn_state = 0;
-            stack[depth++] = (guard_frame){(char)c, K_PLAIN, i, {0, 0}, 0};
-            prev_value = 0;
-            break;
-        case ')':
-        case ']':
-        case '}': {
-            char open = c == ')' ? '(' : c == ']' ? '[' : '{';
-            if (depth == 0 || stack[depth - 1].open != open)
-                GUARD_FAIL("unbalanced '%c'", c);
-            guard_frame *f = &stack[--depth];
-            fn_state = 0;
-            prev_value = c != '}';
-            if (f->kind == K_WHILE) {
-                add_ins(ins, &nins, f->open_pos + 1, "__fw_tick()&&(");
-                add_ins(ins, &nins, i, ")");
-                prev_value = 0;
-            } else if (f->kind == K_FOR) {
-                if (f->nsemi == 2) {
-                    size_t a = f->semi[0] + 1, b = f->semi[1], k = a;
-                    while (k < b && (src[k] == ' ' || src[k] == '\t' || src[k] == '\n' || src[k] == '\r'))
-                        k++;
-                    if (k == b) {
-                        add_ins(ins, &nins, a, "__fw_tick()");
-                    } else {
-                        add_ins(ins, &nins, a, "__fw_tick()&&(");
-                        add_ins(ins, &nins, b, ")");
-                    }
-                } else if (f->nsemi != 0) {
-                    GUARD_FAIL("malformed for statement");
-                }
-                prev_value = 0;
-            } else if (f->kind == K_HEADER) {
-                prev_value = 0;
-            } else if (f->kind == K_PARAMS) {
-                fn_state = 2;
-            }
-            break;
-        }
-        case ';':
-            if (depth > 0 && stack[depth - 1].kind == K_FOR && stack[depth - 1].nsemi < 2)
-                stack[depth - 1].semi[stack[depth - 1].nsemi++] = i;
-            fn_state = 0;
-            prev_value = 0;
-            break;
-        case '/':
-            if (!prev_value)
-                GUARD_FAIL("regular expression literals are not supported (use new RegExp())");
-            fn_state = 0;
-            prev_value = 0;
-            break;
-        default:
-            fn_state = 0;
-            prev_value = 0;
-            break;
-        }
-        i++;
-    }
-    if (depth != 0)
-        GUARD_FAIL("unbalanced '%c'", stack[depth - 1].open);
-
-    qsort(ins, nins, sizeof(*ins), ins_cmp);
-    size_t extra = 0;
-    for (size_t k = 0; k < nins; k++)
-        extra += strlen(ins[k].text);
-    out = malloc(n + extra + 1);
-    if (!out)
-        GUARD_FAIL("out of memory");
-    size_t o = 0, at = 0;
-    for (size_t k = 0; k < nins; k++) {
-        memcpy(out + o, src + at, ins[k].pos - at);
-        o += ins[k].pos - at;
-        at = ins[k].pos;
-        size_t tl = strlen(ins[k].text);
-        memcpy(out + o, ins[k].text, tl);
-        o += tl;
-    }
-    memcpy(out + o, src + at, n - at);
-    out[o + n - at] = '\0';
-    free(ins);
-    return out;
-fail:
-    free(ins);
-    return NULL;
+    return fw_js_guard(src, EXPR_MAX_SOURCE, why, why_len);
 }
 
 /* ---- compiling ------------------------------------------------------------------------------------- */
@@ -1180,9 +822,9 @@ static void compile_one(expr_env *env, int id)
     x->fn = env->nexprs;
     x->layer = e->layer;
     compile_args a = {wrapped, strlen(wrapped), id, x->fn};
-    env->oom = 0;
+    env->js.oom = 0;
     if (duk_safe_call(env->ctx, compile_safe, &a, 0, 1) != DUK_EXEC_SUCCESS) {
-        snprintf(why, sizeof(why), "%s", env->oom ? "memory limit reached" : duk_safe_to_string(env->ctx, -1));
+        snprintf(why, sizeof(why), "%s", env->js.oom ? "memory limit reached" : duk_safe_to_string(env->ctx, -1));
         duk_pop(env->ctx);
         goto fail;
     }
@@ -1218,31 +860,18 @@ fail:
 
 /* ---- the heap -------------------------------------------------------------------------------------- */
 
-/* Takes away what would run code the source guard has not seen, and fixes the budget check. */
-static const char lockdown_js[] =
-    "(function(g){"
-    "var no=function(){throw new Error('not available in expressions');};"
-    "Object.defineProperty(Function.prototype,'constructor',{value:no,writable:false,configurable:false});"
-    "delete g.eval;delete g.Function;delete g.Duktape;"
-    "Object.defineProperty(g,'__fw_tick',{value:g.__fw_tick,writable:false,configurable:false,enumerable:false});"
-    "})(this);";
-
 static duk_ret_t setup_safe(duk_context *ctx, void *udata)
 {
     (void)udata;
     static const duk_function_list_entry natives[] = {
-        {"__fw_tick", native_tick, 0},  {"__fw_val", native_val, 3},   {"__fw_key", native_key, 2},
-        {"__fw_ease", native_ease, 5},  {"__fw_hash", native_hash, 3}, {NULL, NULL, 0},
+        {"__fw_val", native_val, 3},   {"__fw_key", native_key, 2},
+        {"__fw_ease", native_ease, 5}, {"__fw_hash", native_hash, 3}, {NULL, NULL, 0},
     };
     duk_push_global_object(ctx);
     duk_put_function_list(ctx, -1, natives);
     duk_pop(ctx);
     duk_push_string(ctx, "expr_prelude.js");
     duk_compile_string_filename(ctx, 0, (const char *)lt_expr_prelude);
-    duk_call(ctx, 0);
-    duk_pop(ctx);
-    duk_push_string(ctx, "lockdown");
-    duk_compile_string_filename(ctx, 0, lockdown_js);
     duk_call(ctx, 0);
     duk_pop(ctx);
     duk_push_global_stash(ctx);
@@ -1321,11 +950,11 @@ fw_err lt_expr_attach(lt_doc *doc, fw_error *err)
     if (!env)
         return fw_error_set(err, FW_ERR_NOMEM, "template.expressions", "out of memory for the expression engine");
     env->doc = doc;
-    env->ctx = duk_create_heap(mem_alloc, mem_realloc, mem_free, env, fatal_handler);
-    if (!env->ctx) {
+    if (fw_js_open(&env->js, LT_EXPR_MEMORY_CAP, env, NULL) != FW_OK) {
         free(env);
         return fw_error_set(err, FW_ERR_NOMEM, "template.expressions", "the expression engine could not start");
     }
+    env->ctx = env->js.ctx;
     doc->expr_env = env;
     if (duk_safe_call(env->ctx, setup_safe, NULL, 0, 1) != DUK_EXEC_SUCCESS) {
         fw_error_set(err, FW_ERR_INTERNAL, "template.expressions", "the expression prelude failed: %s",
@@ -1334,11 +963,18 @@ fw_err lt_expr_attach(lt_doc *doc, fw_error *err)
         return err ? err->code : FW_ERR_INTERNAL;
     }
     duk_pop(env->ctx);
+    char why[200];
+    if (fw_js_lock(&env->js, why, sizeof(why))) {
+        fw_error_set(err, FW_ERR_INTERNAL, "template.expressions", "the expression engine could not be locked: %s",
+                     why);
+        lt_expr_detach(doc);
+        return err ? err->code : FW_ERR_INTERNAL;
+    }
 
     build b = {env, NULL, 0};
     describe_args da = {&b, doc};
     if (duk_safe_call(env->ctx, describe_safe, &da, 0, 1) != DUK_EXEC_SUCCESS || b.failed) {
-        fw_error_set(err, b.failed || env->oom ? FW_ERR_NOMEM : FW_ERR_INTERNAL, "template.expressions",
+        fw_error_set(err, b.failed || env->js.oom ? FW_ERR_NOMEM : FW_ERR_INTERNAL, "template.expressions",
                      "the document could not be described to the expression engine: %s",
                      duk_safe_to_string(env->ctx, -1));
         lt_expr_detach(doc);
@@ -1369,7 +1005,7 @@ void lt_expr_detach(lt_doc *doc)
         else
             env->reg[id].pp->expr = NULL;
     }
-    duk_destroy_heap(env->ctx);
+    fw_js_close(&env->js);
     for (int i = 0; i < env->nexprs; i++)
         free(env->exprs[i]);
     free(env->exprs);
