@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "server/js/script.h"
+
 #define MAX_NESTING 4
 #define MAX_ASSETS 10000
 
@@ -29,7 +31,8 @@ static const char *const asset_keys[] = {"type",   "layerName", "composition", "
                                          "src",    "name",      "expression",  "fit",      "params",
                                          "extension", "template", "assets",    "preview",  "settings",
                                          "loop",   "muted",     "gain",        "volume",   "start",
-                                         "offset", "trim",      "fadeIn",      "fadeOut",  NULL};
+                                         "offset", "trim",      "fadeIn",      "fadeOut",  "keyword",
+                                         "parameters", "data",  NULL};
 
 /* Edit distance, small strings only; used to suggest a known key. */
 static size_t edit_distance(const char *a, const char *b)
@@ -331,9 +334,32 @@ fw_err fw_job_check_asset(const json_t *asset, const char *path, int depth, fw_e
                 (rc = opt_number(asset, "fadeIn", path, 0, err)) || (rc = opt_number(asset, "fadeOut", path, 0, err)))
                 return rc;
         }
-    } else if (strcmp(type, "static") == 0 || strcmp(type, "script") == 0) {
+    } else if (strcmp(type, "static") == 0) {
         if ((rc = need_string(asset, "src", path, &s, NULL, err)) || (rc = opt_string(asset, "name", path, &s, err)))
             return rc;
+    } else if (strcmp(type, "script") == 0) {
+        const json_t *params = json_object_get(asset, "parameters"), *p;
+        const char *value;
+        char why[400];
+        if ((rc = opt_string(asset, "value", path, &value, err)) || (rc = opt_string(asset, "keyword", path, &s, err)))
+            return rc;
+        if (!value && (rc = need_string(asset, "src", path, &s, "(a .js file or URL) or the code in 'value'", err)))
+            return rc;
+        if (value && fw_script_check(value, why, sizeof(why)))
+            return fw_error_set(err, FW_ERR_INVALID, join_path(field, sizeof(field), path, "value"),
+                                "the script does not compile: %s", why);
+        if (params && !json_is_array(params))
+            return fw_error_set(err, FW_ERR_INVALID, join_path(field, sizeof(field), path, "parameters"),
+                                "must be an array of {\"key\", \"value\"}");
+        json_array_foreach(params, i, p) if (!json_is_string(json_object_get(p, "key")))
+        {
+            char sub[FW_ERROR_FIELD_MAX];
+            snprintf(sub, sizeof(sub), "parameters[%zu].key", i);
+            return fw_error_set(err, FW_ERR_INVALID, join_path(field, sizeof(field), path, sub), "must be a string");
+        }
+        if (json_object_get(asset, "data") && !json_is_object(json_object_get(asset, "data")))
+            return fw_error_set(err, FW_ERR_INVALID, join_path(field, sizeof(field), path, "data"),
+                                "must be an object");
     } else if (strcmp(type, "essential") == 0) {
         json_t *v = json_object_get(asset, "value");
         if (!json_is_object(v) && !json_object_get(asset, "property"))

@@ -21,9 +21,11 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "server/js/script.h"
 #include "server/media/probe.h"
 #include "server/template/lottie_doc.h"
 #include "server/util/fetch.h"
+#include "server/util/fs.h"
 
 void fw_asset_options_init(fw_asset_options *options)
 {
@@ -35,6 +37,8 @@ void fw_asset_options_init(fw_asset_options *options)
     options->max_media_bytes = 4ull << 30;
     options->max_media_seconds = 3600;
     options->max_video_side = 4096;
+    options->script_cpu_ms = 0;
+    options->script_memory = 0;
 }
 
 #define MAX_TARGETS 256
@@ -1109,6 +1113,92 @@ static fw_err apply_static(apply_ctx *c, const json_t *asset, fw_error *err)
     return remember_file(c, dest) ? fw_error_set(err, FW_ERR_NOMEM, NULL, "Out of memory.") : FW_OK;
 }
 
+/* ---- scripts ------------------------------------------------------------ */
+
+/* The script's source: inline "value", a data: URL, or a file or URL fetched into the job folder
+ * (and removed again: it is not an output). */
+static fw_err script_source(apply_ctx *c, const json_t *asset, char **out, fw_error *err)
+{
+    const char *value = json_string_value(json_object_get(asset, "value"));
+    const char *src = json_string_value(json_object_get(asset, "src"));
+    char path[PATH_MAX];
+    size_t len;
+    fw_err rc;
+
+    if (value) {
+        *out = strdup(value);
+        return *out ? FW_OK : fw_error_set(err, FW_ERR_NOMEM, NULL, "Out of memory.");
+    }
+    if (!src || !*src)
+        return fw_error_set(err, FW_ERR_INVALID, "src", "a script asset needs its code in 'value' or a URL in 'src'");
+    if (fw_fetch_is_data_url(src)) {
+        unsigned char *data;
+        if ((rc = fw_fetch_data_url(src, FW_SCRIPT_MAX_SOURCE, &data, &len, "src", err)))
+            return rc;
+        *out = realloc(data, len + 1);
+        if (!*out) {
+            free(data);
+            return fw_error_set(err, FW_ERR_NOMEM, NULL, "Out of memory.");
+        }
+        (*out)[len] = '\0';
+    } else {
+        fw_fetch_options fetch = c->options->fetch;
+        if (!c->options->work_dir)
+            return fw_error_set(err, FW_ERR_INVALID, "src", "script files need a job folder");
+        snprintf(path, sizeof(path), "%s/.script-%zu.js", c->options->work_dir, c->index);
+        fetch.max_bytes = FW_SCRIPT_MAX_SOURCE;
+        if ((rc = fw_fetch(src, path, &fetch, "src", err)))
+            return rc;
+        *out = fw_read_file(path, FW_SCRIPT_MAX_SOURCE, &len, err);
+        unlink(path);
+        if (!*out)
+            return err ? err->code : FW_ERR_IO;
+    }
+    if (strlen(*out) != len) {
+        free(*out);
+        return fw_error_set(err, FW_ERR_INVALID, "src", "the script contains a NUL byte");
+    }
+    return FW_OK;
+}
+
+static fw_err apply_script(apply_ctx *c, const json_t *asset, fw_error *err)
+{
+    const fw_lottie_comp *comp;
+    fw_script_input in = {0};
+    fw_script_limits limits = {c->options->script_cpu_ms, c->options->script_memory};
+    char *source = NULL;
+    const char *field = json_object_get(asset, "value") ? "value" : "src";
+    fw_err rc;
+
+    if ((rc = find_comp(c, asset, NULL, &comp, err)) || (rc = script_source(c, asset, &source, err)))
+        return rc;
+    in.source = source;
+    in.asset = asset;
+    in.composition = comp->name;
+    in.comp_asset = -1;
+    if (comp->asset) {
+        const json_t *a;
+        size_t i;
+        json_array_foreach(fw_lottie_assets(c->doc), i, a)
+        if (a == comp->asset)
+            in.comp_asset = (int)i;
+    }
+    rc = fw_script_run(&c->doc, &in, &limits, err);
+    free(source);
+    if (rc == FW_OK) {
+        /* The document is new: its compositions are listed again, and the job's must still be there. */
+        fw_lottie_comps_clear(&c->comps);
+        rc = fw_lottie_comps_list(c->doc, &c->comps, err);
+    }
+    if (rc) {
+        fw_error_prefix_field(err, "%s", field);
+        return rc;
+    }
+    if (!fw_lottie_comps_find(&c->comps, c->composition))
+        return fw_error_set(err, FW_ERR_INVALID, field, "the script removed composition '%s'", c->composition);
+    return FW_OK;
+}
+
 /* ---- functions (nx-*) -------------------------------------------------- */
 
 static const json_t *param(const json_t *asset, const char *key)
@@ -1278,8 +1368,10 @@ static fw_err apply_one(apply_ctx *c, const json_t *asset, fw_error *err)
         return apply_video(c, asset, err);
     if (strcmp(type, "audio") == 0)
         return apply_audio(c, asset, err);
-    if (!strcmp(type, "audio") || !strcmp(type, "script") || !strcmp(type, "job"))
-        return fw_error_set(err, FW_ERR_UNSUPPORTED, "type", "%s assets are not supported yet", type);
+    if (strcmp(type, "script") == 0)
+        return apply_script(c, asset, err);
+    if (strcmp(type, "job") == 0)
+        return fw_error_set(err, FW_ERR_INVALID, "type", "job assets are rendered before their parent, not applied");
     return fw_error_set(err, FW_ERR_INVALID, "type",
                         "unknown asset type '%s'; types: text, data, image, video, audio, essential, static, function",
                         type);

@@ -6,7 +6,8 @@
  * function assets change the Lottie document or the job folder; video
  * assets put a clip in image, precomp or solid layers (the document marks
  * the image asset as footage, which the render plays frame by frame);
- * audio, script and job assets are refused as not supported yet. Assets
+ * audio assets are placed on the soundtrack; script assets run JavaScript
+ * on the document (server/js/script.h). Assets
  * target layers by name in the job's composition (or the asset's own
  * "composition"); a name used by several layers changes all of them.
  *
@@ -37,6 +38,9 @@ typedef struct fw_asset_options {
     uint64_t max_media_bytes;
     double max_media_seconds;
     int max_video_side;
+    /* Script assets: CPU milliseconds and heap bytes per script (0: script.h's). */
+    long script_cpu_ms;
+    size_t script_memory;
 } fw_asset_options;
 
 void fw_asset_options_init(fw_asset_options *options);

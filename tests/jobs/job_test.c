@@ -112,6 +112,15 @@ static void test_every_mistake_names_its_field(void)
     CHECK_REFUSED("{\"template\":{\"id\":\"x\"},\"upload\":{\"provider\":\"s3\",\"params\":{\"region\":\"eu\"}}}",
                   "upload.params.bucket", "required");
     CHECK_REFUSED("{\"template\":{\"id\":\"x\"},\"preview\":\"yes\"}", "preview", "true or false");
+    CHECK_REFUSED("{\"template\":{\"id\":\"x\"},\"assets\":[{\"type\":\"script\"}]}", "assets[0].src",
+                  "or the code in 'value'");
+    CHECK_REFUSED("{\"template\":{\"id\":\"x\"},\"assets\":[{\"type\":\"script\",\"value\":\"var a;\\nvar = 1;\"}]}",
+                  "assets[0].value", "does not compile: SyntaxError");
+    CHECK_REFUSED("{\"template\":{\"id\":\"x\"},\"assets\":[{\"type\":\"script\",\"value\":\"var a;\\nvar = 1;\"}]}",
+                  "assets[0].value", "line 2");
+    CHECK_REFUSED("{\"template\":{\"id\":\"x\"},\"assets\":[{\"type\":\"script\",\"value\":\"x()\","
+                  "\"parameters\":[{\"value\":1}]}]}",
+                  "assets[0].parameters[0].key", "string");
 }
 
 static void test_duplicate_keys_are_refused(void)

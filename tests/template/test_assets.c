@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "server/render/engine.h"
 #include "server/template/assets.h"
@@ -156,19 +157,108 @@ static void test_missing_layer_error_names_index_field_and_layers(void)
     fw_template_free(&tpl);
 }
 
-static void test_unsupported_asset_types_are_refused(void)
+static void test_job_assets_are_not_applied_to_a_document(void)
 {
-    static const char *const types[] = {"script", "job"};
+    fw_template *tpl = load_basic();
+    fw_error err = {0};
+    FW_REQUIRE(tpl);
+    FW_CHECK_INT(apply(tpl, "[{\"type\":\"job\",\"layerName\":\"logo\",\"template\":{\"id\":\"x\"}}]", "main", NULL, &err),
+                 FW_ERR_INVALID);
+    FW_CHECK_STR(err.field, "assets[0].type");
+    fw_template_free(&tpl);
+}
+
+/* ---- script assets ------------------------------------------------------------------------------- */
+
+static void test_script_changes_text_timing_and_colour(void)
+{
+    fw_template *tpl = load_basic();
+    fw_error err = {0};
+    FW_REQUIRE(tpl);
+    FW_CHECK_INT(apply(tpl,
+                       "[{\"type\":\"script\",\"parameters\":[{\"key\":\"name\",\"value\":\"ada\"}],"
+                       "  \"data\":{\"start\":12},"
+                       "  \"value\":\"setText('title', 'Hello ' + NX.get('name').toUpperCase());\\n"
+                       "var bg = layer('bg'); bg.ip = job.data.start; bg.sc = '#00ff00';\\n"
+                       "for (var i = 0; i < composition.layers.length; i++) composition.layers[i].ks.o.k = 50;\\n"
+                       "template.op = 45; console.log('changed', job.composition);\"}]",
+                       "main", NULL, &err),
+                 FW_OK);
+    FW_CHECK_MSG(err.code == FW_OK, "%s: %s", err.field, err.message);
+    FW_CHECK_STR(text_of(layer(tpl, 0)), "Hello ADA");
+    FW_CHECK_NEAR(json_number_value(json_object_get(layer(tpl, 4), "ip")), 12, 1e-9);
+    FW_CHECK_STR(json_string_value(json_object_get(layer(tpl, 4), "sc")), "#00ff00");
+    FW_CHECK_NEAR(json_number_value(json_object_get(json_object_get(json_object_get(layer(tpl, 2), "ks"), "o"), "k")), 50,
+                  1e-9);
+    FW_CHECK_NEAR(json_number_value(json_object_get(fw_template_document(tpl), "op")), 45, 1e-9);
+    /* the changed document still loads and renders */
+    uint32_t *px = render(tpl);
+    FW_CHECK(px != NULL);
+    free(px);
+    fw_template_free(&tpl);
+}
+
+static void test_script_on_a_precomp_with_keyword_and_file(void)
+{
+    char dir[] = "/tmp/fw-script-XXXXXX", path[256];
+    fw_template *tpl = load_basic();
+    fw_error err = {0};
+    FW_REQUIRE(tpl && mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/s.js", dir);
+    FILE *f = fopen(path, "w");
+    FW_REQUIRE(f);
+    fputs("// sets the subtitle\nsetText(layer('subtitle'), P.get('line'));\n", f);
+    fclose(f);
+    FW_CHECK_INT(apply(tpl,
+                       "[{\"type\":\"script\",\"src\":\"s.js\",\"composition\":\"card\",\"keyword\":\"P\","
+                       "  \"parameters\":[{\"key\":\"line\",\"value\":\"from a file\"}]}]",
+                       "main", dir, &err),
+                 FW_OK);
+    FW_CHECK_MSG(err.code == FW_OK, "%s: %s", err.field, err.message);
+    FW_CHECK_STR(text_of(precomp_layer(tpl, 1)), "from a file");
+    FW_CHECK_STR(text_of(layer(tpl, 0)), "Hello"); /* the main composition's title is untouched */
+    FW_CHECK(access(path, F_OK) == 0);             /* the job's own file stays */
+    unlink(path);
+    rmdir(dir);
+    fw_template_free(&tpl);
+}
+
+/* Each bad script: the code, the field, what the message says, and what it must also say. */
+static void test_bad_scripts_fail_with_message_and_line(void)
+{
+    static const struct {
+        const char *value;
+        fw_err code;
+        const char *has, *also;
+    } cases[] = {
+        {"var a = 1;\nthrow new Error('no logo given');", FW_ERR_INVALID, "no logo given", "line 2"},
+        {"var a = 1;\n\nvar = ;", FW_ERR_INVALID, "SyntaxError", "line 3"},
+        {"layer('nobody');", FW_ERR_INVALID, "no layer 'nobody' in composition 'main'", "line 1"},
+        {"setText('box', 'x');", FW_ERR_INVALID, "'box' is not a text layer", ""},
+        {"var n = 0;\nwhile (true) { n++; }", FW_ERR_LIMIT, "2 s of CPU time", "line 2"},
+        {"for (;;) { try { while (1) {} } catch (e) {} }", FW_ERR_LIMIT, "CPU time", ""},
+        {"var a = [], s = 'x';\nwhile (true) { s = s + s; a.push(s + a.length); }", FW_ERR_LIMIT, "64 MiB of memory",
+         ""},
+        {"eval('1 + 1');", FW_ERR_INVALID, "ReferenceError", ""},
+        {"(function(){}).constructor('return 1')();", FW_ERR_INVALID, "not available", ""},
+        {"template = 5;", FW_ERR_INVALID, "something other than a document", ""},
+        {"delete template.layers;", FW_ERR_INVALID, "without a layers array", ""},
+        {"var r = /a+/;", FW_ERR_INVALID, "regular expression literals", ""},
+    };
     fw_template *tpl = load_basic();
     FW_REQUIRE(tpl);
-    for (int i = 0; i < 2; i++) {
-        char json[256], want[64];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         fw_error err = {0};
-        snprintf(json, sizeof(json), "[{\"type\":\"%s\",\"layerName\":\"logo\",\"src\":\"x.mp4\"}]", types[i]);
-        snprintf(want, sizeof(want), "%s assets are not supported yet", types[i]);
-        FW_CHECK_INT(apply(tpl, json, "main", NULL, &err), FW_ERR_UNSUPPORTED);
-        FW_CHECK_STR(err.field, "assets[0].type");
-        FW_CHECK_STR(err.message, want);
+        json_t *assets = json_pack("[{s:s,s:s,s:s},{s:s,s:s}]", "type", "text", "layerName", "title", "value",
+                                   "changed", "type", "script", "value", cases[i].value);
+        char *text = json_dumps(assets, JSON_COMPACT);
+        FW_CHECK_INT(apply(tpl, text, "main", NULL, &err), cases[i].code);
+        FW_CHECK_STR(err.field, "assets[1].value");
+        FW_CHECK_CONTAINS(err.message, cases[i].has);
+        FW_CHECK_CONTAINS(err.message, cases[i].also);
+        FW_CHECK_STR(text_of(layer(tpl, 0)), "Hello"); /* all or nothing: the text asset before it is undone */
+        free(text);
+        json_decref(assets);
     }
     fw_template_free(&tpl);
 }
@@ -457,7 +547,10 @@ int main(void)
 {
     FW_RUN(test_text_asset_replaces_text_in_root_only);
     FW_RUN(test_missing_layer_error_names_index_field_and_layers);
-    FW_RUN(test_unsupported_asset_types_are_refused);
+    FW_RUN(test_job_assets_are_not_applied_to_a_document);
+    FW_RUN(test_script_changes_text_timing_and_colour);
+    FW_RUN(test_script_on_a_precomp_with_keyword_and_file);
+    FW_RUN(test_bad_scripts_fail_with_message_and_line);
     FW_RUN(test_data_asset_sets_transform_and_colours);
     FW_RUN(test_data_colour_change_shows_in_pixels);
     FW_RUN(test_ae_expressions_become_lottie_expressions);
