@@ -112,6 +112,16 @@ fw_err fw_config_load(fw_config *c, int argc, char **argv, fw_error *err)
         c->max_clip_side = (int)values[1];
         c->max_media_mb = (long long)values[2];
     }
+    c->probe_ms = 5000;
+    if (getenv("FRAMEWRIGHT_PROBE_MS") && *getenv("FRAMEWRIGHT_PROBE_MS")) {
+        char *end;
+        long ms = strtol(getenv("FRAMEWRIGHT_PROBE_MS"), &end, 10);
+        if (*end || ms < 0 || ms > 60000)
+            return fw_error_set(err, FW_ERR_INVALID, "FRAMEWRIGHT_PROBE_MS",
+                                "'%s' is not a number of milliseconds from 0 (no probe) to 60000",
+                                getenv("FRAMEWRIGHT_PROBE_MS"));
+        c->probe_ms = ms;
+    }
     set(c->s3_endpoint, sizeof(c->s3_endpoint), "FRAMEWRIGHT_S3_ENDPOINT", "");
     set(c->s3_region, sizeof(c->s3_region), "FRAMEWRIGHT_S3_REGION", "us-east-1");
     set(c->s3_bucket, sizeof(c->s3_bucket), "FRAMEWRIGHT_S3_BUCKET", "");

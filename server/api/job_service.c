@@ -15,6 +15,7 @@
  * last child finishes (server/store/jobs.c). The child's id is kept in the
  * asset's "jobId" in the stored request, where the worker finds its output.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,20 +151,82 @@ static fw_err check_assets_against(json_t *details, const fw_job_spec *job, fw_e
     return FW_OK;
 }
 
-static fw_err refuse_unsupported(const fw_job_spec *job, fw_error *err)
+/* ---- asset URLs, tried at submission --------------------------------------------------------- */
+
+/* Recent answers, so a batch of a thousand jobs with one music bed asks once a minute, not a
+ * thousand times. */
+#define PROBE_CACHE 256
+#define PROBE_CACHE_MS 60000
+
+typedef struct probe_entry {
+    char url[512];
+    int64_t at;
+    fw_fetch_probe_result result;
+    char why[200];
+} probe_entry;
+
+static probe_entry probe_cache[PROBE_CACHE];
+static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static fw_fetch_probe_result probe_cached(const char *url, long timeout_ms, char *why, size_t why_len)
 {
-    static const char *const later[] = {"script"};
+    int64_t now = fw_now_ms();
+    size_t oldest = 0;
+    long status;
+    fw_fetch_probe_result r;
+
+    if (strlen(url) < sizeof(probe_cache[0].url)) {
+        pthread_mutex_lock(&probe_lock);
+        for (size_t i = 0; i < PROBE_CACHE; i++) {
+            if (strcmp(probe_cache[i].url, url) == 0 && now - probe_cache[i].at < PROBE_CACHE_MS) {
+                r = probe_cache[i].result;
+                snprintf(why, why_len, "%s", probe_cache[i].why);
+                pthread_mutex_unlock(&probe_lock);
+                return r;
+            }
+        }
+        pthread_mutex_unlock(&probe_lock);
+    }
+    r = fw_fetch_probe(url, timeout_ms, &status, why, why_len);
+    if (r != FW_PROBE_UNKNOWN && strlen(url) < sizeof(probe_cache[0].url)) {
+        pthread_mutex_lock(&probe_lock);
+        for (size_t i = 1; i < PROBE_CACHE; i++)
+            if (probe_cache[i].at < probe_cache[oldest].at)
+                oldest = i;
+        snprintf(probe_cache[oldest].url, sizeof(probe_cache[oldest].url), "%s", url);
+        snprintf(probe_cache[oldest].why, sizeof(probe_cache[oldest].why), "%s", r == FW_PROBE_OK ? "" : why);
+        probe_cache[oldest].at = now;
+        probe_cache[oldest].result = r;
+        pthread_mutex_unlock(&probe_lock);
+    }
+    return r;
+}
+
+/* The http(s) sources of a job's files answer: one that cannot be fetched (4xx, no such host,
+ * connection refused) is refused now rather than failing the render later. Time-outs and 5xx
+ * pass: the worker's fetch retries. */
+static fw_err check_sources(const fw_service *svc, const fw_job_spec *job, fw_error *err)
+{
+    static const char *const with_files[] = {"image", "video", "audio", "static", "script"};
     json_t *asset;
     size_t i;
 
+    if (svc->config.probe_ms <= 0)
+        return FW_OK;
     json_array_foreach(job->assets, i, asset) {
         const char *type = json_string_value(json_object_get(asset, "type"));
-        for (size_t k = 0; k < sizeof(later) / sizeof(later[0]); k++)
-            if (strcmp(type, later[k]) == 0) {
-                char field[48];
-                snprintf(field, sizeof(field), "assets[%zu].type", i);
-                return fw_error_set(err, FW_ERR_UNSUPPORTED, field, "%s assets are not supported yet", type);
-            }
+        const char *src = json_string_value(json_object_get(asset, "src"));
+        char why[200] = "", field[48];
+        int wanted = 0;
+
+        for (size_t k = 0; k < sizeof(with_files) / sizeof(with_files[0]); k++)
+            wanted |= type && strcmp(type, with_files[k]) == 0;
+        if (!wanted || !src || !fw_fetch_is_remote(src) || (strcmp(type, "script") == 0 && json_object_get(asset, "value")))
+            continue;
+        if (probe_cached(src, svc->config.probe_ms, why, sizeof(why)) == FW_PROBE_MISSING) {
+            snprintf(field, sizeof(field), "assets[%zu].src", i);
+            return fw_error_set(err, FW_ERR_INVALID, field, "%s cannot be fetched: %s", src, why);
+        }
     }
     return FW_OK;
 }
@@ -302,8 +365,7 @@ static fw_err prepare_json(fw_service *svc, fw_store *store, const char *team_id
     int children = 0;
     fw_err rc;
 
-    if ((rc = fw_job_from_json(&job, json, err)) || (rc = refuse_unsupported(job, err)) ||
-        (rc = fw_render_output_extension(job, &ext, err)) ||
+    if ((rc = fw_job_from_json(&job, json, err)) || (rc = fw_render_output_extension(job, &ext, err)) ||
         (rc = fw_service_job_secrets_check(store, team_id, json, err)))
         goto done;
 
@@ -331,6 +393,9 @@ static fw_err prepare_json(fw_service *svc, fw_store *store, const char *team_id
         goto done;
     }
 
+    /* Last of the checks: it is the one that waits on the network. */
+    if ((rc = check_sources(svc, job, err)))
+        goto done;
     if ((rc = prepared_add(out, &index, err)))
         goto done;
     {

@@ -27,6 +27,7 @@ typedef struct fw_service_config {
     const char *scratch_dir;      /* where uploads are checked before they are stored */
     int64_t max_font_bytes;       /* largest font file accepted; 0: 50 MiB */
     unsigned char secrets_key[32]; /* seals team secrets (server/secrets) */
+    long probe_ms;                /* asset URLs are tried at submission for this long each; 0: not */
 } fw_service_config;
 
 typedef struct fw_service {

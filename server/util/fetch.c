@@ -246,6 +246,21 @@ static size_t write_body(char *data, size_t size, size_t n, void *user)
     return bytes;
 }
 
+/* What every request of ours sets: http(s) only, up to 5 redirects, the time limits. */
+static void http_options(CURL *curl, const char *url, long timeout, char *curl_error)
+{
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout < 15000 ? timeout : 15000L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_error);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "framewright");
+}
+
 static fw_err fetch_http(const char *url, FILE *out, const fw_fetch_options *o, const char *field, fw_error *err)
 {
     char curl_error[CURL_ERROR_SIZE] = "";
@@ -259,18 +274,9 @@ static fw_err fetch_http(const char *url, FILE *out, const fw_fetch_options *o, 
     curl = curl_easy_init();
     if (!curl)
         return fw_error_set(err, FW_ERR_INTERNAL, field, "could not start an HTTP client");
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout < 15000 ? timeout : 15000L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout);
+    http_options(curl, url, timeout, curl_error);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_error);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "framewright");
     curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s.max);
     rc = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
@@ -286,6 +292,60 @@ static fw_err fetch_http(const char *url, FILE *out, const fw_fetch_options *o, 
         return fw_error_set(err, status == 404 ? FW_ERR_NOT_FOUND : FW_ERR_NETWORK, field,
                             "fetching %s answered HTTP %ld", url, status);
     return FW_OK;
+}
+
+/* ---- is it there? ---------------------------------------------------------------------------- */
+
+static size_t first_byte(char *data, size_t size, size_t n, void *user)
+{
+    (void)data;
+    (void)size;
+    (void)n;
+    *(int *)user = 1;
+    return 0; /* one chunk is enough: the answer came */
+}
+
+fw_fetch_probe_result fw_fetch_probe(const char *url, long timeout_ms, long *status, char *why, size_t why_len)
+{
+    char curl_error[CURL_ERROR_SIZE] = "";
+    int got_body = 0;
+    CURLcode rc;
+    CURL *curl;
+
+    *status = 0;
+    fw_fetch_global_init();
+    if (!(curl = curl_easy_init())) {
+        snprintf(why, why_len, "could not start an HTTP client");
+        return FW_PROBE_UNKNOWN;
+    }
+    http_options(curl, url, timeout_ms > 0 ? timeout_ms : 5000, curl_error);
+    /* A GET of the first byte, not a HEAD: presigned URLs are signed for GET only. */
+    curl_easy_setopt(curl, CURLOPT_RANGE, "0-0");
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, first_byte);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &got_body);
+    rc = curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+    curl_easy_cleanup(curl);
+    if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && got_body)) {
+        snprintf(why, why_len, "%s", curl_error[0] ? curl_error : curl_easy_strerror(rc));
+        switch (rc) {
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_CONNECT:
+        case CURLE_UNSUPPORTED_PROTOCOL:
+        case CURLE_URL_MALFORMAT:
+        case CURLE_TOO_MANY_REDIRECTS:
+            return FW_PROBE_MISSING;
+        default:
+            return FW_PROBE_UNKNOWN; /* a time-out or a dropped connection may pass */
+        }
+    }
+    if (*status >= 200 && *status < 300) /* 200, or 206 for the range */
+        return FW_PROBE_OK;
+    snprintf(why, why_len, "answered HTTP %ld", *status);
+    /* 416: an empty file (the render says what is wrong with it); 408, 429 and 5xx may pass. */
+    if (*status >= 400 && *status < 500 && *status != 408 && *status != 416 && *status != 429)
+        return FW_PROBE_MISSING;
+    return FW_PROBE_UNKNOWN;
 }
 
 /* ---- any source into a file ------------------------------------------------------------------ */

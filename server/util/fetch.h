@@ -50,6 +50,16 @@ fw_err fw_fetch_local_path(const char *src, const fw_fetch_options *options, cha
 fw_err fw_fetch_data_url(const char *src, uint64_t max_bytes, unsigned char **data, size_t *size, const char *field,
                          fw_error *err);
 
+typedef enum fw_fetch_probe_result {
+    FW_PROBE_OK,      /* it answered 2xx */
+    FW_PROBE_MISSING, /* it will not be fetched: 4xx, no such host, connection refused */
+    FW_PROBE_UNKNOWN, /* a time-out, 5xx, 429: a fetch later may work */
+} fw_fetch_probe_result;
+
+/* Whether an http(s) URL is there, by a GET of its first byte (not HEAD, which presigned URLs
+ * refuse), within timeout_ms. The HTTP status (0: none) and, unless OK, why. */
+fw_fetch_probe_result fw_fetch_probe(const char *url, long timeout_ms, long *status, char *why, size_t why_len);
+
 int fw_fetch_is_remote(const char *src);   /* http:// or https:// */
 int fw_fetch_is_data_url(const char *src); /* data: */
 
