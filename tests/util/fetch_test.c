@@ -19,7 +19,7 @@
 static int listener;
 static int port;
 
-/* Answers GET /hello.txt with "hello", /big with 1 MiB, anything else 404.
+/* Answers GET /hello.txt with "hello", /big with 1 MiB, /busy 503, anything else 404.
  * Serves connections until the listener is closed. */
 static void *serve(void *arg)
 {
@@ -43,6 +43,10 @@ static void *serve(void *arg)
         } else if (strncmp(req, "GET /big ", 9) == 0) {
             body = big;
             body_len = sizeof(big);
+        } else if (strncmp(req, "GET /busy ", 10) == 0) {
+            status = 503;
+            body = "later";
+            body_len = 5;
         } else {
             status = 404;
             body = "missing";
@@ -159,6 +163,31 @@ static void test_http_fetches_bodies_and_reports_status_and_size_limits(void)
     fw_remove_tree(dir);
 }
 
+static void test_probe_tells_missing_from_maybe_later(void)
+{
+    char url[128], why[200];
+    long status;
+    int closed = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof(addr);
+
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/big", port);
+    FW_CHECK_INT(fw_fetch_probe(url, 5000, &status, why, sizeof(why)), FW_PROBE_OK); /* not the whole MiB */
+    FW_CHECK_INT(status, 200);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/nothing.mp4", port);
+    FW_CHECK_INT(fw_fetch_probe(url, 5000, &status, why, sizeof(why)), FW_PROBE_MISSING);
+    FW_CHECK_CONTAINS(why, "404");
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/busy", port);
+    FW_CHECK_INT(fw_fetch_probe(url, 5000, &status, why, sizeof(why)), FW_PROBE_UNKNOWN);
+    FW_CHECK_CONTAINS(why, "503");
+    /* a port nobody listens on: bound, never listened to */
+    FW_REQUIRE(closed >= 0 && bind(closed, (struct sockaddr *)&addr, sizeof(addr)) == 0 &&
+               getsockname(closed, (struct sockaddr *)&addr, &alen) == 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/x.mp4", ntohs(addr.sin_port));
+    FW_CHECK_INT(fw_fetch_probe(url, 5000, &status, why, sizeof(why)), FW_PROBE_MISSING);
+    close(closed);
+}
+
 static void test_basename_drops_query_and_fragment(void)
 {
     char buf[64];
@@ -183,6 +212,7 @@ int main(void)
     FW_RUN(test_data_urls_decode_base64_and_percent_encoding);
     FW_RUN(test_local_paths_resolve_against_the_base_folder_and_can_be_refused);
     FW_RUN(test_http_fetches_bodies_and_reports_status_and_size_limits);
+    FW_RUN(test_probe_tells_missing_from_maybe_later);
     FW_RUN(test_basename_drops_query_and_fragment);
 
     shutdown(listener, SHUT_RDWR);
