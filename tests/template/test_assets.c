@@ -14,6 +14,7 @@
 #include "server/template/assets.h"
 #include "server/template/lottie_doc.h"
 #include "server/template/template.h"
+#include "server/util/fs.h"
 #include "tests/fw_test.h"
 
 #define BASIC "tests/template/testdata/basic.json"
@@ -220,6 +221,53 @@ static void test_script_on_a_precomp_with_keyword_and_file(void)
     FW_CHECK(access(path, F_OK) == 0);             /* the job's own file stays */
     unlink(path);
     rmdir(dir);
+    fw_template_free(&tpl);
+}
+
+/* The README's script example, as written, on the example template with a "badge" layer added. */
+static void test_the_readme_script_example_does_what_it_says(void)
+{
+    size_t len;
+    fw_error err = {0};
+    char *readme = fw_read_file("README.md", 1 << 20, &len, &err);
+    fw_template *tpl = NULL;
+    FW_REQUIRE(readme);
+    const char *at = strstr(readme, "### Scripts");
+    const char *block = at ? strstr(at, "```json\n") : NULL;
+    const char *end = block ? strstr(block + 8, "```") : NULL;
+    FW_REQUIRE(block && end);
+    json_error_t jerr;
+    json_t *job = json_loadb(block + 8, (size_t)(end - block - 8), 0, &jerr);
+    if (!job)
+        fprintf(stderr, "  the README's example is not JSON: %s (line %d)\n", jerr.text, jerr.line);
+    FW_REQUIRE(job);
+    FW_REQUIRE(fw_template_load(&tpl, "tests/examples/hello/template.json", NULL, NULL, &err) == FW_OK);
+    json_t *layers = json_object_get(fw_template_document(tpl), "layers");
+    json_t *badge = json_deep_copy(json_array_get(layers, 1));
+    json_object_set_new(badge, "nm", json_string("badge"));
+    json_array_append_new(layers, badge);
+    size_t before = json_array_size(layers);
+    char *assets = json_dumps(json_object_get(job, "assets"), JSON_COMPACT);
+    FW_CHECK_INT(apply(tpl, assets, "main", NULL, &err), FW_OK);
+    FW_CHECK_MSG(err.code == FW_OK, "%s: %s", err.field, err.message);
+    layers = json_object_get(fw_template_document(tpl), "layers");
+    FW_CHECK_INT(json_array_size(layers), before - 1);
+    json_t *l;
+    size_t i;
+    json_array_foreach(layers, i, l)
+    {
+        const char *nm = json_string_value(json_object_get(l, "nm"));
+        FW_CHECK(strcmp(nm, "badge") != 0);
+        if (strcmp(nm, "title") == 0)
+            FW_CHECK_STR(text_of(l), "Hello, Lisbon");
+        if (strcmp(nm, "bg") == 0)
+            FW_CHECK_STR(json_string_value(json_object_get(l, "sc")), "#db1c3d");
+        if (strcmp(nm, "logo") == 0)
+            FW_CHECK_NEAR(json_number_value(json_object_get(l, "ip")), 15, 1e-9);
+    }
+    free(assets);
+    json_decref(job);
+    free(readme);
     fw_template_free(&tpl);
 }
 
@@ -550,6 +598,7 @@ int main(void)
     FW_RUN(test_job_assets_are_not_applied_to_a_document);
     FW_RUN(test_script_changes_text_timing_and_colour);
     FW_RUN(test_script_on_a_precomp_with_keyword_and_file);
+    FW_RUN(test_the_readme_script_example_does_what_it_says);
     FW_RUN(test_bad_scripts_fail_with_message_and_line);
     FW_RUN(test_data_asset_sets_transform_and_colours);
     FW_RUN(test_data_colour_change_shows_in_pixels);
