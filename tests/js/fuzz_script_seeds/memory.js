@@ -1,0 +1,1 @@
+var s = 'a'; while (s.length < 1e7) s += s; template.x = s;

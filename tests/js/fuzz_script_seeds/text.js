@@ -1,0 +1,2 @@
+setText('title', 'x' + NX.get('n'));
+layer('bg').sc = '#ff0000';
