@@ -8,7 +8,9 @@ image layer (and the expected clip frames for a 25 fps clip in a 60 fps
 composition); a 440 Hz tone placed 1 s in must be silent before and at the
 source's level after, and the audio must last as long as the video; a
 script must change what the frame shows, and a looping one must fail the job
-with its limit and line while the server goes on serving. Assets are served
+with its limit and line while the server goes on serving; a join of a silent
+render and a clip with sound must be silent over the first and sound over the
+second. Assets are served
 over HTTP on loopback; a URL that answers 404 is refused at submission."""
 
 import array
@@ -65,6 +67,18 @@ def tone_wav(freq, seconds):
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
                     "sine=frequency=%g:sample_rate=48000:duration=%g" % (freq, seconds), "-ac", "2", "-y", path],
                    check=True, timeout=60)
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def clip_with_tone(seconds, fps):
+    """H.264 at W x H with a 440 Hz tone as AAC, as a clip to join."""
+    d = fwe2e.tmpdir("fw-sound-clip-")
+    path = os.path.join(d, "tone.mp4")
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=%dx%d:rate=%d" % (W, H, fps),
+                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", str(seconds),
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "2", "-b:a", "192k", "-y", path],
+                   check=True, timeout=120)
     with open(path, "rb") as f:
         return f.read()
 
@@ -168,6 +182,15 @@ class Grpc:
         except grpc.RpcError as e:
             return None, (e.code().name, e.details())
 
+    def submit_join(self, body):
+        import grpc
+        from google.protobuf import json_format
+        try:
+            req = json_format.Parse(json.dumps(body), self.c.job_pb2.JoinJobRequest())
+            return self.c.jobs.CreateJoinJob(req, metadata=self.c.md(), timeout=30).id, None
+        except grpc.RpcError as e:
+            return None, (e.code().name, e.details())
+
     def wait(self, job_id, timeout=300):
         job = self.c.wait_status(job_id, TERMINAL, timeout)
         err = job.stats.error.value if job.stats.HasField("error") else ""
@@ -196,6 +219,13 @@ class Rest:
         r = self.h.request("POST", "/jobs", body)
         j = r.json()
         if r.status == 201:
+            return j["id"], None
+        return None, (str(r.status), json.dumps(j))
+
+    def submit_join(self, body):
+        r = self.h.request("POST", "/jobs/join", body)
+        j = r.json()
+        if r.status in (200, 201):
             return j["id"], None
         return None, (str(r.status), json.dumps(j))
 
@@ -319,6 +349,35 @@ def scripts(api, tpl30):
             job_id is None and refused and "assets[0].value" in refused[1] and "SyntaxError" in refused[1], refused)
 
 
+def join(api, files, tpl30):
+    """A rendered child without sound (2 s), then a served clip with a tone (1 s)."""
+    job_id, refused = api.submit_join({
+        "assets": [{"type": "job", "template": {"id": tpl30, "composition": "main"}, "assets": []},
+                   {"type": "video", "src": files.url("/tone.mp4")}],
+        "settings": {"preset": "mp4"}})
+    T.check("%s: a join of a silent render and a clip with sound is accepted" % api.name, job_id is not None, refused)
+    if not job_id:
+        return
+    status, url, err = api.wait(job_id)
+    T.check("%s: the join finishes" % api.name, status == "finished", "%s %s" % (status, err))
+    if status != "finished":
+        return
+    code, data = fwe2e.fetch(url)
+    path = save(data)
+    s = streams(path)
+    a, v = s.get("audio"), s.get("video")
+    T.check("%s: the joined output has sound" % api.name, a is not None, sorted(s))
+    if not a or not v:
+        return
+    ad, vd = float(a.get("duration") or 0), float(v.get("duration") or 0)
+    T.check("%s: the joined video lasts 3 s and its audio as long" % api.name,
+            abs(vd - 3.0) <= 1 / 30.0 + 1e-6 and abs(ad - vd) <= 1024 / 48000.0 + 1e-6,
+            "audio %.4f s, video %.4f s" % (ad, vd))
+    quiet, loud = rms_db(path, 0.1, 1.9), rms_db(path, 2.1, 2.9)
+    T.check("%s: silent over the rendered clip" % api.name, quiet is not None and quiet < -60, quiet)
+    T.check("%s: the tone over the clip that has it" % api.name, loud is not None and loud > -30, loud)
+
+
 def refusals(api, files, tpl30):
     job_id, refused = api.submit({"template": {"id": tpl30, "composition": "main"},
                                   "assets": [{"type": "video", "layerName": "clip", "src": files.url("/missing.mp4")}]})
@@ -336,6 +395,7 @@ def run_all(srv, base, files, label):
             T.case("%s %s footage" % (label, api.name), footage, api, files, tpl30, tpl60)
             T.case("%s %s sound" % (label, api.name), sound, api, files, tpl30)
             T.case("%s %s scripts" % (label, api.name), scripts, api, tpl30)
+            T.case("%s %s join" % (label, api.name), join, api, files, tpl30)
             T.case("%s %s refusals" % (label, api.name), refusals, api, files, tpl30)
     finally:
         for api in apis:
@@ -354,7 +414,7 @@ def start(database=None, name="media"):
 
 def main():
     files = fwjobs.Files({"/n30.mp4": numbered_clip(60, 30), "/n25.mp4": numbered_clip(60, 25),
-                          "/tone.wav": tone_wav(440, 3)})
+                          "/tone.wav": tone_wav(440, 3), "/tone.mp4": clip_with_tone(1, 30)})
     try:
         for label, database in (("[sqlite]", None), ("[postgres]", "pg")):
             db = None
