@@ -210,7 +210,7 @@ class Rest:
     def upload(self, data, name):
         r = self.h.request("POST", "/templates", {"type": "json", "displayName": name})
         t = r.json()
-        code = fwjobs_put(t["uploadInfo"]["url"], data)
+        code = oapi.put_url(t["uploadInfo"]["url"], data)
         if code not in (200, 201, 204):
             raise RuntimeError("template upload answered %s" % code)
         return t["id"]
@@ -241,17 +241,6 @@ class Rest:
 
     def close(self):
         self.h.close()
-
-
-def fwjobs_put(url, data):
-    import urllib.error
-    import urllib.request
-    req = urllib.request.Request(url, data=data, method="PUT", headers={"Content-Type": "application/octet-stream"})
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
 
 
 def render(api, label, tpl, assets, timeout=300):

@@ -13,8 +13,6 @@ import os
 import subprocess
 import time
 import traceback
-import urllib.error
-import urllib.request
 
 import oapi
 
@@ -42,22 +40,13 @@ def call(h, method, path, body=None, want=None):
     return r.status, j
 
 
-def put_url(url, data):
-    req = urllib.request.Request(url, data=data, method="PUT", headers={"Content-Type": "application/octet-stream"})
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
-
-
 def register(h, name, data):
     """POST /templates (type json) and PUT the bytes to uploadInfo.url, as the
     quick start does; the Template once uploaded."""
     status, t = call(h, "POST", "/templates", {"type": "json", "displayName": name}, 201)
     if status != 201:
         raise RuntimeError("cannot register template %s: %r" % (name, t))
-    code = put_url(t["uploadInfo"]["url"], data)
+    code = oapi.put_url(t["uploadInfo"]["url"], data)
     T.check("template %s: the PUT to uploadInfo.url is taken" % name, code in (200, 201, 204), code)
     _, got = call(h, "GET", "/templates/" + t["id"], want=200)
     T.check("template %s is uploaded" % name, got and got.get("status") == "uploaded", got)

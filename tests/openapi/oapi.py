@@ -252,6 +252,18 @@ class Http:
             self.conn = None
 
 
+def put_url(url, data):
+    """PUT bytes to an upload URL (a template's uploadInfo.url); the HTTP status."""
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(url, data=data, method="PUT", headers={"Content-Type": "application/octet-stream"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
 def start_server(workers=1, name="serve"):
     """`framewright serve --api 127.0.0.1:0` and the REST base URL."""
     srv = fwe2e.Server(workers=workers, name=name, extra=("--api", "127.0.0.1:0"))
