@@ -237,10 +237,18 @@ static enum MHD_Result handle(void *arg, struct MHD_Connection *c, const char *u
         memcpy(put->key, key, sizeof(put->key));
         length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (length && strtoull(length, NULL, 10) > srv->max_upload) {
-            put->status = -1;
+            const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
             snprintf(put->message, sizeof(put->message), "The body is larger than the limit of %llu bytes.",
                      (unsigned long long)srv->max_upload);
-            return answer_text(c, MHD_HTTP_CONTENT_TOO_LARGE, put->message);
+            /* A client waiting for 100 Continue is told at once. One already sending its body is
+             * answered once the body is in (read and dropped): answering first and closing would
+             * reset the connection under the client's feet and it would never see the 413. */
+            if (expect && strcasecmp(expect, "100-continue") == 0) {
+                put->status = -1;
+                return answer_text(c, MHD_HTTP_CONTENT_TOO_LARGE, put->message);
+            }
+            put->status = MHD_HTTP_CONTENT_TOO_LARGE;
+            return MHD_YES;
         }
         if (fw_storage_upload_begin(srv->st, key, &put->up, &err) != FW_OK) {
             put->status = -1;
