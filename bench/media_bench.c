@@ -16,7 +16,8 @@
  *            into it. Overhead: sound / silent - 1; target <= 5 %.
  * Every measurement is repeated (--runs, default 3) and the median kept; each
  * round runs both sides of a ratio back to back, in alternating order, so the
- * machine's noise falls on both. Each output is checked (packets counted:
+ * machine's noise falls on both. Below the table: the median of each round's
+ * own ratio, and the CPU times, which a shared machine disturbs less. Each output is checked (packets counted:
  * 300 H.264 pictures of 1920x1080, a sound stream exactly where there should
  * be one, and in the first round its pictures and sound are looked at) so a
  * fast wrong render cannot pass. Needs the ffmpeg command on the PATH.
@@ -33,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,6 +68,20 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu_seconds(const struct rusage *u)
+{
+    return (double)u->ru_utime.tv_sec + (double)u->ru_utime.tv_usec / 1e6 + (double)u->ru_stime.tv_sec +
+           (double)u->ru_stime.tv_usec / 1e6;
+}
+
+/* This process's CPU time so far, all its threads. */
+static double self_cpu(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return cpu_seconds(&u);
 }
 
 static int compare_double(const void *a, const void *b)
@@ -113,9 +129,11 @@ static void write_file(const char *name, const char *text)
 }
 
 /* Run the ffmpeg command with these arguments (NULL-terminated, after
- * "ffmpeg"), quietly; its wall time in seconds. */
-static double run_ffmpeg(const char *const *args)
+ * "ffmpeg"), quietly; its wall time in seconds, and its CPU time in *cpu
+ * (may be NULL). */
+static double run_ffmpeg(const char *const *args, double *cpu)
 {
+    struct rusage usage;
     const char *argv[64] = {"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"};
     int n = 6, status;
     double t;
@@ -132,9 +150,12 @@ static double run_ffmpeg(const char *const *args)
         fprintf(stderr, "media_bench: cannot run ffmpeg: %s\n", strerror(errno));
         _exit(127);
     }
-    if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    if (child < 0 || wait4(child, &status, 0, &usage) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
         die("ffmpeg failed (is the ffmpeg command installed?)");
-    return now() - t;
+    t = now() - t;
+    if (cpu)
+        *cpu = cpu_seconds(&usage);
+    return t;
 }
 
 /* ---- the inputs ---------------------------------------------------------- */
@@ -158,26 +179,27 @@ static void make_inputs(int footage, int audio)
     /* The picture the template's image asset names; the video asset replaces it. */
     in_scratch(placeholder, sizeof(placeholder), "placeholder.png");
     const char *placeholder_args[] = {"-f", "lavfi", "-i", "color=c=gray:s=16x16", "-frames:v", "1", placeholder, NULL};
-    run_ffmpeg(placeholder_args);
+    run_ffmpeg(placeholder_args, NULL);
     in_scratch(clip, sizeof(clip), "clip.mp4");
     const char *clip_args[] = {"-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30:duration=10", "-c:v", "libx264",
                                "-preset", "veryfast", "-b:v", "15M", "-pix_fmt", "yuv420p", "-colorspace", "bt709",
                                "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv", clip, NULL};
     if (footage)
-        run_ffmpeg(clip_args);
+        run_ffmpeg(clip_args, NULL);
     for (int hz = 440; audio && hz <= 880; hz += 220) {
         char source[128], name[64];
         snprintf(source, sizeof(source), "sine=frequency=%d:sample_rate=48000:duration=10", hz);
         snprintf(name, sizeof(name), "tone%d.wav", hz);
         in_scratch(tone, sizeof(tone), name);
         const char *tone_args[] = {"-f", "lavfi", "-i", source, "-c:a", "pcm_s16le", tone, NULL};
-        run_ffmpeg(tone_args);
+        run_ffmpeg(tone_args, NULL);
     }
 
     /* One full-frame image layer "clip"; the video asset replaces its picture. */
     write_file("footage.json",
                DOC_HEAD "\"nm\":\"footage\","
-               "\"assets\":[{\"id\":\"clip_image\",\"w\":1920,\"h\":1080,\"u\":\"\",\"p\":\"placeholder.png\",\"e\":0}],"
+               "\"assets\":[{\"id\":\"clip_image\",\"w\":1920,\"h\":1080,\"u\":\"\",\"p\":\"placeholder.png\","
+               "\"e\":0}],"
                "\"layers\":[{\"ddd\":0,\"ind\":1,\"ty\":2,\"nm\":\"clip\",\"refId\":\"clip_image\",\"sr\":1,\"st\":0,"
                "\"ip\":0,\"op\":300," KS(960, 540) "}]}");
     write_file("solid.json",
@@ -200,8 +222,9 @@ static char *job_text(const char *template_name, const char *assets)
     return text;
 }
 
-/* fw_render_job on the job into scratch/out; its wall time in seconds. */
-static double run_ours(const char *text, const char *out)
+/* fw_render_job on the job into scratch/out; its wall time in seconds, and
+ * the CPU time of this process meanwhile in *cpu. */
+static double run_ours(const char *text, const char *out, double *cpu)
 {
     fw_render_request req;
     fw_render_result res;
@@ -219,10 +242,12 @@ static double run_ours(const char *text, const char *out)
     req.output_path = out;
     req.work_root = scratch;
     req.allow_local_files = 1;
+    *cpu = self_cpu();
     t = now();
     if (fw_render_job(&req, &res, &err))
         die("render: %s", fw_error_text(&err, message, sizeof(message)));
     t = now() - t;
+    *cpu = self_cpu() - *cpu;
     if (res.frames != FRAMES || res.width != WIDTH || res.height != HEIGHT)
         die("render: %d frames of %dx%d, not %d of %dx%d", res.frames, res.width, res.height, FRAMES, WIDTH, HEIGHT);
     fw_render_result_clear(&res);
@@ -296,7 +321,8 @@ static void inspect(const char *path, int decode_sound, output_info *o)
     if (decode_sound && audio >= 0) {
         const AVCodec *codec = avcodec_find_decoder(fmt->streams[audio]->codecpar->codec_id);
         if (!codec || !(dec = avcodec_alloc_context3(codec)) ||
-            avcodec_parameters_to_context(dec, fmt->streams[audio]->codecpar) < 0 || avcodec_open2(dec, codec, NULL) < 0)
+            avcodec_parameters_to_context(dec, fmt->streams[audio]->codecpar) < 0 ||
+            avcodec_open2(dec, codec, NULL) < 0)
             die("%s: the sound cannot be decoded", path);
     }
     while (av_read_frame(fmt, pkt) >= 0) {
@@ -394,7 +420,7 @@ int main(int argc, char **argv)
     char clip[4096], ours_out[4096], ffmpeg_out[4096];
     char *footage_job, *silent_job, *sound_job, footage_assets[8192];
     const char *tmp = getenv("TMPDIR");
-    double *ours, *ffmpeg, *silent, *sound;
+    double *ours, *ffmpeg, *silent, *sound, *cpu[4];
     output_info info;
 
     for (int i = 1; i < argc; i++) {
@@ -444,13 +470,15 @@ int main(int argc, char **argv)
     ffmpeg = calloc((size_t)runs, sizeof(double));
     silent = calloc((size_t)runs, sizeof(double));
     sound = calloc((size_t)runs, sizeof(double));
+    for (int k = 0; k < 4; k++)
+        cpu[k] = calloc((size_t)runs, sizeof(double));
     fprintf(stderr, "media_bench: %d round(s) in %s\n", runs, scratch);
     for (int r = 0; r < runs; r++) {
         int first = r == 0;
         /* Alternate which side goes first, so neither always runs on a warmer machine. */
         for (int k = 0; do_footage && k < 2; k++) {
             if ((k == 0) == (r % 2 == 0)) {
-                ours[r] = run_ours(footage_job, ours_out);
+                ours[r] = run_ours(footage_job, ours_out, &cpu[0][r]);
                 check_output("our footage render", ours_out, 0, 0, &info);
                 if (first) {
                     /* The layer must show the clip's own picture, re-encoded: about 1 off on
@@ -464,19 +492,19 @@ int main(int argc, char **argv)
                 }
                 unlink(ours_out);
             } else {
-                ffmpeg[r] = run_ffmpeg(ffmpeg_args);
+                ffmpeg[r] = run_ffmpeg(ffmpeg_args, &cpu[1][r]);
                 check_output("ffmpeg's transcode", ffmpeg_out, 0, 0, &info);
                 unlink(ffmpeg_out);
             }
         }
         for (int k = 0; do_audio && k < 2; k++) {
             if ((k == 0) == (r % 2 == 0)) {
-                silent[r] = run_ours(silent_job, ours_out);
+                silent[r] = run_ours(silent_job, ours_out, &cpu[2][r]);
                 check_output("the silent render", ours_out, 0, 0, &info);
                 if (first && solid_difference(ours_out, FRAMES / 2) > 3)
                     die("the silent render: picture %d is not the solid's colour", FRAMES / 2);
             } else {
-                sound[r] = run_ours(sound_job, ours_out);
+                sound[r] = run_ours(sound_job, ours_out, &cpu[3][r]);
                 check_output("the render with sound", ours_out, 1, first, &info);
                 /* Three tones at -6, -9 and -12 dB of a 0.125-peak sine: well above silence. */
                 if (first && info.audio_rms < 0.02)
@@ -488,9 +516,11 @@ int main(int argc, char **argv)
             unlink(ours_out);
         }
         if (do_footage)
-            fprintf(stderr, "media_bench: round %d: footage ours %.2f s, ffmpeg %.2f s\n", r + 1, ours[r], ffmpeg[r]);
+            fprintf(stderr, "media_bench: round %d: footage ours %.2f s (CPU %.2f s), ffmpeg %.2f s (CPU %.2f s)\n",
+                    r + 1, ours[r], cpu[0][r], ffmpeg[r], cpu[1][r]);
         if (do_audio)
-            fprintf(stderr, "media_bench: round %d: silent %.2f s, with sound %.2f s\n", r + 1, silent[r], sound[r]);
+            fprintf(stderr, "media_bench: round %d: silent %.2f s (CPU %.2f s), with sound %.2f s (CPU %.2f s)\n",
+                    r + 1, silent[r], cpu[2][r], sound[r], cpu[3][r]);
     }
 
     double o = median(ours, runs), f = median(ffmpeg, runs), s0 = median(silent, runs), s1 = median(sound, runs);
@@ -513,7 +543,32 @@ int main(int argc, char **argv)
     if (do_audio)
         printf("audio: silent %.1f fps, with sound %.1f fps; overhead %+.1f %%: target %s\n", FRAMES / s0,
                FRAMES / s1, overhead, overhead <= AUDIO_TARGET ? "met" : "NOT met");
-    printf("\nruns (s):\n");
+    /* Each round's two sides ran back to back: their ratio, round by round,
+     * sees the same load even when the load changes between rounds. */
+    double *paired = calloc((size_t)runs, sizeof(double));
+    printf("\npaired (median of each round's ratio):");
+    if (do_footage) {
+        for (int r = 0; r < runs; r++)
+            paired[r] = ffmpeg[r] / ours[r];
+        printf(" footage %.2f;", median(paired, runs));
+    }
+    if (do_audio) {
+        for (int r = 0; r < runs; r++)
+            paired[r] = (sound[r] / silent[r] - 1) * 100;
+        printf(" audio %+.1f %%", median(paired, runs));
+    }
+    printf("\n");
+    free(paired);
+    /* CPU time counts the work more than the wall clock does when others
+     * share the machine (though x264's threads still vary with the load). */
+    printf("CPU time (user + sys, median):");
+    if (do_footage)
+        printf(" footage ours %.2f s, ffmpeg %.2f s (ratio %.2f);", median(cpu[0], runs), median(cpu[1], runs),
+               median(cpu[1], runs) / median(cpu[0], runs));
+    if (do_audio)
+        printf(" audio silent %.2f s, with sound %.2f s (%+.1f %%)", median(cpu[2], runs), median(cpu[3], runs),
+               (median(cpu[3], runs) / median(cpu[2], runs) - 1) * 100);
+    printf("\n\nruns (s):\n");
     if (do_footage) {
         print_runs("footage, ours", ours, runs);
         print_runs("footage, ffmpeg", ffmpeg, runs);
@@ -531,5 +586,7 @@ int main(int argc, char **argv)
     free(ffmpeg);
     free(silent);
     free(sound);
+    for (int k = 0; k < 4; k++)
+        free(cpu[k]);
     return 0;
 }
