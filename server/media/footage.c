@@ -35,6 +35,8 @@
 #define EPS 1e-6
 /* Further ahead than this, seeking beats decoding every picture on the way. */
 #define SEEK_AHEAD 3.0
+/* Source rows converted at a time: a multiple of every chroma subsampling. */
+#define BAND 32
 
 enum { BUF_FREE, BUF_CONVERTING, BUF_QUEUED, BUF_CURRENT };
 
@@ -204,6 +206,21 @@ static void premultiply_row(uint32_t *row, int width)
     }
 }
 
+/* Rows `from` to `to` of a converted picture: premultiplied when the clip has
+ * alpha, else opaque whatever the converter left in the alpha byte. */
+static void finish_rows(fw_footage *f, uint32_t *dst, int from, int to, int alpha)
+{
+    for (int y = from; y < to; y++) {
+        uint32_t *row = (uint32_t *)((uint8_t *)dst + (size_t)y * f->stride);
+        if (alpha) {
+            premultiply_row(row, f->width);
+        } else {
+            for (int x = 0; x < f->width; x++)
+                row[x] |= 0xff000000u;
+        }
+    }
+}
+
 static int convert(fw_footage *f, const AVFrame *src, uint32_t *dst)
 {
     enum AVPixelFormat format = src->format;
@@ -242,20 +259,29 @@ static int convert(fw_footage *f, const AVFrame *src, uint32_t *dst)
     }
     uint8_t *planes[4] = {(uint8_t *)dst, NULL, NULL, NULL};
     int strides[4] = {(int)f->stride, 0, 0, 0};
-    if (sws_scale(f->sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, planes, strides) <= 0)
-        return -1;
-    if (desc && (desc->flags & AV_PIX_FMT_FLAG_ALPHA)) {
-        for (int y = 0; y < f->height; y++)
-            premultiply_row((uint32_t *)((uint8_t *)dst + (size_t)y * f->stride), f->width);
-    } else {
-        /* Opaque whatever the converter left in the alpha byte. */
-        for (int y = 0; y < f->height; y++) {
-            uint32_t *row = (uint32_t *)((uint8_t *)dst + (size_t)y * f->stride);
-            for (int x = 0; x < f->width; x++)
-                row[x] |= 0xff000000u;
-        }
+    int alpha = desc && (desc->flags & AV_PIX_FMT_FLAG_ALPHA);
+    if (!desc || (desc->flags & (AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_BITSTREAM | AV_PIX_FMT_FLAG_HWACCEL))) {
+        if (sws_scale(f->sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, planes, strides) <= 0)
+            return -1;
+        finish_rows(f, dst, 0, f->height, alpha);
+        return 0;
     }
-    return 0;
+    /* In bands of source rows, each band's output rows finished while they
+     * are still in the cache: a second pass over a whole 1080p picture would
+     * read and write its 8 MB from memory again. */
+    int done = 0;
+    for (int y = 0; y < src->height; y += BAND) {
+        const uint8_t *slice[4] = {NULL, NULL, NULL, NULL};
+        int h = src->height - y < BAND ? src->height - y : BAND;
+        for (int i = 0; i < 4 && src->data[i]; i++)
+            slice[i] = src->data[i] + (ptrdiff_t)(y >> (i == 1 || i == 2 ? desc->log2_chroma_h : 0)) * src->linesize[i];
+        int rows = sws_scale(f->sws, slice, src->linesize, y, h, planes, strides);
+        if (rows < 0 || done + rows > f->height)
+            return -1;
+        finish_rows(f, dst, done, done + rows, alpha);
+        done += rows;
+    }
+    return done == f->height ? 0 : -1;
 }
 
 /* Convert and queue frame for generation; lock held on entry and exit. */
