@@ -33,6 +33,7 @@ typedef struct job_run {
     int done;                 /* the render is over: the heartbeat thread ends */
     double progress;
     char stage[24];
+    int stage_changed;        /* a new stage: the heartbeat writes it now, not at its next second */
     atomic_int cancel;        /* stop the render: see why */
     enum { RUN_ON = 0, RUN_CANCELLED, RUN_LEASE_LOST, RUN_STOPPING } why;
 } job_run;
@@ -52,11 +53,16 @@ static void on_progress(void *user, const char *stage, double percent)
     job_run *run = user;
     pthread_mutex_lock(&run->lock);
     run->progress = percent;
-    snprintf(run->stage, sizeof(run->stage), "%s", stage);
+    if (strcmp(run->stage, stage) != 0) {
+        snprintf(run->stage, sizeof(run->stage), "%s", stage);
+        run->stage_changed = 1;
+        pthread_cond_signal(&run->wake);
+    }
     pthread_mutex_unlock(&run->lock);
 }
 
-/* Renews the lease every second with the latest progress, on a connection of
+/* Renews the lease every second with the latest progress (and at once when the
+ * stage changes, so that a short job still shows each stage), on a connection of
  * its own, and raises the cancel flag when the job was cancelled. */
 static void *heartbeat(void *arg)
 {
@@ -76,6 +82,7 @@ static void *heartbeat(void *arg)
         fw_err rc;
 
         memcpy(stage, run->stage, sizeof(stage));
+        run->stage_changed = 0;
         pthread_mutex_unlock(&run->lock);
         rc = fw_store_job_heartbeat(store, run->row->id, run->worker, lease_ms(run->config), progress, stage, status,
                                     &err);
@@ -100,7 +107,7 @@ static void *heartbeat(void *arg)
         }
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += HEARTBEAT_MS / 1000;
-        while (!run->done && pthread_cond_timedwait(&run->wake, &run->lock, &until) == 0)
+        while (!run->done && !run->stage_changed && pthread_cond_timedwait(&run->wake, &run->lock, &until) == 0)
             ;
     }
     pthread_mutex_unlock(&run->lock);
