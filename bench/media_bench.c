@@ -17,10 +17,11 @@
  * Every measurement is repeated (--runs, default 3) and the median kept; each
  * round runs both sides of a ratio back to back, in alternating order, so the
  * machine's noise falls on both. Below the table: the median of each round's
- * own ratio, and the CPU times, which a shared machine disturbs less. Each output is checked (packets counted:
- * 300 H.264 pictures of 1920x1080, a sound stream exactly where there should
- * be one, and in the first round its pictures and sound are looked at) so a
- * fast wrong render cannot pass. Needs the ffmpeg command on the PATH.
+ * own ratio, and the CPU times, which a shared machine disturbs less. Each
+ * output is checked (packets counted: 300 H.264 pictures of 1920x1080, a sound
+ * stream exactly where there should be one, and in the first round its
+ * pictures and sound are looked at) so a fast wrong render cannot pass. Needs
+ * the ffmpeg command on the PATH.
  *
  *   media_bench [--runs N] [--case footage|audio]
  *
