@@ -33,7 +33,6 @@ typedef struct job_run {
     int done;                 /* the render is over: the heartbeat thread ends */
     double progress;
     char stage[24];
-    int stage_changed;        /* a new stage: the heartbeat writes it now, not at its next second */
     atomic_int cancel;        /* stop the render: see why */
     enum { RUN_ON = 0, RUN_CANCELLED, RUN_LEASE_LOST, RUN_STOPPING } why;
 } job_run;
@@ -55,8 +54,7 @@ static void on_progress(void *user, const char *stage, double percent)
     run->progress = percent;
     if (strcmp(run->stage, stage) != 0) {
         snprintf(run->stage, sizeof(run->stage), "%s", stage);
-        run->stage_changed = 1;
-        pthread_cond_signal(&run->wake);
+        pthread_cond_signal(&run->wake); /* the heartbeat writes a new stage at once */
     }
     pthread_mutex_unlock(&run->lock);
 }
@@ -82,7 +80,6 @@ static void *heartbeat(void *arg)
         fw_err rc;
 
         memcpy(stage, run->stage, sizeof(stage));
-        run->stage_changed = 0;
         pthread_mutex_unlock(&run->lock);
         rc = fw_store_job_heartbeat(store, run->row->id, run->worker, lease_ms(run->config), progress, stage, status,
                                     &err);
@@ -107,7 +104,9 @@ static void *heartbeat(void *arg)
         }
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += HEARTBEAT_MS / 1000;
-        while (!run->done && !run->stage_changed && pthread_cond_timedwait(&run->wake, &run->lock, &until) == 0)
+        /* Until the next second, or a stage other than the one just written. */
+        while (!run->done && strcmp(run->stage, stage) == 0 &&
+               pthread_cond_timedwait(&run->wake, &run->lock, &until) == 0)
             ;
     }
     pthread_mutex_unlock(&run->lock);
