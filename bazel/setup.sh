@@ -38,6 +38,7 @@ packages=(
   libcairo2-dev            # the default renderer, drawn with Cairo
   libharfbuzz-dev          # text shaping
   libfreetype-dev          # font files
+  libfontconfig-dev        # the machine's fonts, for text whose font no job, team or bundle gives
   libfribidi-dev           # bidirectional text
   libsqlite3-dev           # the embedded job store
   libpq-dev                # the PostgreSQL job store of a farm
@@ -47,6 +48,8 @@ packages=(
   fonts-dejavu-core        # the default font, for text whose font is missing
   fonts-dejavu-extra       # the rest of the DejaVu family (condensed, light, oblique): weights and styles to match
   fonts-lohit-deva         # a Devanagari font, for the shaping tests
+  fonts-liberation2        # Arial, Times New Roman and Courier New substitutes with the same metrics
+  fonts-noto-core          # Noto Sans and Serif for the major scripts (Arabic, Hebrew, Devanagari, Thai ...)
   # tests
   ca-certificates          # npm's https registry (the Node gRPC client, the S3 test server)
   ffmpeg                   # ffprobe checks the outputs; ffmpeg makes test media

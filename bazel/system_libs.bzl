@@ -12,6 +12,7 @@ SYSTEM_LIBRARIES = {
     "cairo": ["cairo"],
     "curl": ["libcurl"],
     "duktape": ["duktape"],
+    "fontconfig": ["fontconfig"],
     "freetype": ["freetype2"],
     "fribidi": ["fribidi"],
     "grpc": ["grpc"],

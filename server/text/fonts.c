@@ -190,6 +190,45 @@ static fw_err font_from_face(fw_fontset *set, FT_Face face, const char *path, fw
     return FW_OK;
 }
 
+static fw_err append_font(fw_fontset *set, fw_font *font, fw_error *err)
+{
+    if (set->count == set->capacity) {
+        size_t cap = set->capacity ? set->capacity * 2 : 16;
+        fw_font **grown = realloc(set->fonts, cap * sizeof(*grown));
+        if (!grown)
+            return fw_error_set(err, FW_ERR_NOMEM, "font", "Out of memory adding %s.", font->path);
+        set->fonts = grown;
+        set->capacity = cap;
+    }
+    set->fonts[set->count++] = font;
+    return FW_OK;
+}
+
+fw_err fw_fontset_add_face_(fw_fontset *set, const char *path, long index, fw_font **out, fw_error *err)
+{
+    FT_Face face;
+    fw_font *font;
+    fw_err rc = open_face(set->library, path, index, &face, err);
+    if (rc != FW_OK)
+        return rc;
+    if (!FT_IS_SCALABLE(face)) {
+        FT_Done_Face(face);
+        return fw_error_set(err, FW_ERR_INVALID, "font", "%s is a bitmap font.", path);
+    }
+    if ((rc = font_from_face(set, face, path, &font, err)) != FW_OK)
+        return rc;
+    font->index = index;
+    if ((rc = append_font(set, font, err)) != FW_OK) {
+        font_free(&font);
+        return rc;
+    }
+    *out = font;
+    return FW_OK;
+}
+
+size_t fw_fontset_size_(const fw_fontset *set) { return set->count; }
+fw_font *fw_fontset_at_(const fw_fontset *set, size_t i) { return set->fonts[i]; }
+
 /* Every scalable face of a file, appended to the set (or as its default). */
 static fw_err load_file(fw_fontset *set, const char *path, int as_default, size_t *added, fw_error *err)
 {
@@ -211,21 +250,15 @@ static fw_err load_file(fw_fontset *set, const char *path, int as_default, size_
         fw_font *font;
         if ((rc = font_from_face(set, face, path, &font, err)) != FW_OK)
             return rc;
+        font->index = i;
         if (as_default) {
             set->default_font = font;
             return FW_OK;
         }
-        if (set->count == set->capacity) {
-            size_t cap = set->capacity ? set->capacity * 2 : 16;
-            fw_font **grown = realloc(set->fonts, cap * sizeof(*grown));
-            if (!grown) {
-                font_free(&font);
-                return fw_error_set(err, FW_ERR_NOMEM, "font", "Out of memory adding %s.", path);
-            }
-            set->fonts = grown;
-            set->capacity = cap;
+        if ((rc = append_font(set, font, err)) != FW_OK) {
+            font_free(&font);
+            return rc;
         }
-        set->fonts[set->count++] = font;
         if (added)
             (*added)++;
     }
@@ -363,6 +396,8 @@ static const fw_font *find_by(const fw_fontset *set, const char *key, int field)
 {
     for (size_t i = 0; i <= set->count; i++) {
         const fw_font *f = candidate(set, i);
+        if (f->embolden || f->oblique)
+            continue; /* a synthetic face is found only by the machine lookup that made it */
         const char *candidate = field == 0 ? f->key_postscript : field == 1 ? f->key_family_style : f->key_file;
         if (*candidate && !strcmp(candidate, key))
             return f;

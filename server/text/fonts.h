@@ -66,6 +66,34 @@ fw_err fw_fontset_add_dir(fw_fontset *set, const char *dir, size_t *added, fw_er
 const fw_font *fw_fontset_find(const fw_fontset *set, const char *name, const char *family, const char *style,
                                const char *file);
 
+/* What the machine's fonts (fontconfig) give for a font a template names. */
+typedef struct fw_system_font {
+    char asked_family[FW_FONT_NAME_MAX]; /* the family asked for, as read from the names */
+    char family[FW_FONT_NAME_MAX];       /* the face found: "Liberation Sans" */
+    char style[FW_FONT_NAME_MAX];        /* "Bold Italic" */
+    char path[4096];
+    int index;                           /* of the face in its file */
+    int exact;                           /* the family asked for; 0: a substitute */
+    int synthetic_bold;                  /* thickened: the family has no face that bold */
+    int synthetic_italic;                /* slanted: the family has no italic */
+} fw_system_font;
+
+/* Find, as a browser would, the machine's face for a font a template names:
+ * family, weight and slant come from the names (style words such as
+ * "SemiBold Italic", or the part of a PostScript name after its last hyphen);
+ * when the family is not installed, fontconfig's own substitutions
+ * (metric-compatible families first), then the generic family the name
+ * suggests (serif, monospace, else sans-serif). A bold or italic the family
+ * lacks is to be made synthetically from the face found. 0 when fontconfig
+ * has no fonts at all. Safe from any thread. */
+int fw_font_system_lookup(const char *name, const char *family, const char *style, fw_system_font *out);
+
+/* fw_font_system_lookup(), and the face it found, added to the set (once).
+ * Like fw_fontset_add_file(), call it before the set is shared between
+ * threads. NULL when there is none or it cannot be read. */
+const fw_font *fw_fontset_match_system(fw_fontset *set, const char *name, const char *family, const char *style,
+                                       fw_system_font *out);
+
 const fw_font *fw_fontset_default(const fw_fontset *set);
 size_t fw_fontset_count(const fw_fontset *set); /* faces added, the default not counted */
 

@@ -25,7 +25,18 @@ struct fw_font {
     char *key_family_style; /* family + style */
     char *key_family;
     char *key_file; /* file name without folder and extension */
+    long index;     /* the face's index in its file */
+    int system;     /* found among the machine's fonts */
+    int embolden;   /* synthetic bold: the outlines are thickened */
+    int oblique;    /* synthetic italic: the outlines are slanted */
 };
+
+/* Add one face of a file to the set; *out is the new font, owned by the set. */
+fw_err fw_fontset_add_face_(fw_fontset *set, const char *path, long index, fw_font **out, fw_error *err);
+
+/* The set's fonts, for the lookups of system_fonts.c. */
+size_t fw_fontset_size_(const fw_fontset *set);
+fw_font *fw_fontset_at_(const fw_fontset *set, size_t i);
 
 /* The set's lock: held while a face is used. */
 void fw_fontset_lock_(const fw_fontset *set);

@@ -634,6 +634,12 @@ static void read_outlines(builder *b)
         if (FT_Load_Glyph(face, g->glyph_id, FT_LOAD_NO_SCALE | FT_LOAD_NO_HINTING | FT_LOAD_NO_BITMAP) ||
             face->glyph->format != FT_GLYPH_FORMAT_OUTLINE)
             continue; /* a glyph without an outline (space) draws nothing */
+        if (b->font->embolden) /* synthetic bold, em/32 wider, as browsers make it */
+            FT_Outline_Embolden(&face->glyph->outline, (FT_Pos)(face->units_per_EM / 32));
+        if (b->font->oblique) { /* synthetic italic: x += y / 4 */
+            FT_Matrix slant = {.xx = 0x10000, .xy = 0x4000, .yx = 0, .yy = 0x10000};
+            FT_Outline_Transform(&face->glyph->outline, &slant);
+        }
         outline_ctx c = {.b = b, .glyph = g};
         /* A malformed outline keeps what was read of it; only running out
          * of memory (b->oom, set by the pushes) fails the layout. */

@@ -344,8 +344,14 @@ static fw_err layout_text_doc(convert_ctx *ctx, const text_doc *d, embedded_font
     if (!rq.font && embedded_covers(embedded, d->text, d->caps != 0))
         rq.metrics = &metrics;
     else if (!rq.font) {
-        rq.font = fw_fontset_default(ctx->fonts);
-        report_missing(ctx->missing, d->font_name ? d->font_name : family ? family : "(unnamed font)");
+        /* The machine's: the family itself when installed, else the
+         * substitute a browser would take (and the name reported missing). */
+        fw_system_font sys;
+        rq.font = fw_fontset_match_system(ctx->fonts, d->font_name, family, style, &sys);
+        if (!rq.font || !sys.exact)
+            report_missing(ctx->missing, d->font_name ? d->font_name : family ? family : "(unnamed font)");
+        if (!rq.font)
+            rq.font = fw_fontset_default(ctx->fonts);
     }
     *used_embedded = rq.font == NULL;
     return fw_text_layout_new(&rq, layout, err);

@@ -5,6 +5,9 @@
 #include "server/text/fonts.h"
 
 #include <stdio.h>
+#include <string.h>
+
+#include "server/text/text_layout.h"
 
 #include "tests/fw_test.h"
 
@@ -159,6 +162,94 @@ static void test_add_file_and_missing_folder_errors(void)
     fw_fontset_free(&set);
 }
 
+
+/* ---- the machine's fonts (fontconfig, with the fonts setup installs) ---- */
+
+static void test_machine_font_found_by_family_and_style(void)
+{
+    fw_system_font f;
+    FW_REQUIRE(fw_font_system_lookup("DejaVuSerif-Bold", "DejaVu Serif", "Bold", &f));
+    FW_CHECK_STR(f.family, "DejaVu Serif");
+    FW_CHECK_STR(f.style, "Bold");
+    FW_CHECK(f.exact);
+    FW_CHECK(!f.synthetic_bold && !f.synthetic_italic);
+    /* From a PostScript name alone: family before the hyphen, style after. */
+    FW_REQUIRE(fw_font_system_lookup("DejaVuSans-BoldOblique", NULL, NULL, &f));
+    FW_CHECK_STR(f.asked_family, "DejaVuSans");
+    FW_CHECK_STR(f.family, "DejaVu Sans");
+    FW_CHECK_STR(f.style, "Bold Oblique");
+    FW_CHECK(f.exact);
+}
+
+static void test_machine_substitutes_keep_the_metrics_of_common_fonts(void)
+{
+    fw_system_font f;
+    FW_REQUIRE(fw_font_system_lookup("ArialMT", "Arial", "Regular", &f));
+    FW_CHECK_STR(f.family, "Liberation Sans");
+    FW_CHECK(!f.exact);
+    FW_REQUIRE(fw_font_system_lookup(NULL, "Times New Roman", "Italic", &f));
+    FW_CHECK_STR(f.family, "Liberation Serif");
+    FW_CHECK_STR(f.style, "Italic");
+    FW_REQUIRE(fw_font_system_lookup(NULL, "Courier New", "Bold", &f));
+    FW_CHECK_STR(f.family, "Liberation Mono");
+    FW_CHECK_STR(f.style, "Bold");
+}
+
+static void test_machine_substitute_follows_the_generic_family(void)
+{
+    fw_system_font f;
+    FW_REQUIRE(fw_font_system_lookup("Montserrat-SemiBold", "Montserrat", "SemiBold", &f));
+    FW_CHECK(!f.exact);
+    FW_CHECK_MSG(strstr(f.family, "Sans") && !strstr(f.family, "Mono"), "sans for Montserrat, got %s", f.family);
+    FW_CHECK_MSG(strstr(f.style, "Bold") != NULL, "a bold face for SemiBold, got %s", f.style);
+    FW_REQUIRE(fw_font_system_lookup(NULL, "Playfair Display", "Regular", &f));
+    FW_CHECK_MSG(strstr(f.family, "Serif") && !strstr(f.family, "Sans"), "serif for Playfair, got %s", f.family);
+    FW_REQUIRE(fw_font_system_lookup(NULL, "Fira Code", "Regular", &f));
+    FW_CHECK_MSG(strstr(f.family, "Mono") != NULL, "monospace for Fira Code, got %s", f.family);
+}
+
+static double ink_width(const fw_font *font, double *min_x)
+{
+    fw_text_request rq = {.text = "IIII", .font = font, .size = 100};
+    fw_text_layout *l = NULL;
+    fw_error err = {0};
+    double w = -1;
+    if (fw_text_layout_new(&rq, &l, &err) == FW_OK) {
+        w = l->max_x - l->min_x;
+        *min_x = l->min_x;
+    }
+    fw_text_layout_free(&l);
+    return w;
+}
+
+static void test_bold_and_italic_a_family_lacks_are_made_synthetically(void)
+{
+    fw_fontset *set = NULL;
+    fw_error err = {0};
+    fw_system_font plain, bold, italic;
+    double plain_min, bold_min, italic_min;
+
+    FW_REQUIRE(fw_fontset_new(&set, NULL, &err) == FW_OK);
+    /* Lohit Devanagari has one upright regular face. */
+    const fw_font *p = fw_fontset_match_system(set, NULL, "Lohit Devanagari", "Regular", &plain);
+    const fw_font *b = fw_fontset_match_system(set, NULL, "Lohit Devanagari", "Bold", &bold);
+    const fw_font *i = fw_fontset_match_system(set, NULL, "Lohit Devanagari", "Italic", &italic);
+    FW_REQUIRE(p && b && i);
+    FW_CHECK(plain.exact && !plain.synthetic_bold && !plain.synthetic_italic);
+    FW_CHECK(bold.exact && bold.synthetic_bold && !bold.synthetic_italic);
+    FW_CHECK(italic.exact && !italic.synthetic_bold && italic.synthetic_italic);
+    FW_CHECK(p != b && p != i && b != i);
+    /* Asked again: the same faces, not new copies. */
+    FW_CHECK(fw_fontset_match_system(set, NULL, "Lohit Devanagari", "Bold", &bold) == b);
+    /* The thickened Is are wider by about em/32 each side; the slanted lean right. */
+    double wp = ink_width(p, &plain_min), wb = ink_width(b, &bold_min), wi = ink_width(i, &italic_min);
+    FW_CHECK_MSG(wb > wp + 2.0 && wb < wp + 8.0, "bold ink %.2f px against %.2f", wb, wp);
+    FW_CHECK_MSG(wi > wp + 10.0, "italic ink %.2f px against %.2f", wi, wp);
+    /* A name that finds the plain face is not given the synthetic copies. */
+    FW_CHECK(fw_fontset_find(set, "LohitDevanagari", NULL, NULL, NULL) == p);
+    fw_fontset_free(&set);
+}
+
 int main(void)
 {
     FW_RUN(test_font_info_of_dejavu_sans_names_family_style_and_postscript);
@@ -172,5 +263,9 @@ int main(void)
     FW_RUN(test_lookup_by_file_name);
     FW_RUN(test_unknown_font_is_not_found);
     FW_RUN(test_add_file_and_missing_folder_errors);
+    FW_RUN(test_machine_font_found_by_family_and_style);
+    FW_RUN(test_machine_substitutes_keep_the_metrics_of_common_fonts);
+    FW_RUN(test_machine_substitute_follows_the_generic_family);
+    FW_RUN(test_bold_and_italic_a_family_lacks_are_made_synthetically);
     return fw_test_end();
 }

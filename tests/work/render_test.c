@@ -544,6 +544,8 @@ static void test_job_fonts_are_used_and_missing_ones_reported(void)
     snprintf(path, sizeof(path), "%s/serif.json", dir);
     FW_REQUIRE(symlink_test_file("tests/work/testdata/serif_title.json", path) == 0);
 
+    /* This machine has only DejaVu Sans (see main): the serif is missing, and
+     * the sans face stands in for it. */
     render(&r, "{\"template\":{\"src\":\"serif.json\"},\"settings\":{\"type\":\"image\",\"frames\":60}}", dir,
            dir, "without.png", NULL);
     FW_REQUIRE(r.rc == FW_OK);
@@ -580,9 +582,40 @@ static void test_job_fonts_are_used_and_missing_ones_reported(void)
     fw_remove_tree(dir);
 }
 
+/* The machine's fonts, as fontconfig sees them, are one face only: which of
+ * a template's fonts are missing does not depend on what this machine has
+ * installed. */
+static int machine_with_only_dejavu_sans(char *conf, size_t size)
+{
+    const char *dir = fw_test_tmpdir();
+    FILE *f;
+    if (!dir)
+        return -1;
+    snprintf(conf, size, "%s/fonts", dir);
+    if (mkdir(conf, 0700) != 0)
+        return -1;
+    snprintf(conf, size, "%s/fonts/DejaVuSans.ttf", dir);
+    if (symlink("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", conf) != 0)
+        return -1;
+    snprintf(conf, size, "%s/fonts.conf", dir);
+    if (!(f = fopen(conf, "w")))
+        return -1;
+    fprintf(f, "<?xml version=\"1.0\"?>\n<fontconfig>\n  <dir>%s/fonts</dir>\n"
+               "  <cachedir>%s/cache</cachedir>\n</fontconfig>\n",
+            dir, dir);
+    fclose(f);
+    return setenv("FONTCONFIG_FILE", conf, 1);
+}
+
 int main(void)
 {
+    char conf[PATH_MAX];
+
     fw_media_log_init();
+    if (machine_with_only_dejavu_sans(conf, sizeof(conf)) != 0) {
+        fprintf(stderr, "cannot write a fontconfig file\n");
+        return 1;
+    }
     if (!realpath(HELLO, hello_path)) {
         fprintf(stderr, "cannot find %s\n", HELLO);
         return 1;
