@@ -320,9 +320,43 @@ static fw_err request_from_query(const fw_gateway_route *r, const char *id, cons
     return rc;
 }
 
+/* A text asset's "fit" is an object ({"mode": "shrink", ...}); the message
+ * has it as text_fit, beside the image fit that is a string. Depth is
+ * bounded by what the JSON parser accepts. */
+static void text_fit_to_message(json_t *v)
+{
+    const char *key;
+    json_t *member;
+    size_t i;
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, member) text_fit_to_message(member);
+        return;
+    }
+    if (!json_is_object(v))
+        return;
+    json_t *fit = json_object_get(v, "fit");
+    if (json_is_object(fit) && !json_object_get(v, "textFit")) {
+        json_object_set(v, "textFit", fit);
+        json_object_del(v, "fit");
+    }
+    json_object_foreach(v, key, member) text_fit_to_message(member);
+}
+
+/* And an error names it as the client wrote it: "assets[0].fit.mode". */
+static void text_fit_field(fw_error *err)
+{
+    char *at;
+    if (!err || !(at = strstr(err->field, "textFit")))
+        return;
+    memcpy(at, "fit", 3);
+    memmove(at + 3, at + 7, strlen(at + 7) + 1);
+}
+
 fw_err fw_gateway_build_request(const fw_gateway_route *r, const char *id, const char *const *query,
                                 const char *body, size_t len, ProtobufCMessage **out, fw_error *err)
 {
+    json_error_t je;
+    json_t *j;
     fw_err rc;
     *out = NULL;
     if (r->body != FW_BODY_JSON)
@@ -331,8 +365,19 @@ fw_err fw_gateway_build_request(const fw_gateway_route *r, const char *id, const
         body = "{}";
         len = 2;
     }
-    if ((rc = fw_pbjson_parse(r->req, body, len, 0, out, err)) != FW_OK)
+    if (len > FW_PBJSON_MAX_TEXT)
+        return fw_error_set(err, FW_ERR_LIMIT, NULL, "the JSON text is %zu bytes; at most %u are accepted", len,
+                            FW_PBJSON_MAX_TEXT);
+    if (!(j = json_loadb(body, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je)))
+        return fw_error_set(err, FW_ERR_INVALID, NULL, "not valid JSON: %s (line %d, column %d)", je.text, je.line,
+                            je.column);
+    text_fit_to_message(j);
+    rc = fw_pbjson_to_message(r->req, j, 0, out, err);
+    json_decref(j);
+    if (rc != FW_OK) {
+        text_fit_field(err);
         return rc;
+    }
     /* The path names the object, whatever the body says. */
     if (id && *id && (rc = fw_gateway_set_string(*out, "id", id, err)) != FW_OK)
         fw_pbjson_message_free(out);

@@ -32,7 +32,7 @@ static const char *const asset_keys[] = {"type",   "layerName", "composition", "
                                          "extension", "template", "assets",    "preview",  "settings",
                                          "loop",   "muted",     "gain",        "volume",   "start",
                                          "offset", "trim",      "fadeIn",      "fadeOut",  "keyword",
-                                         "parameters", "data",  NULL};
+                                         "parameters", "data",  "textFit", NULL};
 
 /* Edit distance, small strings only; used to suggest a known key. */
 static size_t edit_distance(const char *a, const char *b)
@@ -180,6 +180,39 @@ static fw_err check_one_of(const char *value, const char *const *choices, const 
     return fw_error_set(err, FW_ERR_INVALID, field, "'%s' is not one of: %s", value, list);
 }
 
+/* A text or Source Text asset's "fit": {"mode", "minSize", "maxLines"}
+ * (from a gRPC client: textFit). */
+static fw_err check_text_fit(const json_t *asset, const char *path, fw_error *err)
+{
+    static const char *const keys[] = {"mode", "minSize", "maxLines", NULL};
+    static const char *const modes[] = {"shrink", "wrap-shrink", "none", NULL};
+    const json_t *fit = json_object_get(asset, "fit"), *lines;
+    char field[FW_ERROR_FIELD_MAX], sub[FW_ERROR_FIELD_MAX];
+    const char *mode;
+    fw_err rc;
+
+    if (!fit || json_is_null(fit))
+        fit = json_object_get(asset, "textFit");
+    if (!fit || json_is_null(fit))
+        return FW_OK;
+    join_path(field, sizeof(field), path, "fit");
+    if (json_is_string(fit))
+        return fw_error_set(err, FW_ERR_INVALID, field,
+                            "for text, an object: {\"mode\": \"shrink\" | \"wrap-shrink\" | \"none\", "
+                            "\"minSize\": px, \"maxLines\": n}");
+    if ((rc = want_object(fit, field, err)) || (rc = check_keys(fit, keys, field, err)) ||
+        (rc = need_string(fit, "mode", field, &mode, "(shrink, wrap-shrink or none)", err)) ||
+        (rc = check_one_of(mode, modes, join_path(sub, sizeof(sub), field, "mode"), err)) ||
+        (rc = opt_number(fit, "minSize", field, 0, err)))
+        return rc;
+    lines = json_object_get(fit, "maxLines");
+    if (lines && !json_is_null(lines) &&
+        (!json_is_integer(lines) || json_integer_value(lines) < 0 || json_integer_value(lines) > 1000))
+        return fw_error_set(err, FW_ERR_INVALID, join_path(sub, sizeof(sub), field, "maxLines"),
+                            "must be a whole number from 0 to 1000");
+    return FW_OK;
+}
+
 static fw_err check_template(const json_t *tpl, const char *path, fw_error *err)
 {
     char field[FW_ERROR_FIELD_MAX];
@@ -309,6 +342,8 @@ fw_err fw_job_check_asset(const json_t *asset, const char *path, int depth, fw_e
         if (!json_is_string(v) && !json_is_number(v))
             return fw_error_set(err, FW_ERR_INVALID, join_path(field, sizeof(field), path, "value"),
                                 "is required for a text asset and must be a string");
+        if ((rc = check_text_fit(asset, path, err)))
+            return rc;
     } else if (strcmp(type, "data") == 0) {
         if ((rc = need_string(asset, "layerName", path, &s, "for a data asset", err)) ||
             (rc = need_string(asset, "property", path, &s, "for a data asset (e.g. \"Source Text\", \"Opacity\")", err)))
@@ -316,6 +351,8 @@ fw_err fw_job_check_asset(const json_t *asset, const char *path, int depth, fw_e
         if (!json_object_get(asset, "value") && !json_object_get(asset, "expression"))
             return fw_error_set(err, FW_ERR_INVALID, join_path(field, sizeof(field), path, "value"),
                                 "is required for a data asset (or an expression)");
+        if ((rc = check_text_fit(asset, path, err)))
+            return rc;
     } else if (strcmp(type, "image") == 0 || strcmp(type, "video") == 0 || strcmp(type, "audio") == 0) {
         if ((rc = need_string(asset, "src", path, &s, NULL, err)))
             return rc;

@@ -292,6 +292,52 @@ static fw_err text_params(json_t *layer, const json_t *params, fw_error *err)
     return FW_OK;
 }
 
+/* ---- text fit ---------------------------------------------------------- */
+
+/* A text asset's "fit" object (a gRPC client's textFit); NULL when none. */
+static const json_t *text_fit_of(const json_t *asset)
+{
+    const json_t *fit = json_object_get(asset, "fit");
+    if (!json_is_object(fit))
+        fit = json_object_get(asset, "textFit");
+    return json_is_object(fit) ? fit : NULL;
+}
+
+/* Each text document keeps the fit under "fw_fit" with the template's own
+ * text ("sample"): for point text the room is the width that text took. A
+ * later asset on the same layer keeps the first sample. */
+static void set_fit(json_t *textdoc, void *ctx)
+{
+    const json_t *fit = ctx, *old = json_object_get(textdoc, "fw_fit");
+    const char *mode = json_string_value(json_object_get(fit, "mode"));
+    json_t *sample = json_object_get(old, "sample");
+    if (!sample)
+        sample = json_object_get(textdoc, "t");
+    if (!mode || strcmp(mode, "none") == 0 || !json_is_string(sample)) {
+        json_object_del(textdoc, "fw_fit");
+        return;
+    }
+    json_t *rec = json_pack("{s:s, s:O}", "mode", mode, "sample", sample);
+    const json_t *min = json_object_get(fit, "minSize"), *lines = json_object_get(fit, "maxLines");
+    if (rec && json_is_number(min))
+        json_object_set_new(rec, "minSize", json_real(json_number_value(min)));
+    if (rec && json_is_integer(lines))
+        json_object_set_new(rec, "maxLines", json_integer(json_integer_value(lines)));
+    if (rec)
+        json_object_set_new(textdoc, "fw_fit", rec);
+}
+
+static fw_err apply_fit(json_t *layer, const json_t *asset, fw_error *err)
+{
+    const json_t *fit = text_fit_of(asset);
+    if (!fit)
+        return FW_OK;
+    if (fw_lottie_layer_type(layer) != FW_LAYER_TEXT)
+        return wrong_layer(layer, "a text layer", "fit", err);
+    fw_lottie_text_each(layer, set_fit, (void *)fit);
+    return FW_OK;
+}
+
 /* ---- data assets ------------------------------------------------------- */
 
 typedef enum prop_kind {
@@ -504,7 +550,13 @@ static fw_err apply_data(apply_ctx *c, const json_t *asset, fw_error *err)
     char *lottie = expression ? fw_lottie_expression_from_ae(expression) : NULL;
     if (expression && !lottie)
         return fw_error_set(err, FW_ERR_NOMEM, NULL, "Out of memory.");
+    if (text_fit_of(asset) && kind != P_SOURCE_TEXT) {
+        free(lottie);
+        return fw_error_set(err, FW_ERR_INVALID, "fit", "applies to Source Text only, not to %s", property);
+    }
     rc = FW_OK;
+    for (size_t i = 0; i < t.count && !rc; i++)
+        rc = apply_fit(t.items[i], asset, err);
     for (size_t i = 0; i < t.count && !rc; i++)
         if (value && (rc = apply_data_to(t.items[i], kind, value, err)) == FW_OK && lottie)
             rc = apply_expression_to(t.items[i], kind, lottie, err);
@@ -524,7 +576,7 @@ static fw_err apply_text(apply_ctx *c, const json_t *asset, fw_error *err)
     if ((rc = find_targets(c, asset, NULL, &t, err)))
         return rc;
     for (size_t i = 0; i < t.count; i++)
-        if ((rc = apply_data_to(t.items[i], P_SOURCE_TEXT, value, err)))
+        if ((rc = apply_fit(t.items[i], asset, err)) || (rc = apply_data_to(t.items[i], P_SOURCE_TEXT, value, err)))
             return rc;
     return FW_OK;
 }

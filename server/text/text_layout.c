@@ -410,6 +410,7 @@ static int wrap_paragraph(builder *b, size_t start, size_t end)
             if (!have) { /* one word wider than the box: break inside it */
                 fit_end = next_start = fitting_prefix(b, line_start, word_end, width);
                 have = 1;
+                b->out->broken_words++;
             }
             break;
         }

@@ -110,6 +110,9 @@ typedef struct fw_text_layout {
     fw_text_line *lines;
     size_t line_count;
     double width; /* the widest line */
+    /* Box text: lines that had to break inside a word (one that alone is
+     * wider than the box). */
+    size_t broken_words;
     /* Bounds of all contour points; all zero when there are none. */
     double min_x, min_y, max_x, max_y;
 } fw_text_layout;

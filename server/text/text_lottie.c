@@ -40,6 +40,11 @@ typedef struct text_doc {
     double box[4]; /* x, y, width, height */
     int caps;
     double time;
+    /* fw_fit, written where a job's text asset asks the text to fit. */
+    fw_lottie_fit fit;
+    double fit_min_size;
+    int fit_max_lines;
+    const char *fit_sample; /* the template's own text */
 } text_doc;
 
 /* Embedded glyphs of one font: the chars[] entries, by code point. */
@@ -112,6 +117,17 @@ static fw_err read_text_doc(json_t *keyframe, text_doc *d, fw_error *err)
     d->line_height = number_or(json_object_get(s, "lh"), 0);
     d->baseline_shift = number_or(json_object_get(s, "ls"), 0);
     d->caps = (int)number_or(json_object_get(s, "ca"), 0);
+    json_t *fit = json_object_get(s, "fw_fit");
+    const char *mode = json_string_value(json_object_get(fit, "mode"));
+    d->fit = !mode ? FW_LOTTIE_FIT_NONE
+             : !strcmp(mode, "shrink") ? FW_LOTTIE_FIT_SHRINK
+             : !strcmp(mode, "wrap-shrink") ? FW_LOTTIE_FIT_WRAP_SHRINK
+                                            : FW_LOTTIE_FIT_NONE;
+    d->fit_sample = json_string_value(json_object_get(fit, "sample"));
+    d->fit_min_size = number_or(json_object_get(fit, "minSize"), 0);
+    d->fit_max_lines = (int)number_or(json_object_get(fit, "maxLines"), 0);
+    if (!d->fit_sample)
+        d->fit = FW_LOTTIE_FIT_NONE;
     json_t *sz = json_object_get(s, "sz"), *ps = json_object_get(s, "ps");
     if (json_is_array(sz) && json_array_size(sz) >= 2) {
         d->has_box = 1;
@@ -310,10 +326,125 @@ static void report_missing(json_t *missing, const char *name)
     json_array_append_new(missing, json_string(name));
 }
 
+/* ---- fitting the room ---- */
+
+/* Whether a layout fits: inside the box (box text, or wrapped point text)
+ * with no word broken and at most max_lines lines; or, for point text that
+ * stays on its lines, no line wider than the room. */
+static int fits(const fw_text_request *rq, const fw_text_layout *l, double room, int max_lines, int wrapped)
+{
+    const double slack = 0.5; /* px: rounding, not overflow */
+    if (max_lines > 0 && l->line_count > (size_t)max_lines)
+        return 0;
+    if (!rq->box)
+        return l->width <= room + slack;
+    if (l->broken_words)
+        return 0;
+    if (wrapped) /* point text wrapped at the room's width: its height is free */
+        return 1;
+    double bottom = rq->box_y + rq->box_height;
+    if (l->contour_count) /* the ink itself */
+        return l->max_y <= bottom + slack && l->min_x >= rq->box_x - slack &&
+               l->max_x <= rq->box_x + rq->box_width + slack;
+    /* Embedded glyphs (no outlines here): the last baseline and a descent. */
+    return l->line_count == 0 || l->lines[l->line_count - 1].baseline + 0.25 * rq->size <= bottom + slack;
+}
+
+/* The request at a size: line height, baseline shift and the box's first
+ * baseline follow it; tracking is per em already. */
+static fw_text_request at_size(const fw_text_request *rq, double size, int wrapped)
+{
+    fw_text_request r = *rq;
+    double f = size / rq->size;
+    r.size = size;
+    r.line_height = rq->line_height * f;
+    r.baseline_shift = rq->baseline_shift * f;
+    if (rq->ascent > 0)
+        r.ascent = rq->ascent * f;
+    if (wrapped) /* point text keeps its first baseline */
+        r.box_y = rq->box_y + rq->ascent - r.ascent;
+    return r;
+}
+
+/* Shrink (and wrap) the text of *rq until it fits its room; *layout is the
+ * layout at the size chosen and *rq is changed to that size. The room is
+ * the box for box text, else the width the sample text takes at the
+ * designed size. Sizes are tried by bisection to 1/64 px, never below the
+ * minimum (a quarter of the designed size unless the asset says). */
+static fw_err fit_text(const text_doc *d, fw_text_request *rq, fw_text_layout **layout, fw_error *err)
+{
+    fw_text_layout *probe = NULL;
+    double room = 0;
+    int wrapped = 0, max_lines = d->fit_max_lines;
+    fw_err rc;
+
+    if (!rq->box) {
+        fw_text_request sample = *rq;
+        sample.text = d->fit_sample;
+        if ((rc = fw_text_layout_new(&sample, &probe, err)) != FW_OK)
+            return rc;
+        room = probe->width;
+        fw_text_layout_free(&probe);
+        if (d->fit == FW_LOTTIE_FIT_WRAP_SHRINK) {
+            /* Wrapped at the room's width, aligned about the same point,
+             * the first baseline where it was. */
+            wrapped = 1;
+            if (max_lines <= 0)
+                max_lines = 2;
+            rq->box = 1;
+            rq->box_width = room;
+            rq->box_x = rq->align == FW_TEXT_ALIGN_RIGHT ? -room : rq->align == FW_TEXT_ALIGN_CENTER ? -room / 2 : 0;
+            rq->ascent = rq->size;
+            rq->box_y = -rq->size;
+            rq->box_height = 0;
+            if (rq->align > FW_TEXT_ALIGN_CENTER)
+                rq->align = FW_TEXT_ALIGN_LEFT;
+        }
+    } else if (d->fit == FW_LOTTIE_FIT_SHRINK && max_lines <= 0) {
+        max_lines = 0; /* box text wraps anyway: the box's height bounds it */
+    }
+    if ((rc = fw_text_layout_new(rq, layout, err)) != FW_OK || fits(rq, *layout, room, max_lines, wrapped))
+        return rc;
+
+    double lo = d->fit_min_size > 0 ? d->fit_min_size : rq->size / 4, hi = rq->size;
+    if (lo >= hi)
+        lo = hi;
+    fw_text_request best = at_size(rq, lo, wrapped);
+    fw_text_layout *best_layout = NULL;
+    if ((rc = fw_text_layout_new(&best, &best_layout, err)) != FW_OK)
+        return rc;
+    if (fits(&best, best_layout, room, max_lines, wrapped)) {
+        while (hi - lo > 1.0 / 64) {
+            double mid = (lo + hi) / 2;
+            fw_text_request r = at_size(rq, mid, wrapped);
+            if ((rc = fw_text_layout_new(&r, &probe, err)) != FW_OK) {
+                fw_text_layout_free(&best_layout);
+                return rc;
+            }
+            if (fits(&r, probe, room, max_lines, wrapped)) {
+                lo = mid;
+                best = r;
+                fw_text_layout_free(&best_layout);
+                best_layout = probe;
+            } else {
+                hi = mid;
+                fw_text_layout_free(&probe);
+            }
+        }
+    }
+    /* Even the smallest size overflows: it is shown at that size. */
+    fw_text_layout_free(layout);
+    *layout = best_layout;
+    *rq = best;
+    return FW_OK;
+}
+
 /* Lay out one keyframe: the named font, else the embedded glyphs when they
  * cover the text, else the default font (and the name reported missing).
- * *used_embedded tells which; embedded describes the embedded glyphs. */
-static fw_err layout_text_doc(convert_ctx *ctx, const text_doc *d, embedded_font *embedded, int *used_embedded,
+ * *used_embedded tells which; embedded describes the embedded glyphs. A
+ * fitted keyframe's size (and what follows it) is changed in *d to the size
+ * it is drawn at. */
+static fw_err layout_text_doc(convert_ctx *ctx, text_doc *d, embedded_font *embedded, int *used_embedded,
                               fw_text_layout **layout, fw_error *err)
 {
     json_t *entry = font_entry(ctx->doc, d->font_name);
@@ -354,11 +485,19 @@ static fw_err layout_text_doc(convert_ctx *ctx, const text_doc *d, embedded_font
             rq.font = fw_fontset_default(ctx->fonts);
     }
     *used_embedded = rq.font == NULL;
-    return fw_text_layout_new(&rq, layout, err);
+    if (d->fit == FW_LOTTIE_FIT_NONE)
+        return fw_text_layout_new(&rq, layout, err);
+    double designed = rq.size;
+    fw_err rc = fit_text(d, &rq, layout, err);
+    if (rc == FW_OK && rq.size != designed) {
+        d->stroke_width *= rq.size / designed;
+        d->size = rq.size;
+    }
+    return rc;
 }
 
 /* One keyframe's group: glyphs, then fill and stroke in paint order. */
-static fw_err keyframe_group(convert_ctx *ctx, const text_doc *d, json_t *opacity, json_t **out, fw_error *err)
+static fw_err keyframe_group(convert_ctx *ctx, text_doc *d, json_t *opacity, json_t **out, fw_error *err)
 {
     embedded_font embedded;
     int used_embedded = 0;

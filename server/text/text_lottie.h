@@ -40,10 +40,22 @@ fw_err fw_text_layers_to_shapes(json_t *doc, fw_fontset *fonts, json_t *missing_
 
 /* ---- for engines that draw text layers themselves ---- */
 
+/* How a text document keyframe fits its room, when a job's text asset asked
+ * (the keyframe's "fw_fit": mode, minSize, maxLines and the template's own
+ * text as "sample"): shrunk until it fits, or wrapped at the room's width
+ * and shrunk. The room is the box of paragraph text, or the width the
+ * sample takes for point text. Laying out a keyframe (both functions here)
+ * applies it. */
+typedef enum fw_lottie_fit {
+    FW_LOTTIE_FIT_NONE = 0,
+    FW_LOTTIE_FIT_SHRINK,
+    FW_LOTTIE_FIT_WRAP_SHRINK,
+} fw_lottie_fit;
+
 /* What one text document keyframe asks for besides its glyphs. */
 typedef struct fw_lottie_text_style {
     double time;         /* frame from which the keyframe is in effect */
-    double size;         /* font size, px */
+    double size;         /* font size, px (after fitting) */
     double fill[4];      /* RGBA, 0..1 */
     int has_fill;
     double stroke[4];
