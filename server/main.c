@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,13 +232,34 @@ static void print_details(json_t *info)
                    json_array_size(json_object_get(r, "colors")) ? "  colours" : "",
                    json_is_true(json_object_get(r, "video")) ? "  video" : "",
                    json_is_true(json_object_get(r, "audio")) ? "  sound" : "");
+            json_t *box = json_object_get(r, "textBox");
+            if (box)
+                printf("        %s %gx%g at (%g, %g), %g line%s\n",
+                       json_is_true(json_object_get(box, "paragraph")) ? "box" : "point text",
+                       round(json_number_value(json_object_get(box, "width"))),
+                       round(json_number_value(json_object_get(box, "height"))),
+                       round(json_number_value(json_object_get(box, "x"))),
+                       round(json_number_value(json_object_get(box, "y"))),
+                       json_number_value(json_object_get(box, "lines")),
+                       json_number_value(json_object_get(box, "lines")) == 1 ? "" : "s");
         }
     }
-    json_array_foreach(fonts, i, item)
-        printf("font '%s' (%s %s)%s\n", json_string_value(json_object_get(item, "name")),
+    json_array_foreach(fonts, i, item) {
+        json_t *m = json_object_get(item, "match");
+        const char *source = json_string_value(json_object_get(m, "source"));
+        printf("font '%s' (%s %s)%s", json_string_value(json_object_get(item, "name")),
                json_string_value(json_object_get(item, "family")) ? json_string_value(json_object_get(item, "family")) : "",
                json_string_value(json_object_get(item, "style")) ? json_string_value(json_object_get(item, "style")) : "",
                json_is_true(json_object_get(item, "embeddedGlyphs")) ? ", glyphs embedded" : "");
+        if (source && (!strcmp(source, "machine") || !strcmp(source, "none")))
+            printf(": %s %s %s%s%s", json_is_true(json_object_get(m, "exact")) ? "this machine's" : "missing; drawn with",
+                   json_string_value(json_object_get(m, "family")), json_string_value(json_object_get(m, "style")),
+                   json_is_true(json_object_get(m, "syntheticBold")) ? ", bold made" : "",
+                   json_is_true(json_object_get(m, "syntheticItalic")) ? ", slanted" : "");
+        else if (source && !strcmp(source, "bundle"))
+            printf(": the bundle's");
+        printf("\n");
+    }
     json_array_foreach(slots, i, item)
         printf("slot '%s' (%s)\n", json_string_value(json_object_get(item, "id")),
                json_string_value(json_object_get(item, "type")) ? json_string_value(json_object_get(item, "type")) : "");

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "server/template/lottie_doc.h"
+#include "server/text/text_lottie.h"
 
 static json_t *hex_color(json_t *rgb)
 {
@@ -47,7 +48,45 @@ static void add_color(json_t *colors, json_t *color)
 
 static void add_fill_color(json_t *prop, void *ctx) { add_color(ctx, hex_color(fw_lottie_prop_value(prop))); }
 
-static json_t *replaceable(json_t *layer)
+/* The room of a text layer (see TextBox in proto/template.proto); NULL when
+ * its text cannot be laid out. */
+static json_t *text_box(json_t *doc, json_t *layer, fw_fontset *fonts)
+{
+    json_t *key = json_array_get(json_object_get(json_object_get(json_object_get(layer, "t"), "d"), "k"), 0);
+    json_t *s = json_object_get(key, "s"), *sz = json_object_get(s, "sz"), *ps = json_object_get(s, "ps");
+    fw_lottie_text_style style;
+    fw_text_layout *layout = NULL;
+    fw_error err;
+    json_t *box;
+
+    if (!fonts || fw_lottie_text_layout(doc, key, fonts, NULL, &style, &layout, &err) != FW_OK)
+        return NULL;
+    if (json_array_size(sz) >= 2) {
+        box = json_pack("{s:f,s:f,s:f,s:f,s:b,s:i}", "x", json_number_value(json_array_get(ps, 0)), "y",
+                        json_number_value(json_array_get(ps, 1)), "width", json_number_value(json_array_get(sz, 0)),
+                        "height", json_number_value(json_array_get(sz, 1)), "paragraph", 1, "lines",
+                        (int)layout->line_count);
+    } else {
+        double x0 = 0, x1 = 0;
+        for (size_t i = 0; i < layout->line_count; i++) {
+            const fw_text_line *l = &layout->lines[i];
+            x0 = i == 0 || l->x < x0 ? l->x : x0;
+            x1 = i == 0 || l->x + l->width > x1 ? l->x + l->width : x1;
+        }
+        /* Glyphs drawn from embedded shapes have no outlines here: their
+         * height is taken as the font size. */
+        double y0 = layout->contour_count ? layout->min_y : -style.size * 0.75;
+        double y1 = layout->contour_count ? layout->max_y : style.size * 0.25;
+        if (layout->line_count > 1 && !layout->contour_count)
+            y1 = layout->lines[layout->line_count - 1].baseline + style.size * 0.25;
+        box = json_pack("{s:f,s:f,s:f,s:f,s:b,s:i}", "x", x0, "y", y0, "width", x1 - x0, "height", y1 - y0,
+                        "paragraph", 0, "lines", (int)layout->line_count);
+    }
+    fw_text_layout_free(&layout);
+    return box;
+}
+
+static json_t *replaceable(json_t *doc, json_t *layer, fw_fontset *fonts)
 {
     fw_layer_type type = fw_lottie_layer_type(layer);
     json_t *colors = json_array();
@@ -59,21 +98,28 @@ static json_t *replaceable(json_t *layer)
         fw_lottie_shape_fills_each(layer, 0, add_fill_color, colors);
     if (type == FW_LAYER_SOLID && fw_lottie_solid_color(layer))
         add_color(colors, json_string(fw_lottie_solid_color(layer)));
-    return json_pack("{s:b,s:o,s:b,s:o,s:b,s:b,s:b}", "text", type == FW_LAYER_TEXT, "font",
-                     font ? json_string(font) : json_null(), "image", type == FW_LAYER_IMAGE, "colors", colors,
-                     "transform", type != FW_LAYER_AUDIO, "video",
-                     type == FW_LAYER_IMAGE || type == FW_LAYER_PRECOMP || type == FW_LAYER_SOLID, "audio",
-                     type == FW_LAYER_AUDIO);
+    json_t *r = json_pack("{s:b,s:o,s:b,s:o,s:b,s:b,s:b}", "text", type == FW_LAYER_TEXT, "font",
+                          font ? json_string(font) : json_null(), "image", type == FW_LAYER_IMAGE, "colors", colors,
+                          "transform", type != FW_LAYER_AUDIO, "video",
+                          type == FW_LAYER_IMAGE || type == FW_LAYER_PRECOMP || type == FW_LAYER_SOLID, "audio",
+                          type == FW_LAYER_AUDIO);
+    json_t *box = type == FW_LAYER_TEXT ? text_box(doc, layer, fonts) : NULL;
+    if (r && box)
+        json_object_set_new(r, "textBox", box);
+    else
+        json_decref(box);
+    return r;
 }
 
-static json_t *layer_info(json_t *layer)
+static json_t *layer_info(json_t *doc, json_t *layer, fw_fontset *fonts)
 {
     const char *name = fw_lottie_layer_name(layer);
     int parent = fw_lottie_layer_parent(layer);
     return json_pack("{s:s,s:i,s:s,s:f,s:f,s:o,s:o}", "name", name ? name : "", "index",
                      fw_lottie_layer_index(layer), "type", fw_lottie_layer_type_name(layer), "inPoint",
                      fw_lottie_layer_in_point(layer), "outPoint", fw_lottie_layer_out_point(layer), "parent",
-                     parent >= 0 ? json_integer(parent) : json_null(), "replaceable", replaceable(layer));
+                     parent >= 0 ? json_integer(parent) : json_null(), "replaceable",
+                     replaceable(doc, layer, fonts));
 }
 
 /* A precomp plays for as long as the layer that shows it, else as long as
@@ -107,7 +153,7 @@ static void comp_span(json_t *doc, const fw_lottie_comp *c, double *in, double *
         *in = 0;
 }
 
-static json_t *compositions(json_t *doc, const fw_lottie_comps *comps)
+static json_t *compositions(json_t *doc, const fw_lottie_comps *comps, fw_fontset *fonts)
 {
     json_t *list = json_array();
     double fps = fw_lottie_frame_rate(doc);
@@ -117,7 +163,7 @@ static json_t *compositions(json_t *doc, const fw_lottie_comps *comps)
         json_t *layers = json_array(), *layer;
         double in, out;
         comp_span(doc, c, &in, &out);
-        json_array_foreach(c->layers, j, layer) json_array_append_new(layers, layer_info(layer));
+        json_array_foreach(c->layers, j, layer) json_array_append_new(layers, layer_info(doc, layer, fonts));
         json_array_append_new(list, json_pack("{s:s,s:f,s:f,s:f,s:f,s:f,s:b,s:o}", "name", c->name, "width",
                                               c->width, "height", c->height, "fps", fps, "duration",
                                               fps > 0 ? (out - in) / fps : 0.0, "frames", out - in, "isRoot",
@@ -126,7 +172,35 @@ static json_t *compositions(json_t *doc, const fw_lottie_comps *comps)
     return list;
 }
 
-static json_t *fonts(json_t *doc)
+/* What a font entry is drawn with when no job or team font brings it: the
+ * bundle's fonts, the embedded glyphs, or the machine's face (the family
+ * itself or its substitute). */
+static json_t *font_match(json_t *entry, int embedded, fw_fontset *fonts)
+{
+    const char *name = json_string_value(json_object_get(entry, "fName"));
+    const char *family = json_string_value(json_object_get(entry, "fFamily"));
+    const char *style = json_string_value(json_object_get(entry, "fStyle"));
+    const char *file = json_string_value(json_object_get(entry, "fPath"));
+    const fw_font *found = fonts ? fw_fontset_find(fonts, name, family, style, file) : NULL;
+    fw_system_font sys;
+
+    if (found && found != fw_fontset_default(fonts))
+        return json_pack("{s:s,s:s,s:s,s:b,s:b,s:b}", "source", "bundle", "family", fw_font_family(found), "style",
+                         fw_font_style(found), "exact", 1, "syntheticBold", 0, "syntheticItalic", 0);
+    if (embedded)
+        return json_pack("{s:s,s:s,s:s,s:b,s:b,s:b}", "source", "embedded", "family", family ? family : "",
+                         "style", style ? style : "", "exact", 1, "syntheticBold", 0, "syntheticItalic", 0);
+    if (fw_font_system_lookup(name, family, style, &sys))
+        return json_pack("{s:s,s:s,s:s,s:b,s:b,s:b}", "source", "machine", "family", sys.family, "style", sys.style,
+                         "exact", sys.exact, "syntheticBold", sys.synthetic_bold, "syntheticItalic",
+                         sys.synthetic_italic);
+    found = fonts ? fw_fontset_default(fonts) : NULL;
+    return json_pack("{s:s,s:s,s:s,s:b,s:b,s:b}", "source", "none", "family", found ? fw_font_family(found) : "",
+                     "style", found ? fw_font_style(found) : "", "exact", 0, "syntheticBold", 0, "syntheticItalic",
+                     0);
+}
+
+static json_t *fonts(json_t *doc, fw_fontset *set)
 {
     json_t *list = json_array(), *font, *glyph;
     size_t i, j;
@@ -145,9 +219,10 @@ static json_t *fonts(json_t *doc)
                 break;
             }
         }
-        json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:b}", "name", name ? name : "", "family",
+        json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:b,s:o}", "name", name ? name : "", "family",
                                               family ? family : "", "style", style ? style : "",
-                                              "embeddedGlyphs", embedded));
+                                              "embeddedGlyphs", embedded,
+                                              "match", font_match(font, embedded, set)));
     }
     return list;
 }
@@ -234,7 +309,20 @@ static json_t *markers(json_t *doc)
     return list;
 }
 
-fw_err fw_lottie_introspect(json_t *doc, json_t **out, fw_error *err)
+/* The fonts a template's text is laid out with here: its bundle's and the
+ * default; NULL (no text boxes) when not even the default can be read. */
+static fw_fontset *bundle_fonts(const fw_template *tpl)
+{
+    fw_fontset *set = NULL;
+    fw_error err;
+    if (fw_fontset_new(&set, NULL, &err) != FW_OK)
+        return NULL;
+    for (size_t i = 0; tpl && i < fw_template_font_count(tpl); i++)
+        (void)fw_fontset_add_file(set, fw_template_font_path(tpl, i), &err); /* a bad file: as if absent */
+    return set;
+}
+
+static fw_err introspect(json_t *doc, fw_fontset *set, json_t **out, fw_error *err)
 {
     fw_lottie_comps comps;
     fw_err rc;
@@ -243,15 +331,26 @@ fw_err fw_lottie_introspect(json_t *doc, json_t **out, fw_error *err)
         return rc;
     if ((rc = fw_lottie_comps_list(doc, &comps, err)))
         return rc;
-    *out = json_pack("{s:o,s:o,s:o,s:o}", "compositions", compositions(doc, &comps), "fonts", fonts(doc), "slots",
-                     slots(doc), "markers", markers(doc));
+    *out = json_pack("{s:o,s:o,s:o,s:o}", "compositions", compositions(doc, &comps, set), "fonts", fonts(doc, set),
+                     "slots", slots(doc), "markers", markers(doc));
     fw_lottie_comps_clear(&comps);
     if (!*out)
         return fw_error_set(err, FW_ERR_NOMEM, NULL, "Out of memory describing the template.");
     return FW_OK;
 }
 
+fw_err fw_lottie_introspect(json_t *doc, json_t **out, fw_error *err)
+{
+    fw_fontset *set = bundle_fonts(NULL);
+    fw_err rc = introspect(doc, set, out, err);
+    fw_fontset_free(&set);
+    return rc;
+}
+
 fw_err fw_template_introspect(const fw_template *tpl, json_t **out, fw_error *err)
 {
-    return fw_lottie_introspect(fw_template_document(tpl), out, err);
+    fw_fontset *set = bundle_fonts(tpl);
+    fw_err rc = introspect(fw_template_document(tpl), set, out, err);
+    fw_fontset_free(&set);
+    return rc;
 }

@@ -70,7 +70,9 @@ const char *fw_template_font_path(const fw_template *tpl, size_t i);
 /* What can be changed in the template, as a JSON object with camelCase keys:
  * {compositions:[{name,width,height,fps,duration,frames,isRoot,layers:[
  *   {name,index,type,inPoint,outPoint,parent,replaceable:{text,font,image,
- *   colors,transform}}]}], fonts:[{name,family,style,embeddedGlyphs}],
+ *   colors,transform,video,audio,textBox}}]}],
+ *  fonts:[{name,family,style,embeddedGlyphs,match:{source,family,style,exact,
+ *   syntheticBold,syntheticItalic}}],
  *  slots:[{id,type,value}], markers:[{name,time,duration,frame}]}.
  * Durations and times are in seconds, in/out points in frames. *out is a new
  * reference. */

@@ -418,6 +418,53 @@ static void test_introspection_of_text2(void)
     fw_template_free(&tpl);
 }
 
+static void test_introspection_reports_text_rooms_and_font_matches(void)
+{
+    json_error_t je;
+    json_t *doc = json_load_file("tests/work/testdata/text_fit.json", 0, &je), *info = NULL;
+    fw_error err = {0};
+    FW_REQUIRE(doc);
+    FW_REQUIRE(fw_lottie_introspect(doc, &info, &err) == FW_OK);
+    json_t *layers = json_object_get(json_array_get(json_object_get(info, "compositions"), 0), "layers");
+    json_t *name = json_object_get(json_object_get(json_array_get(layers, 0), "replaceable"), "textBox");
+    json_t *title = json_object_get(json_object_get(json_array_get(layers, 1), "replaceable"), "textBox");
+    /* The paragraph's box as the template gives it. */
+    FW_CHECK(json_is_true(json_object_get(name, "paragraph")));
+    FW_CHECK_NEAR(json_number_value(json_object_get(name, "x")), -250, 1e-9);
+    FW_CHECK_NEAR(json_number_value(json_object_get(name, "y")), -55, 1e-9);
+    FW_CHECK_NEAR(json_number_value(json_object_get(name, "width")), 500, 1e-9);
+    FW_CHECK_NEAR(json_number_value(json_object_get(name, "height")), 110, 1e-9);
+    /* "Hello" at 60 px in DejaVu Sans, centred on the point: 152 px wide
+     * (the advances), its ink from the cap height to the baseline. */
+    FW_CHECK(json_is_false(json_object_get(title, "paragraph")));
+    FW_CHECK_NEAR(json_number_value(json_object_get(title, "width")), 152.1, 0.5);
+    FW_CHECK_NEAR(json_number_value(json_object_get(title, "x")), -76.0, 0.5);
+    FW_CHECK_NEAR(json_number_value(json_object_get(title, "y")) + json_number_value(json_object_get(title, "height")),
+                  0.85, 1.0);
+    FW_CHECK_INT(json_integer_value(json_object_get(title, "lines")), 1);
+    FW_CHECK(!json_object_get(json_object_get(json_array_get(layers, 2), "replaceable"), "textBox"));
+    json_t *match = json_object_get(json_array_get(json_object_get(info, "fonts"), 0), "match");
+    FW_CHECK_STR(json_string_value(json_object_get(match, "source")), "machine");
+    FW_CHECK_STR(json_string_value(json_object_get(match, "family")), "DejaVu Sans");
+    FW_CHECK(json_is_true(json_object_get(match, "exact")));
+    json_decref(info);
+
+    /* A font the machine lacks: its metric-compatible stand-in, said so. */
+    json_t *font = json_array_get(json_object_get(json_object_get(doc, "fonts"), "list"), 0);
+    json_object_set_new(font, "fName", json_string("Arial-BoldMT"));
+    json_object_set_new(font, "fFamily", json_string("Arial"));
+    json_object_set_new(font, "fStyle", json_string("Bold"));
+    FW_REQUIRE(fw_lottie_introspect(doc, &info, &err) == FW_OK);
+    match = json_object_get(json_array_get(json_object_get(info, "fonts"), 0), "match");
+    FW_CHECK_STR(json_string_value(json_object_get(match, "source")), "machine");
+    FW_CHECK_STR(json_string_value(json_object_get(match, "family")), "Liberation Sans");
+    FW_CHECK_STR(json_string_value(json_object_get(match, "style")), "Bold");
+    FW_CHECK(json_is_false(json_object_get(match, "exact")));
+    FW_CHECK(json_is_false(json_object_get(match, "syntheticBold")));
+    json_decref(info);
+    json_decref(doc);
+}
+
 static void test_introspection_of_slots(void)
 {
     fw_template *tpl = NULL;
@@ -530,6 +577,7 @@ int main(void)
     FW_RUN(test_zip_total_size_limit_is_enforced);
     FW_RUN(test_introspection_of_own_template);
     FW_RUN(test_introspection_of_text2);
+    FW_RUN(test_introspection_reports_text_rooms_and_font_matches);
     FW_RUN(test_introspection_of_slots);
     FW_RUN(test_introspection_of_markers);
     FW_RUN(test_introspection_of_precomp_heavy_file);
