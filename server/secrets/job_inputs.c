@@ -50,6 +50,23 @@ int fw_job_font_choose(json_t *need, const fw_font_row *fonts, size_t n)
     return -1;
 }
 
+/* Whether the template draws a font without a team font: from its bundle,
+ * or with a face of this machine that is that family. */
+static int drawn_without_team_font(json_t *template_details, const char *name)
+{
+    json_t *font;
+    size_t i;
+    json_array_foreach(json_object_get(template_details, "fonts"), i, font) {
+        json_t *match = json_object_get(font, "match");
+        const char *source = json_string_value(json_object_get(match, "source"));
+        const char *n = json_string_value(json_object_get(font, "name"));
+        if (n && name && !strcmp(n, name) && source &&
+            (!strcmp(source, "bundle") || (!strcmp(source, "machine") && json_is_true(json_object_get(match, "exact")))))
+            return 1;
+    }
+    return 0;
+}
+
 fw_err fw_job_missing_fonts(fw_store *store, const char *team_id, json_t *job, json_t *template_details,
                             json_t **missing, fw_error *err)
 {
@@ -65,7 +82,8 @@ fw_err fw_job_missing_fonts(fw_store *store, const char *team_id, json_t *job, j
             size_t k;
             json_t *seen;
             int dup = 0;
-            if (fw_job_font_choose(need, fonts, count) >= 0)
+            if (fw_job_font_choose(need, fonts, count) >= 0 ||
+                drawn_without_team_font(template_details, json_string_value(name)))
                 continue;
             json_array_foreach(*missing, k, seen) dup |= json_equal(seen, name);
             if (!dup)

@@ -32,7 +32,9 @@ json_t *fw_job_font_needs(json_t *job, json_t *template_details);
 /* For each need, the index of the first font in fonts[0..n) that matches, or -1. */
 int fw_job_font_choose(json_t *need, const fw_font_row *fonts, size_t n);
 
-/* The names of the needs no font of the team matches: a new array. */
+/* The names of the needs no font of the team matches and the template does
+ * not draw by itself (from its bundle, or with a face this machine has of
+ * that family, as its details' font match says): a new array. */
 fw_err fw_job_missing_fonts(fw_store *store, const char *team_id, json_t *job, json_t *template_details,
                             json_t **missing, fw_error *err);
 

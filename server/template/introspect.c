@@ -331,7 +331,10 @@ static fw_err introspect(json_t *doc, fw_fontset *set, json_t **out, fw_error *e
         return rc;
     if ((rc = fw_lottie_comps_list(doc, &comps, err)))
         return rc;
-    *out = json_pack("{s:o,s:o,s:o,s:o}", "compositions", compositions(doc, &comps, set), "fonts", fonts(doc, set),
+    /* Fonts first: laying out the text boxes adds the machine's faces to
+     * the set, and they are not the bundle's. */
+    json_t *font_list = fonts(doc, set);
+    *out = json_pack("{s:o,s:o,s:o,s:o}", "compositions", compositions(doc, &comps, set), "fonts", font_list,
                      "slots", slots(doc), "markers", markers(doc));
     fw_lottie_comps_clear(&comps);
     if (!*out)

@@ -85,6 +85,33 @@ def render_with_font(c):
             list(job3.missing_fonts))
 
 
+def machine_fonts(c):
+    """Fonts nobody uploaded: the machine's face when it has the family (not
+    missing), its stand-in when it has not (missing, and the details say
+    which face stands in)."""
+    settings = {"type": "image", "frames": 10, "codec": "image_png"}
+    t = c.upload_template(template_needing("DejaVuSansMono", "DejaVu Sans Mono"))
+    match = t.details.fonts[0].match
+    T.check("a machine's font: the details name its face", (match.source, match.family, match.exact) ==
+            ("machine", "DejaVu Sans Mono", True), str(match))
+    job = c.create_job({"template": {"id": t.id}, "assets": fwe2e.hello_assets(), "settings": settings})
+    T.check("a machine's font is not missing at creation", list(job.missing_fonts) == [], list(job.missing_fonts))
+    got = c.wait_status(job.id, ("finished", "error"), RENDER_TIMEOUT)
+    T.check("nor after the render", got.status == "finished" and list(got.missing_fonts) == [],
+            (got.status, list(got.missing_fonts)))
+
+    t2 = c.upload_template(template_needing("Arial-BoldMT", "Arial"))
+    match = t2.details.fonts[0].match
+    T.check("Arial: the details name its metric-compatible stand-in",
+            (match.source, match.family, match.exact) == ("machine", "Liberation Sans", False), str(match))
+    job2 = c.create_job({"template": {"id": t2.id}, "assets": fwe2e.hello_assets(), "settings": settings})
+    T.check("a stand-in font is missing at creation", list(job2.missing_fonts) == ["Arial-BoldMT"],
+            list(job2.missing_fonts))
+    got2 = c.wait_status(job2.id, ("finished", "error"), RENDER_TIMEOUT)
+    T.check("and after the render", got2.status == "finished" and list(got2.missing_fonts) == ["Arial-BoldMT"],
+            (got2.status, list(got2.missing_fonts)))
+
+
 def delete_while_used(idle):
     c = fwe2e.Client(idle.grpc, idle.key)
     try:
@@ -123,6 +150,7 @@ def main():
         c = fwe2e.Client(srv.grpc, srv.key)
         T.case("font API", fonts_api_case, c)
         T.case("render with an uploaded font", render_with_font, c)
+        T.case("the machine's fonts", machine_fonts, c)
         idle = fwe2e.Server(workers=0, name="serve-idle")
         T.case("delete while used", delete_while_used, idle)
     finally:
