@@ -59,7 +59,7 @@ static json_t *text_box(json_t *doc, json_t *layer, fw_fontset *fonts)
     fw_error err;
     json_t *box;
 
-    if (!fonts || fw_lottie_text_layout(doc, key, fonts, NULL, &style, &layout, &err) != FW_OK)
+    if (!fonts || fw_lottie_text_layout(doc, layer, key, fonts, NULL, &style, &layout, &err) != FW_OK)
         return NULL;
     if (json_array_size(sz) >= 2) {
         box = json_pack("{s:f,s:f,s:f,s:f,s:b,s:i}", "x", json_number_value(json_array_get(ps, 0)), "y",

@@ -90,6 +90,7 @@ typedef struct fw_text_glyph {
     double x, y;          /* origin on the baseline, layer coordinates */
     double advance;       /* px, tracking included */
     double scale;         /* px per font unit (metrics fonts: px per em) */
+    double angle;         /* radians, clockwise: the glyph is turned about its origin (text on a path) */
     int line;
     size_t first_contour; /* the glyph's outline: contours[first_contour ..] */
     size_t contour_count;

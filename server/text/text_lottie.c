@@ -11,9 +11,12 @@
  * the document root lists fonts in fonts.list[] and may embed glyph shapes in
  * chars[] (drawn at size 100, advance w).
  *
- * Out of scope here: text animators (t.a), text on a path (t.p) and the
- * anchor-point grouping of t.m. Their layers are converted with the static
- * text document, which is what the layer shows without animation.
+ * Text on a path (t.p: a mask's path, first and last margin, reverse,
+ * perpendicular, force alignment) places each glyph along the path.
+ * Out of scope here: text animators (t.a) and the anchor-point grouping of
+ * t.m (the Cairo engine draws those itself). Layers with animators are
+ * converted with the static text document, which is what the layer shows
+ * without animation.
  */
 #include "server/text/text_lottie.h"
 
@@ -286,7 +289,10 @@ static void append_embedded_glyphs(json_t *items, const fw_text_layout *layout, 
         if (!json_is_array(shapes) || json_array_size(shapes) == 0)
             continue;
         json_t *it = json_deep_copy(shapes);
-        json_array_append_new(it, transform_json(g->x, g->y, size, NULL));
+        json_t *tr = transform_json(g->x, g->y, size, NULL);
+        if (g->angle != 0)
+            json_object_set_new(tr, "r", static_value(real3(g->angle * 180.0 / M_PI)));
+        json_array_append_new(it, tr);
         json_array_append_new(items, json_pack("{s:s, s:o, s:s}", "ty", "gr", "it", it, "nm", "Glyph"));
     }
 }
@@ -308,9 +314,223 @@ static json_t *keyframe_opacity(const text_doc *docs, size_t count, size_t index
 
 typedef struct convert_ctx {
     json_t *doc;
+    json_t *layer; /* the text layer being laid out; NULL: none known */
     fw_fontset *fonts;
     json_t *missing;
 } convert_ctx;
+
+/* ---- text on a path ---- */
+
+/* A static value of a property ({"a":0,"k":v}, or the first keyframe's). */
+static double prop_number(json_t *prop, double fallback)
+{
+    json_t *k = json_object_get(prop, "k");
+    if (json_is_number(k))
+        return json_number_value(k);
+    if (json_is_array(k) && json_is_number(json_array_get(k, 0)))
+        return json_number_value(json_array_get(k, 0));
+    json_t *s = json_object_get(json_array_get(k, 0), "s");
+    if (json_is_array(s))
+        s = json_array_get(s, 0);
+    return json_is_number(s) ? json_number_value(s) : fallback;
+}
+
+/* The path flattened into points with their distance along it. */
+typedef struct flat_path {
+    double *x, *y, *at;
+    size_t n, cap;
+    int oom;
+} flat_path;
+
+static void flat_push(flat_path *f, double x, double y)
+{
+    if (f->oom)
+        return;
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 256;
+        double *nx = realloc(f->x, cap * sizeof(double)), *ny = nx ? realloc(f->y, cap * sizeof(double)) : NULL,
+               *na = ny ? realloc(f->at, cap * sizeof(double)) : NULL;
+        if (nx)
+            f->x = nx;
+        if (ny)
+            f->y = ny;
+        if (na)
+            f->at = na;
+        if (!na) {
+            f->oom = 1;
+            return;
+        }
+        f->cap = cap;
+    }
+    double d = f->n ? hypot(x - f->x[f->n - 1], y - f->y[f->n - 1]) : 0;
+    if (f->n && d == 0)
+        return;
+    f->x[f->n] = x;
+    f->y[f->n] = y;
+    f->at[f->n] = f->n ? f->at[f->n - 1] + d : 0;
+    f->n++;
+}
+
+static int vertex(json_t *list, size_t i, double *x, double *y)
+{
+    json_t *v = json_array_get(list, i);
+    if (json_array_size(v) < 2)
+        return 0;
+    *x = number_or(json_array_get(v, 0), 0);
+    *y = number_or(json_array_get(v, 1), 0);
+    return isfinite(*x) && isfinite(*y);
+}
+
+/* A mask's path ({v, i, o, c}, static or its first keyframe) flattened,
+ * reversed when asked. 0 when there is no usable path. */
+static int flatten_mask(json_t *layer, int index, int reverse, flat_path *f)
+{
+    json_t *mask = json_array_get(json_object_get(layer, "masksProperties"), (size_t)index);
+    json_t *k = json_object_get(json_object_get(mask, "pt"), "k");
+    if (json_is_array(k)) { /* keyframed: the first key's shape */
+        json_t *s = json_object_get(json_array_get(k, 0), "s");
+        k = json_is_array(s) ? json_array_get(s, 0) : s;
+    }
+    json_t *v = json_object_get(k, "v"), *in = json_object_get(k, "i"), *out = json_object_get(k, "o");
+    size_t n = json_array_size(v);
+    int closed = json_is_true(json_object_get(k, "c"));
+    if (n < 2 || n > 100000)
+        return 0;
+    size_t segments = closed ? n : n - 1;
+    for (size_t step = 0; step < segments; step++) {
+        /* Walk the segments backwards when reversed: from vertex a to b. */
+        size_t s = reverse ? segments - 1 - step : step;
+        size_t a = s, b = (s + 1) % n;
+        double x0, y0, x3, y3, ox = 0, oy = 0, ix = 0, iy = 0;
+        if (!vertex(v, a, &x0, &y0) || !vertex(v, b, &x3, &y3))
+            return 0;
+        vertex(out, a, &ox, &oy);
+        vertex(in, b, &ix, &iy);
+        double c1x = x0 + ox, c1y = y0 + oy, c2x = x3 + ix, c2y = y3 + iy;
+        if (reverse) {
+            double t;
+            t = x0, x0 = x3, x3 = t;
+            t = y0, y0 = y3, y3 = t;
+            t = c1x, c1x = c2x, c2x = t;
+            t = c1y, c1y = c2y, c2y = t;
+        }
+        const int pieces = 48;
+        for (int j = step == 0 ? 0 : 1; j <= pieces; j++) {
+            double t = (double)j / pieces, u = 1 - t;
+            double x = u * u * u * x0 + 3 * u * u * t * c1x + 3 * u * t * t * c2x + t * t * t * x3;
+            double y = u * u * u * y0 + 3 * u * u * t * c1y + 3 * u * t * t * c2y + t * t * t * y3;
+            flat_push(f, x, y);
+        }
+    }
+    return !f->oom && f->n >= 2;
+}
+
+/* The point at distance d along the path and its direction; beyond either
+ * end the end's direction goes on straight. */
+static void point_at(const flat_path *f, double d, double *x, double *y, double *angle)
+{
+    size_t lo = 0, hi = f->n - 1;
+    if (d <= 0) {
+        hi = 1;
+    } else if (d >= f->at[f->n - 1]) {
+        lo = f->n - 2;
+    } else {
+        while (hi - lo > 1) {
+            size_t mid = (lo + hi) / 2;
+            if (f->at[mid] <= d)
+                lo = mid;
+            else
+                hi = mid;
+        }
+    }
+    double len = f->at[hi] - f->at[lo], t = len > 0 ? (d - f->at[lo]) / len : 0;
+    *x = f->x[lo] + (f->x[hi] - f->x[lo]) * t;
+    *y = f->y[lo] + (f->y[hi] - f->y[lo]) * t;
+    *angle = atan2(f->y[hi] - f->y[lo], f->x[hi] - f->x[lo]);
+}
+
+static void turn_point(fw_text_point *p, double ox, double oy, double px, double py, double c, double s)
+{
+    double lx = p->x - ox, ly = p->y - oy;
+    p->x = px + lx * c - ly * s;
+    p->y = py + lx * s + ly * c;
+}
+
+/* Place the glyphs of a layout along the layer's text path (t.p), as
+ * lottie-web does: each glyph's middle at its distance along the path (the
+ * first margin, then the line's advances; right and centre alignment move
+ * the line to the path's end or middle; force alignment spreads the glyphs
+ * from the first margin to the last), turned with the path when
+ * perpendicular. Lines after the first keep their offset from the first
+ * baseline, across the path. Nothing changes without a usable path. */
+static void place_on_path(convert_ctx *ctx, const text_doc *d, fw_text_layout *l)
+{
+    json_t *tp = json_object_get(json_object_get(ctx->layer, "t"), "p");
+    json_t *m = json_object_get(tp, "m");
+    flat_path f = {0};
+    if (!json_is_integer(m) || l->glyph_count == 0 || l->line_count == 0)
+        return;
+    int reverse = prop_number(json_object_get(tp, "r"), 0) != 0;
+    if (!flatten_mask(ctx->layer, (int)json_integer_value(m), reverse, &f)) {
+        free(f.x), free(f.y), free(f.at);
+        return;
+    }
+    double first = prop_number(json_object_get(tp, "f"), 0), last = prop_number(json_object_get(tp, "l"), 0);
+    int perpendicular = prop_number(json_object_get(tp, "p"), 1) != 0;
+    int force = prop_number(json_object_get(tp, "a"), 0) != 0;
+    double total = f.at[f.n - 1], top = l->lines[0].baseline;
+
+    for (size_t li = 0; li < l->line_count; li++) {
+        fw_text_line *line = &l->lines[li];
+        double along = first, spread = 0;
+        if (force) {
+            if (line->glyph_count > 1)
+                spread = (total - first - last - line->width) / (double)(line->glyph_count - 1);
+        } else if (d->justify == FW_TEXT_ALIGN_RIGHT) {
+            along += total - line->width;
+        } else if (d->justify == FW_TEXT_ALIGN_CENTER) {
+            along += (total - line->width) / 2;
+        }
+        for (size_t gi = line->first_glyph; gi < line->first_glyph + line->glyph_count; gi++) {
+            fw_text_glyph *g = &l->glyphs[gi];
+            double half = g->advance / 2, px, py, angle;
+            along += half;
+            point_at(&f, along, &px, &py, &angle);
+            if (!perpendicular)
+                angle = 0;
+            double c = cos(angle), s = sin(angle);
+            /* The glyph's middle on the baseline goes to the path point. */
+            double ox = g->x + half, oy = top;
+            for (size_t k = g->first_contour; k < g->first_contour + g->contour_count; k++) {
+                fw_text_contour *ct = &l->contours[k];
+                for (size_t q = 0; q < 1 + 3 * ct->segment_count; q++)
+                    turn_point(&ct->points[q], ox, oy, px, py, c, s);
+            }
+            fw_text_point origin = {g->x, g->y};
+            turn_point(&origin, ox, oy, px, py, c, s);
+            g->x = origin.x;
+            g->y = origin.y;
+            g->angle = angle;
+            along += half + spread;
+        }
+    }
+    free(f.x), free(f.y), free(f.at);
+    /* The bounds again. */
+    int any = 0;
+    for (size_t k = 0; k < l->contour_count; k++)
+        for (size_t q = 0; q < 1 + 3 * l->contours[k].segment_count; q++) {
+            const fw_text_point *p = &l->contours[k].points[q];
+            if (!any || p->x < l->min_x)
+                l->min_x = p->x;
+            if (!any || p->x > l->max_x)
+                l->max_x = p->x;
+            if (!any || p->y < l->min_y)
+                l->min_y = p->y;
+            if (!any || p->y > l->max_y)
+                l->max_y = p->y;
+            any = 1;
+        }
+}
 
 static void report_missing(json_t *missing, const char *name)
 {
@@ -485,14 +705,19 @@ static fw_err layout_text_doc(convert_ctx *ctx, text_doc *d, embedded_font *embe
             rq.font = fw_fontset_default(ctx->fonts);
     }
     *used_embedded = rq.font == NULL;
-    if (d->fit == FW_LOTTIE_FIT_NONE)
-        return fw_text_layout_new(&rq, layout, err);
-    double designed = rq.size;
-    fw_err rc = fit_text(d, &rq, layout, err);
-    if (rc == FW_OK && rq.size != designed) {
-        d->stroke_width *= rq.size / designed;
-        d->size = rq.size;
+    fw_err rc;
+    if (d->fit == FW_LOTTIE_FIT_NONE) {
+        rc = fw_text_layout_new(&rq, layout, err);
+    } else {
+        double designed = rq.size;
+        rc = fit_text(d, &rq, layout, err);
+        if (rc == FW_OK && rq.size != designed) {
+            d->stroke_width *= rq.size / designed;
+            d->size = rq.size;
+        }
     }
+    if (rc == FW_OK && ctx->layer)
+        place_on_path(ctx, d, *layout);
     return rc;
 }
 
@@ -537,6 +762,7 @@ static fw_err convert_layer(convert_ctx *ctx, json_t *layer, json_t **out, fw_er
         return fw_error_set(err, FW_ERR_NOMEM, "t.d.k", "Out of memory converting text.");
     json_t *shapes = json_array();
     fw_err rc = FW_OK;
+    ctx->layer = layer;
     for (size_t i = 0; i < count && rc == FW_OK; i++)
         if ((rc = read_text_doc(json_array_get(keys, i), &docs[i], err)) != FW_OK)
             fw_error_prefix_field(err, "t.d.k[%zu]", i);
@@ -556,6 +782,23 @@ static fw_err convert_layer(convert_ctx *ctx, json_t *layer, json_t **out, fw_er
      * timing, masks, mattes, effects, blend mode. */
     json_t *shape_layer = json_copy(layer);
     json_object_del(shape_layer, "t");
+    /* Masks of mode "none" only carry a path (the text's, say); engines that
+     * take every mask as a mask are not to see them. */
+    json_t *masks = json_object_get(shape_layer, "masksProperties");
+    if (json_is_array(masks)) {
+        json_t *kept = json_array(), *mask;
+        size_t m;
+        json_array_foreach(masks, m, mask) {
+            const char *mode = json_string_value(json_object_get(mask, "mode"));
+            if (!mode || strcmp(mode, "n") != 0)
+                json_array_append(kept, mask);
+        }
+        json_object_set_new(shape_layer, "masksProperties", kept);
+        if (json_array_size(kept) == 0) {
+            json_object_del(shape_layer, "masksProperties");
+            json_object_set_new(shape_layer, "hasMask", json_false());
+        }
+    }
     json_object_set_new(shape_layer, "ty", json_integer(4));
     json_object_set_new(shape_layer, "shapes", shapes);
     *out = shape_layer;
@@ -629,7 +872,7 @@ fw_err fw_text_layers_to_shapes(json_t *doc, fw_fontset *fonts, json_t *missing_
 
 /* ---- for engines that draw text layers themselves ---- */
 
-fw_err fw_lottie_text_layout(json_t *doc, json_t *keyframe, fw_fontset *fonts, json_t *missing_fonts,
+fw_err fw_lottie_text_layout(json_t *doc, json_t *layer, json_t *keyframe, fw_fontset *fonts, json_t *missing_fonts,
                              fw_lottie_text_style *style, fw_text_layout **out, fw_error *err)
 {
     text_doc d;
@@ -640,7 +883,7 @@ fw_err fw_lottie_text_layout(json_t *doc, json_t *keyframe, fw_fontset *fonts, j
     fw_err rc = read_text_doc(keyframe, &d, err);
     if (rc != FW_OK)
         return rc;
-    convert_ctx ctx = {.doc = doc, .fonts = fonts, .missing = missing_fonts};
+    convert_ctx ctx = {.doc = doc, .layer = layer, .fonts = fonts, .missing = missing_fonts};
     embedded_font embedded;
     int used_embedded = 0;
     rc = layout_text_doc(&ctx, &d, &embedded, &used_embedded, out, err);

@@ -73,13 +73,14 @@ typedef struct fw_lottie_text_style {
 } fw_lottie_text_style;
 
 /*
- * Lay out one text document keyframe (an element of a text layer's t.d.k)
+ * Lay out one text document keyframe (an element of the t.d.k of layer, a
+ * text layer; layer may be NULL, and then a text path is not followed)
  * exactly as fw_text_layers_to_shapes() does: the same font lookup, embedded
  * glyphs, default font and missing_fonts reporting. On success *out is the
  * layout (free with fw_text_layout_free()) and *style the rest of the
  * keyframe. err's field is relative to the keyframe ("s.s").
  */
-fw_err fw_lottie_text_layout(json_t *doc, json_t *keyframe, fw_fontset *fonts, json_t *missing_fonts,
+fw_err fw_lottie_text_layout(json_t *doc, json_t *layer, json_t *keyframe, fw_fontset *fonts, json_t *missing_fonts,
                              fw_lottie_text_style *style, fw_text_layout **out, fw_error *err);
 
 /* The shape items (chars[].data.shapes) of the glyph a document embeds for a

@@ -700,6 +700,7 @@ static fw_err layer_parse(lt_doc *doc, json_t *j, lt_layer *l, int depth, fw_err
         return shapes_parse(doc, json_object_get(j, "shapes"), &l->shapes, &l->nshapes, depth, err);
     case LT_LAYER_TEXT:
         l->text_json = json_object_get(j, "t");
+        l->layer_json = (json_t *)j;
         break;
     default:
         break;

@@ -249,6 +249,7 @@ typedef struct lt_layer {
 
     /* text: the layer's JSON ("t") and what text.c prepared from it */
     json_t *text_json;
+    json_t *layer_json; /* text layers: the whole layer (its masks carry a text path) */
     struct lt_text *text;
 
     void *cache;     /* owned by draw.c */

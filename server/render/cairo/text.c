@@ -276,10 +276,19 @@ static fw_err embedded_outlines(lt_doc *doc, text_keyframe *key, fw_error *err)
     for (size_t g = 0; g < key->layout->glyph_count; g++) {
         const fw_text_glyph *lg = &key->layout->glyphs[g];
         size_t first = b.contour_count;
+        size_t first_point = b.point_count;
         add_shapes(&b, fw_lottie_glyph_shapes(doc->json, key->style.family, key->style.style, lg->codepoint), lg->x,
                    lg->y, scale, 0);
         key->glyphs[g].first_contour = first;
         key->glyphs[g].contour_count = b.contour_count - first;
+        if (lg->angle != 0 && !b.oom) { /* on a path: turned about its origin */
+            double c = cos(lg->angle), s = sin(lg->angle);
+            for (size_t q = first_point; q < b.point_count; q++) {
+                double x = b.points[q].x - lg->x, y = b.points[q].y - lg->y;
+                b.points[q].x = lg->x + x * c - y * s;
+                b.points[q].y = lg->y + x * s + y * c;
+            }
+        }
     }
     if (b.oom) {
         free(b.points);
@@ -421,10 +430,11 @@ static fw_err assign_units(struct lt_text *t, text_keyframe *key, fw_error *err)
     return FW_OK;
 }
 
-static fw_err attach_keyframe(lt_doc *doc, struct lt_text *t, json_t *keyframe, fw_fontset *fonts,
+static fw_err attach_keyframe(lt_doc *doc, struct lt_text *t, json_t *layer, json_t *keyframe, fw_fontset *fonts,
                               json_t *missing_fonts, text_keyframe *key, fw_error *err)
 {
-    fw_err rc = fw_lottie_text_layout(doc->json, keyframe, fonts, missing_fonts, &key->style, &key->layout, err);
+    fw_err rc =
+        fw_lottie_text_layout(doc->json, layer, keyframe, fonts, missing_fonts, &key->style, &key->layout, err);
     if (rc != FW_OK)
         return rc;
     key->glyph_count = key->layout->glyph_count;
@@ -546,15 +556,12 @@ static fw_err attach_layer(lt_doc *doc, lt_layer *layer, fw_fontset *fonts, json
         parse_animator(doc, json_array_get(animators, (size_t)i), &t->animators[i]);
         t->has |= t->animators[i].has;
     }
-    if (json_is_object(json_object_get(json_object_get(layer->text_json, "p"), "m")) ||
-        json_is_number(json_object_get(json_object_get(layer->text_json, "p"), "m")))
-        lt_doc_unsupported(doc, "text on a path");
-
     fw_err rc = FW_OK;
     size_t most_glyphs = 0;
     for (size_t i = 0; i < count && rc == FW_OK; i++) {
         t->key_count = (int)i + 1;
-        rc = attach_keyframe(doc, t, json_array_get(keys, i), fonts, missing_fonts, &t->keys[i], err);
+        rc = attach_keyframe(doc, t, layer->layer_json, json_array_get(keys, i), fonts, missing_fonts, &t->keys[i],
+                             err);
         if (rc != FW_OK)
             fw_error_prefix_field(err, "t.d.k[%zu]", i);
         else if (t->keys[i].glyph_count > most_glyphs)

@@ -1,11 +1,15 @@
 /*
- * text_fit_test.c - a text asset's "fit": replaced text shrinks (and wraps)
- * into the room its layer gives it, checked on the rendered pixels of both
- * engines.
+ * text_render_test.c - text as both engines draw it, checked on the pixels:
+ * a text asset's "fit" (replaced text shrinks, and wraps, into the room its
+ * layer gives it) and text on a path.
  *
- * The template (testdata/text_fit.json, 800x400 on #1d2b53) has a paragraph
- * layer "name" whose box spans x 150..650, y 85..195 in the frame, and a
- * centred point layer "title" with "Hello" at (400, 330), both white.
+ * testdata/text_fit.json (800x400 on #1d2b53) has a paragraph layer "name"
+ * whose box spans x 150..650, y 85..195 in the frame, and a centred point
+ * layer "title" with "Hello" at (400, 330), both white.
+ * testdata/text_path.json (the same frame) sets text on mask paths: "flat"
+ * on a line from (100, 100) to (700, 100), first margin 20; "down" on a line
+ * from (700, 150) to (700, 390); "spread", "ABC" force-aligned on a line from
+ * (50, 300) to (550, 300) with margins of 10.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -19,9 +23,10 @@
 #include "tests/work/rendered.h"
 
 #define TEMPLATE "tests/work/testdata/text_fit.json"
+#define PATH_TEMPLATE "tests/work/testdata/text_path.json"
 #define LONG_NAME "Maximilian Alexander Featherstonehaugh-Wellington"
 
-static char template_path[PATH_MAX];
+static char template_path[PATH_MAX], path_template_path[PATH_MAX];
 
 /* Where the white text is: the bounds of the ink in a region. */
 typedef struct ink {
@@ -61,9 +66,10 @@ static ink ink_in(const uint8_t *rgba, int w, int x0, int y0, int x1, int y1)
     return k;
 }
 
-/* Render frame 0 of the template with these assets; NULL when it failed
- * (rc and err say why). */
-static uint8_t *frame(const char *assets, const char *engine, int *w, int *h, fw_err *rc, fw_error *err)
+/* Render frame 0 of a template with these assets; NULL when it failed (rc
+ * and err say why). */
+static uint8_t *frame_of(const char *tpl, const char *assets, const char *engine, int *w, int *h, fw_err *rc,
+                         fw_error *err)
 {
     const char *dir = fw_test_tmpdir();
     char job[4096];
@@ -76,7 +82,7 @@ static uint8_t *frame(const char *assets, const char *engine, int *w, int *h, fw
     snprintf(job, sizeof(job),
              "{\"template\":{\"src\":\"%s\"},\"assets\":[%s],\"settings\":{\"type\":\"image\",\"frames\":0,"
              "\"engine\":\"%s\"}}",
-             template_path, assets, engine);
+             tpl, assets, engine);
     render_job_text(&r, job, NULL, dir, "frame.png", NULL, NULL, NULL);
     *rc = r.rc;
     if (err)
@@ -86,6 +92,11 @@ static uint8_t *frame(const char *assets, const char *engine, int *w, int *h, fw
     done(&r);
     fw_remove_tree(dir);
     return rgba;
+}
+
+static uint8_t *frame(const char *assets, const char *engine, int *w, int *h, fw_err *rc, fw_error *err)
+{
+    return frame_of(template_path, assets, engine, w, h, rc, err);
 }
 
 static const char *const engines[] = {"cairo", "rlottie"};
@@ -221,11 +232,44 @@ static void test_a_bad_fit_is_refused_with_its_field(void)
     }
 }
 
+static void test_text_follows_its_path(void)
+{
+    for (size_t e = 0; e < 2; e++) {
+        int w, h;
+        fw_err rc;
+        uint8_t *f = frame_of(path_template_path, "", engines[e], &w, &h, &rc, NULL);
+        FW_REQUIRE(f);
+        /* On the flat line: from the first margin (and F's side bearing),
+         * the baseline on the line. */
+        ink flat = ink_in(f, w, 0, 40, 640, 130);
+        FW_CHECK_MSG(flat.count > 1000, "%s: %d ink pixels", engines[e], flat.count);
+        FW_CHECK_MSG(flat.x0 >= 120 && flat.x0 <= 128, "%s: flat text starts at x %d", engines[e], flat.x0);
+        ink f_letter = ink_in(f, w, 110, 40, 145, 130); /* the F sits on the baseline; the g goes below */
+        FW_CHECK_MSG(f_letter.y1 >= 98 && f_letter.y1 <= 101, "%s: F ends at y %d (baseline 100)", engines[e],
+                     f_letter.y1);
+        FW_CHECK_MSG(flat.y1 >= 104 && flat.y1 <= 112, "%s: the descender ends at y %d", engines[e], flat.y1);
+        FW_CHECK_INT(flat.bands, 1);
+        /* Down the vertical line, perpendicular: the letters lie on their
+         * side to the right of it, one after another downwards. */
+        ink down = ink_in(f, w, 650, 130, w - 1, h - 1);
+        FW_CHECK_MSG(down.count > 500, "%s: %d ink pixels", engines[e], down.count);
+        FW_CHECK_MSG(down.x0 >= 698 && down.x1 <= 735, "%s: down text at x %d..%d", engines[e], down.x0, down.x1);
+        FW_CHECK_MSG(down.y0 >= 150 && down.y0 <= 156 && down.y1 - down.y0 > 90, "%s: down text at y %d..%d",
+                     engines[e], down.y0, down.y1);
+        FW_CHECK_MSG(down.bands == 4, "%s: %d letters down the line", engines[e], down.bands);
+        /* Force alignment: A at the first margin, C ending at the last. */
+        ink a = ink_in(f, w, 0, 250, 200, 320), c = ink_in(f, w, 400, 250, 640, 320);
+        FW_CHECK_MSG(a.count > 100 && a.x0 >= 58 && a.x0 <= 64, "%s: A at x %d", engines[e], a.x0);
+        FW_CHECK_MSG(c.count > 100 && c.x1 >= 534 && c.x1 <= 540, "%s: C ends at x %d", engines[e], c.x1);
+        free(f);
+    }
+}
+
 int main(void)
 {
     fw_media_log_init();
-    if (!realpath(TEMPLATE, template_path)) {
-        fprintf(stderr, "cannot find %s\n", TEMPLATE);
+    if (!realpath(TEMPLATE, template_path) || !realpath(PATH_TEMPLATE, path_template_path)) {
+        fprintf(stderr, "cannot find %s or %s\n", TEMPLATE, PATH_TEMPLATE);
         return 1;
     }
     FW_RUN(test_an_overflowing_name_is_shrunk_until_its_ink_is_inside_the_box);
@@ -233,5 +277,6 @@ int main(void)
     FW_RUN(test_point_text_shrinks_to_the_width_its_sample_took_about_the_same_point);
     FW_RUN(test_a_data_asset_on_source_text_fits_and_other_properties_refuse_fit);
     FW_RUN(test_a_bad_fit_is_refused_with_its_field);
+    FW_RUN(test_text_follows_its_path);
     return fw_test_end();
 }
