@@ -33,6 +33,7 @@ typedef struct ink {
     int count;
     int x0, y0, x1, y1; /* inclusive; x0 > x1 when there is none */
     int bands;          /* runs of rows with ink: lines of text */
+    int band_x0[8], band_x1[8]; /* the first 8 bands' ink from left to right */
 } ink;
 
 static int is_ink(const uint8_t *p) { return p[0] > 0x80 && p[1] > 0x80 && p[2] > 0x80; }
@@ -55,10 +56,21 @@ static ink ink_in(const uint8_t *rgba, int w, int x0, int y0, int x1, int y1)
         k.count += row;
         /* A band ends after 3 empty rows (the gap between lines). */
         if (row) {
+            if (!in_band && k.bands < 8) {
+                k.band_x0[k.bands] = x1 + 1;
+                k.band_x1[k.bands] = -1;
+            }
             if (!in_band)
                 k.bands++;
             in_band = 1;
             gap = 0;
+            if (k.bands <= 8)
+                for (int x = x0; x <= x1; x++)
+                    if (is_ink(rgba + ((size_t)y * w + x) * 4)) {
+                        int b = k.bands - 1;
+                        k.band_x0[b] = x < k.band_x0[b] ? x : k.band_x0[b];
+                        k.band_x1[b] = x > k.band_x1[b] ? x : k.band_x1[b];
+                    }
         } else if (in_band && ++gap >= 3) {
             in_band = 0;
         }
@@ -232,6 +244,50 @@ static void test_a_bad_fit_is_refused_with_its_field(void)
     }
 }
 
+/* Each justification of a three-line paragraph in the 500 px box (x 150..650). */
+static void test_each_justification_of_a_three_line_paragraph(void)
+{
+    static const char *const names[] = {"left", "right", "center", "justify-last-left", "justify-last-right",
+                                        "justify-last-center", "justify-all"};
+    for (size_t e = 0; e < 2; e++)
+        for (int j = 0; j < 7; j++) {
+            char asset[512];
+            int w, h;
+            fw_err rc;
+            snprintf(asset, sizeof(asset),
+                     "{\"type\":\"data\",\"layerName\":\"name\",\"property\":\"Source Text\",\"value\":{"
+                     "\"text\":\"The quick brown fox jumps over the lazy dog while five wizards box quickly\","
+                     "\"fontSize\":30,\"leading\":40,\"justification\":\"%s\"}}",
+                     names[j]);
+            uint8_t *f = frame(asset, engines[e], &w, &h, &rc, NULL);
+            FW_REQUIRE(f);
+            ink k = ink_in(f, w, 0, 0, w - 1, 280);
+            FW_CHECK_MSG(k.bands == 3, "%s %s: %d lines", engines[e], names[j], k.bands);
+            if (k.bands != 3) {
+                free(f);
+                continue;
+            }
+            for (int b = 0; b < 3; b++) {
+                int x0 = k.band_x0[b], x1 = k.band_x1[b], last = b == 2;
+                int at_left = x0 >= 149 && x0 <= 156, at_right = x1 >= 643 && x1 <= 650;
+                int centred = abs((x0 + x1) / 2 - 400) <= 4, full = at_left && at_right;
+                int ok;
+                switch (j) {
+                case 0: ok = at_left; break;
+                case 1: ok = at_right; break;
+                case 2: ok = centred; break;
+                case 3: ok = last ? at_left && !at_right : full; break;
+                case 4: ok = last ? at_right && !at_left : full; break;
+                case 5: ok = last ? centred && !full : full; break;
+                default: ok = full; break;
+                }
+                FW_CHECK_MSG(ok, "%s %s: line %d has ink at x %d..%d (the box is 150..650)", engines[e], names[j],
+                             b + 1, x0, x1);
+            }
+            free(f);
+        }
+}
+
 static void test_text_follows_its_path(void)
 {
     for (size_t e = 0; e < 2; e++) {
@@ -277,6 +333,7 @@ int main(void)
     FW_RUN(test_point_text_shrinks_to_the_width_its_sample_took_about_the_same_point);
     FW_RUN(test_a_data_asset_on_source_text_fits_and_other_properties_refuse_fit);
     FW_RUN(test_a_bad_fit_is_refused_with_its_field);
+    FW_RUN(test_each_justification_of_a_three_line_paragraph);
     FW_RUN(test_text_follows_its_path);
     return fw_test_end();
 }
