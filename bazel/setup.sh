@@ -37,6 +37,7 @@ packages=(
   librlottie-dev           # the rlottie engine, the second renderer
   libcairo2-dev            # the default renderer, drawn with Cairo
   libharfbuzz-dev          # text shaping
+  libharfbuzz-bin          # hb-shape: the shaping tests compare glyph ids with HarfBuzz's own
   libfreetype-dev          # font files
   libfontconfig-dev        # the machine's fonts, for text whose font no job, team or bundle gives
   libfribidi-dev           # bidirectional text

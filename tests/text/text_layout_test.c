@@ -5,6 +5,8 @@
  */
 #include "server/text/text_layout.h"
 
+#include <stdio.h>
+
 #include "tests/fw_test.h"
 
 #define DEVANAGARI_FONT "/usr/share/fonts/truetype/lohit-devanagari/Lohit-Devanagari.ttf"
@@ -135,6 +137,71 @@ static void test_devanagari_shaping_reorders_and_joins(void)
     FW_CHECK(l->glyph_count < 3);
     fw_text_layout_free(&l);
     fw_fontset_free(&set);
+}
+
+/* The glyph ids HarfBuzz's own hb-shape gives for text in a font, in its
+ * output order (visual, left to right); the count, or -1. */
+static int hb_shape_ids(const char *font, const char *text, uint32_t *ids, int most)
+{
+    char cmd[1024];
+    int n = 0, c;
+    snprintf(cmd, sizeof(cmd), "hb-shape --no-glyph-names --no-positions --no-clusters '%s' '%s'", font, text);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    if (fgetc(p) != '[') {
+        pclose(p);
+        return -1;
+    }
+    uint32_t v = 0;
+    int digits = 0;
+    while ((c = fgetc(p)) != EOF) {
+        if (c >= '0' && c <= '9') {
+            v = v * 10 + (uint32_t)(c - '0');
+            digits++;
+        } else if ((c == '|' || c == ']') && digits && n < most) {
+            ids[n++] = v;
+            v = 0;
+            digits = 0;
+            if (c == ']')
+                break;
+        }
+    }
+    return pclose(p) == 0 ? n : -1;
+}
+
+static void test_arabic_and_hindi_glyphs_are_harfbuzz_own(void)
+{
+    static const struct {
+        const char *font, *text;
+    } cases[] = {
+        /* "Hello world" in Arabic (right to left, joined) and in Hindi
+         * (conjuncts and a vowel sign drawn before its consonant). */
+        {"/usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf",
+         "\xD9\x85\xD8\xB1\xD8\xAD\xD8\xA8\xD8\xA7 \xD8\xA8\xD8\xA7\xD9\x84\xD8\xB9\xD8\xA7\xD9\x84\xD9\x85"},
+        {"/usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf",
+         "\xE0\xA4\xA8\xE0\xA4\xAE\xE0\xA4\xB8\xE0\xA5\x8D\xE0\xA4\xA4\xE0\xA5\x87 "
+         "\xE0\xA4\xA6\xE0\xA5\x81\xE0\xA4\xA8\xE0\xA4\xBF\xE0\xA4\xAF\xE0\xA4\xBE"},
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        fw_fontset *set = NULL;
+        fw_error err = {0};
+        uint32_t ids[64];
+        int n = hb_shape_ids(cases[c].font, cases[c].text, ids, 64);
+        FW_CHECK_MSG(n > 0, "hb-shape (Debian's libharfbuzz-bin) did not shape %s", cases[c].font);
+        if (n <= 0)
+            continue;
+        FW_REQUIRE(fw_fontset_new(&set, cases[c].font, &err) == FW_OK);
+        fw_text_request rq = {.text = cases[c].text, .font = fw_fontset_default(set), .size = 40};
+        fw_text_layout *l = lay(&rq);
+        FW_REQUIRE(l);
+        FW_CHECK_MSG(l->glyph_count == (size_t)n, "%s: %zu glyphs, hb-shape %d", cases[c].font, l->glyph_count, n);
+        for (size_t i = 0; i < l->glyph_count && i < (size_t)n; i++)
+            FW_CHECK_MSG(l->glyphs[i].glyph_id == ids[i], "%s: glyph %zu is %u, hb-shape says %u", cases[c].font, i,
+                         l->glyphs[i].glyph_id, ids[i]);
+        fw_text_layout_free(&l);
+        fw_fontset_free(&set);
+    }
 }
 
 static void test_box_text_wraps_at_words_within_the_width(void)
@@ -384,6 +451,7 @@ int main(void)
     FW_RUN(test_all_caps_upper_cases_letters);
     FW_RUN(test_metrics_fonts_lay_out_without_outlines);
     FW_RUN(test_bad_requests_name_the_field);
+    FW_RUN(test_arabic_and_hindi_glyphs_are_harfbuzz_own);
     FW_RUN(test_invalid_utf8_and_empty_text_do_not_break_layout);
     fw_fontset_free(&fonts);
     return fw_test_end();
