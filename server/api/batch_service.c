@@ -62,12 +62,7 @@ static json_t *job_result(int index, const fw_prepared *p, size_t row)
     if (j->output_url)
         json_object_set_new(out, "outputUrl", json_string(j->output_url));
     json_object_set_new(out, "children", fw_prepared_children(p, row));
-    if (j->missing_fonts_json) {
-        json_t *fonts = json_loads(j->missing_fonts_json, 0, NULL);
-        if (json_is_array(fonts))
-            json_object_set(out, "missingFonts", fonts);
-        json_decref(fonts);
-    }
+    fw_service_font_report(j->missing_fonts_json, out);
     return out;
 }
 

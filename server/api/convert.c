@@ -26,6 +26,18 @@ static void set_time(json_t *obj, const char *key, int64_t ms)
         json_object_set_new(obj, key, json_string(fw_format_time(ms, text)));
 }
 
+void fw_service_font_report(const char *missing_fonts_json, json_t *out)
+{
+    json_t *report = missing_fonts_json ? json_loads(missing_fonts_json, 0, NULL) : NULL;
+    json_t *missing = json_is_array(report) ? report : json_object_get(report, "missing");
+    json_t *subs = json_object_get(report, "substitutes");
+    if (json_is_array(missing) && json_array_size(missing))
+        json_object_set(out, "missingFonts", missing);
+    if (json_is_array(subs) && json_array_size(subs))
+        json_object_set(out, "fontSubstitutes", subs);
+    json_decref(report);
+}
+
 json_t *fw_service_job_json(const fw_job_row *row, json_t *children)
 {
     json_t *job = json_object(), *stats = json_object();
@@ -50,12 +62,7 @@ json_t *fw_service_job_json(const fw_job_row *row, json_t *children)
         json_object_set_new(job, "outputUrl", json_string(row->output_url));
     if (children && json_array_size(children))
         json_object_set(job, "children", children);
-    if (row->missing_fonts_json) {
-        json_t *fonts = json_loads(row->missing_fonts_json, 0, NULL);
-        if (json_is_array(fonts) && json_array_size(fonts))
-            json_object_set(job, "missingFonts", fonts);
-        json_decref(fonts);
-    }
+    fw_service_font_report(row->missing_fonts_json, job);
     if (row->parent_id[0])
         json_object_set_new(job, "parentId", json_string(row->parent_id));
     if (row->batch_id[0])

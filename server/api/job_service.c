@@ -420,8 +420,11 @@ static fw_err prepare_json(fw_service *svc, fw_store *store, const char *team_id
         fw_job_row *row = &out->rows[index];
         if ((rc = fw_job_missing_fonts(store, team_id, json, details, &missing, err)))
             goto done;
-        if (json_array_size(missing))
-            row->missing_fonts_json = json_dumps(missing, JSON_COMPACT);
+        if (json_array_size(missing)) {
+            json_t *report = fw_job_font_report(missing, details);
+            row->missing_fonts_json = report ? json_dumps(report, JSON_COMPACT) : NULL;
+            json_decref(report);
+        }
         json_decref(missing);
         if ((rc = finish_row(row, json, "render", children > 0, err)) ||
             (rc = output_target(svc, json, row, ext, err)))

@@ -54,6 +54,10 @@ fw_err fw_service_job_message(const fw_job_row *row, json_t *children, ProtobufC
 
 /* The same as JSON in the API's form (camelCase), a new reference. */
 json_t *fw_service_job_json(const fw_job_row *row, json_t *children);
+/* A job row's font report (missing_fonts_json: an array of names, or
+ * {"missing": [...], "substitutes": [...]}) as missingFonts and
+ * fontSubstitutes of out. */
+void fw_service_font_report(const char *missing_fonts_json, json_t *out);
 
 /* A message of type d from API JSON (reference kept by the caller), for
  * building responses; FW_ERR_INTERNAL if our own JSON does not fit. */

@@ -67,6 +67,32 @@ static int drawn_without_team_font(json_t *template_details, const char *name)
     return 0;
 }
 
+json_t *fw_job_font_report(json_t *missing, json_t *template_details)
+{
+    json_t *subs = json_array(), *name, *font;
+    size_t i, j;
+    json_array_foreach(missing, i, name) {
+        json_array_foreach(json_object_get(template_details, "fonts"), j, font) {
+            json_t *match = json_object_get(font, "match");
+            const char *source = json_string_value(json_object_get(match, "source"));
+            if (!json_equal(json_object_get(font, "name"), name) || !source ||
+                (strcmp(source, "machine") != 0 && strcmp(source, "none") != 0))
+                continue;
+            json_array_append_new(subs, json_pack("{s:O,s:O,s:O,s:O,s:O}", "font", name, "family",
+                                                  json_object_get(match, "family"), "style",
+                                                  json_object_get(match, "style"), "syntheticBold",
+                                                  json_object_get(match, "syntheticBold"), "syntheticItalic",
+                                                  json_object_get(match, "syntheticItalic")));
+            break;
+        }
+    }
+    if (!json_array_size(subs)) {
+        json_decref(subs);
+        return json_incref(missing);
+    }
+    return json_pack("{s:O,s:o}", "missing", missing, "substitutes", subs);
+}
+
 fw_err fw_job_missing_fonts(fw_store *store, const char *team_id, json_t *job, json_t *template_details,
                             json_t **missing, fw_error *err)
 {

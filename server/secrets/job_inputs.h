@@ -38,6 +38,11 @@ int fw_job_font_choose(json_t *need, const fw_font_row *fonts, size_t n);
 fw_err fw_job_missing_fonts(fw_store *store, const char *team_id, json_t *job, json_t *template_details,
                             json_t **missing, fw_error *err);
 
+/* What a job row keeps of its fonts (store.h, missing_fonts_json): the
+ * missing names, and what stands in for those the template's details say
+ * this machine substitutes; a new reference. */
+json_t *fw_job_font_report(json_t *missing, json_t *template_details);
+
 /* Fetch the team's fonts the job (root of a parsed job; its "fonts" array is
  * rewritten) and its template need into dir, and list their file names in
  * the job's fonts, so the renderer, given dir in font_dirs, uses them. Job

@@ -113,7 +113,8 @@ typedef struct fw_job_row {
     double progress;              /* 0..100 */
     char *request_json;           /* owned; the job as submitted (JobRequest / JoinJobRequest as JSON) */
     char *error;                  /* owned; NULL when none */
-    char *missing_fonts_json;     /* owned; JSON array of names, NULL when none */
+    char *missing_fonts_json;     /* owned; JSON array of names, or {"missing": [names], "substitutes":
+                                     [{font, family, style, ...}]}; NULL when none */
     char output_key[256];         /* where the output goes in blob storage */
     char *output_url;             /* owned; known at creation; NULL when none */
     char stage[24];               /* the pipeline stage while rendering */

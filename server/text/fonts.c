@@ -28,6 +28,8 @@ struct fw_fontset {
     fw_font **fonts;
     size_t count;
     size_t capacity;
+    fw_font_substitute *substitutes; /* fonts drawn with another face, in the order met */
+    size_t substitute_count;
 };
 
 /* ---- names ---- */
@@ -296,6 +298,7 @@ void fw_fontset_free(fw_fontset **pset)
     for (size_t i = 0; i < set->count; i++)
         font_free(&set->fonts[i]);
     free(set->fonts);
+    free(set->substitutes);
     font_free(&set->default_font);
     FT_Done_FreeType(set->library);
     pthread_mutex_destroy(&set->lock);
@@ -480,4 +483,33 @@ void fw_fontset_lock_(const fw_fontset *set)
 void fw_fontset_unlock_(const fw_fontset *set)
 {
     pthread_mutex_unlock(&((fw_fontset *)set)->lock);
+}
+
+/* ---- substitutes ---- */
+
+void fw_fontset_note_substitute(fw_fontset *set, const char *asked, const fw_font *used)
+{
+    if (!set || !asked || !*asked || !used)
+        return;
+    for (size_t i = 0; i < set->substitute_count; i++)
+        if (!strcmp(set->substitutes[i].font, asked))
+            return;
+    fw_font_substitute *grown = realloc(set->substitutes, (set->substitute_count + 1) * sizeof(*grown));
+    if (!grown)
+        return; /* the font is still reported missing; only what stood in is not said */
+    set->substitutes = grown;
+    fw_font_substitute *sub = &grown[set->substitute_count++];
+    memset(sub, 0, sizeof(*sub));
+    snprintf(sub->font, sizeof(sub->font), "%s", asked);
+    snprintf(sub->family, sizeof(sub->family), "%s", used->family ? used->family : "");
+    snprintf(sub->style, sizeof(sub->style), "%s", used->style ? used->style : "");
+    sub->synthetic_bold = used->embolden;
+    sub->synthetic_italic = used->oblique;
+}
+
+size_t fw_fontset_substitute_count(const fw_fontset *set) { return set ? set->substitute_count : 0; }
+
+const fw_font_substitute *fw_fontset_substitute_at(const fw_fontset *set, size_t i)
+{
+    return set && i < set->substitute_count ? &set->substitutes[i] : NULL;
 }

@@ -94,6 +94,22 @@ int fw_font_system_lookup(const char *name, const char *family, const char *styl
 const fw_font *fw_fontset_match_system(fw_fontset *set, const char *name, const char *family, const char *style,
                                        fw_system_font *out);
 
+/* A font drawn with a face that is not its own: the machine's stand-in or
+ * the default. */
+typedef struct fw_font_substitute {
+    char font[FW_FONT_NAME_MAX];   /* the name the template or job gave */
+    char family[FW_FONT_NAME_MAX]; /* the face that drew it */
+    char style[FW_FONT_NAME_MAX];
+    int synthetic_bold, synthetic_italic;
+} fw_font_substitute;
+
+/* Remember that asked was drawn with used (once per name; the text layout
+ * of server/text does it whenever it reports a font missing). Like adding
+ * fonts, before the set is shared between threads. */
+void fw_fontset_note_substitute(fw_fontset *set, const char *asked, const fw_font *used);
+size_t fw_fontset_substitute_count(const fw_fontset *set);
+const fw_font_substitute *fw_fontset_substitute_at(const fw_fontset *set, size_t i);
+
 const fw_font *fw_fontset_default(const fw_fontset *set);
 size_t fw_fontset_count(const fw_fontset *set); /* faces added, the default not counted */
 

@@ -698,11 +698,15 @@ static fw_err layout_text_doc(convert_ctx *ctx, text_doc *d, embedded_font *embe
         /* The machine's: the family itself when installed, else the
          * substitute a browser would take (and the name reported missing). */
         fw_system_font sys;
+        const char *asked = d->font_name ? d->font_name : family ? family : "(unnamed font)";
         rq.font = fw_fontset_match_system(ctx->fonts, d->font_name, family, style, &sys);
-        if (!rq.font || !sys.exact)
-            report_missing(ctx->missing, d->font_name ? d->font_name : family ? family : "(unnamed font)");
+        int exact = rq.font && sys.exact;
         if (!rq.font)
             rq.font = fw_fontset_default(ctx->fonts);
+        if (!exact) {
+            report_missing(ctx->missing, asked);
+            fw_fontset_note_substitute(ctx->fonts, asked, rq.font);
+        }
     }
     *used_embedded = rq.font == NULL;
     fw_err rc;

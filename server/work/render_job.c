@@ -494,6 +494,13 @@ static void stage_cleanup(render_ctx *c)
     json_decref(c->doc);
     c->doc = NULL;
     fw_template_free(&c->tpl);
+    for (size_t i = 0; c->result && i < fw_fontset_substitute_count(c->fonts); i++) {
+        const fw_font_substitute *sub = fw_fontset_substitute_at(c->fonts, i);
+        json_array_append_new(c->result->font_substitutes,
+                              json_pack("{s:s,s:s,s:s,s:b,s:b}", "font", sub->font, "family", sub->family, "style",
+                                        sub->style, "syntheticBold", sub->synthetic_bold, "syntheticItalic",
+                                        sub->synthetic_italic));
+    }
     fw_fontset_free(&c->fonts);
     if (c->workdir[0])
         fw_remove_tree(c->workdir);
@@ -506,6 +513,7 @@ fw_err fw_render_job(const fw_render_request *req, fw_render_result *result, fw_
 
     memset(result, 0, sizeof(*result));
     result->missing_fonts = json_array();
+    result->font_substitutes = json_array();
     memset(&c, 0, sizeof(c));
     c.req = req;
     c.job = req->job;
@@ -545,4 +553,6 @@ void fw_render_result_clear(fw_render_result *result)
 {
     json_decref(result->missing_fonts);
     result->missing_fonts = NULL;
+    json_decref(result->font_substitutes);
+    result->font_substitutes = NULL;
 }

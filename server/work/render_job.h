@@ -50,6 +50,9 @@ typedef struct fw_render_result {
     char codec[64];               /* the codec used, canonical name ("" for aep) */
     const char *mime_type;
     json_t *missing_fonts;        /* array of font names rendered with the default font; caller frees */
+    /* What drew each missing font: [{font, family, style, syntheticBold,
+     * syntheticItalic}]; caller frees (fw_render_result_clear). */
+    json_t *font_substitutes;
     double render_seconds;        /* prerender to postrender, wall clock */
 } fw_render_result;
 

@@ -399,7 +399,14 @@ static void process(fw_store *store, const fw_worker_config *config, const char 
         fw_store_job_release(store, row->id, worker, "the worker stopped", INT_MAX, &err);
         fw_log(FW_LOG_INFO, "worker", "job %s handed back", row->id);
     } else if (rc == FW_OK) {
-        char *fonts = json_array_size(res.missing_fonts) ? json_dumps(res.missing_fonts, JSON_COMPACT) : NULL;
+        char *fonts = NULL;
+        if (json_array_size(res.font_substitutes)) {
+            json_t *report = json_pack("{s:O,s:O}", "missing", res.missing_fonts, "substitutes", res.font_substitutes);
+            fonts = report ? json_dumps(report, JSON_COMPACT) : NULL;
+            json_decref(report);
+        } else if (json_array_size(res.missing_fonts)) {
+            fonts = json_dumps(res.missing_fonts, JSON_COMPACT);
+        }
         if (fw_store_job_complete(store, row->id, worker, res.render_seconds, fonts, NULL, &err) != FW_OK)
             fw_log(FW_LOG_WARN, "worker", "job %s: %s", row->id, err.message);
         else

@@ -100,7 +100,7 @@ def machine_fonts(c):
     T.check("nor after the render", got.status == "finished" and list(got.missing_fonts) == [],
             (got.status, list(got.missing_fonts)))
 
-    t2 = c.upload_template(template_needing("Arial-BoldMT", "Arial"))
+    t2 = c.upload_template(template_needing("Arial-BoldMT", "Arial"))  # style Book: the regular face
     match = t2.details.fonts[0].match
     T.check("Arial: the details name its metric-compatible stand-in",
             (match.source, match.family, match.exact) == ("machine", "Liberation Sans", False), str(match))
@@ -110,6 +110,10 @@ def machine_fonts(c):
     got2 = c.wait_status(job2.id, ("finished", "error"), RENDER_TIMEOUT)
     T.check("and after the render", got2.status == "finished" and list(got2.missing_fonts) == ["Arial-BoldMT"],
             (got2.status, list(got2.missing_fonts)))
+    for when, j in (("at creation", job2), ("after the render", got2)):
+        subs = [(s.font, s.family, s.style, s.synthetic_bold) for s in j.font_substitutes]
+        T.check("what stands in for Arial is said %s" % when,
+                subs == [("Arial-BoldMT", "Liberation Sans", "Regular", False)], subs)
 
 
 def delete_while_used(idle):
