@@ -42,6 +42,7 @@ typedef struct builder {
     size_t *byte; /* byte offset of each code point */
     size_t n;
     FriBidiLevel *levels; /* per code point, for the paragraph being laid out */
+    unsigned char *small; /* small caps: per code point, 1 where a lower-case letter was raised */
     size_t para_start, para_end;
     run *runs;
     size_t run_cap;
@@ -105,6 +106,10 @@ static uint32_t to_upper(uint32_t c)
     return c;
 }
 
+/* Small caps are capitals at this share of the size, as After Effects and
+ * Illustrator make them when the font has none of its own. */
+#define SMALL_CAPS 0.7
+
 static int is_break(uint32_t c)
 {
     return c == '\r' || c == '\n' || c == 0x03 || c == 0x2028 || c == 0x2029;
@@ -123,7 +128,9 @@ static int decode_text(builder *b)
     b->cp = malloc((len + 1) * sizeof(*b->cp));
     b->byte = malloc((len + 1) * sizeof(*b->byte));
     b->levels = malloc((len + 1) * sizeof(*b->levels));
-    if (!b->cp || !b->byte || !b->levels)
+    if (b->rq->caps == FW_TEXT_CAPS_SMALL)
+        b->small = calloc(len + 1, 1);
+    if (!b->cp || !b->byte || !b->levels || (b->rq->caps == FW_TEXT_CAPS_SMALL && !b->small))
         return -1;
     for (size_t i = 0; i < len;) {
         uint32_t c;
@@ -133,7 +140,10 @@ static int decode_text(builder *b)
             step = 1;
         }
         b->byte[b->n] = i;
-        b->cp[b->n++] = b->rq->caps != FW_TEXT_CAPS_NONE ? to_upper(c) : c;
+        uint32_t shown = b->rq->caps != FW_TEXT_CAPS_NONE ? to_upper(c) : c;
+        if (b->small)
+            b->small[b->n] = shown != c;
+        b->cp[b->n++] = shown;
         i += step;
     }
     return 0;
@@ -295,17 +305,18 @@ static double shape_run(builder *b, const run *r, double x, int line)
         if (!g)
             return x;
         size_t index = b->para_start + info[i].cluster;
+        double scale = b->scale * (b->small && b->small[index] ? SMALL_CAPS : 1);
         g->glyph_id = info[i].codepoint;
         g->codepoint = b->cp[index];
         g->byte_offset = b->byte[index];
-        g->x = x + pos[i].x_offset * b->scale;
-        g->y = -pos[i].y_offset * b->scale; /* font y is up, layer y is down */
-        g->advance = pos[i].x_advance * b->scale;
+        g->x = x + pos[i].x_offset * scale;
+        g->y = -pos[i].y_offset * scale; /* font y is up, layer y is down */
+        g->advance = pos[i].x_advance * scale;
         /* Tracking goes once per character cluster, not per glyph, so a
          * ligature or a conjunct is spaced like the letters it stands for. */
         if (i + 1 == count || info[i + 1].cluster != info[i].cluster)
             g->advance += b->tracking;
-        g->scale = b->scale;
+        g->scale = scale;
         g->line = line;
         x += g->advance;
     }
@@ -327,9 +338,10 @@ static double shape_line(builder *b, size_t start, size_t end, int line)
                 break;
             g->codepoint = b->cp[i];
             g->byte_offset = b->byte[i];
+            double size = b->rq->size * (b->small && b->small[i] ? SMALL_CAPS : 1);
             g->x = x;
-            g->advance = b->rq->metrics->advance(b->rq->metrics->ctx, b->cp[i]) * b->rq->size + b->tracking;
-            g->scale = b->rq->size;
+            g->advance = b->rq->metrics->advance(b->rq->metrics->ctx, b->cp[i]) * size + b->tracking;
+            g->scale = size;
             g->line = line;
             x += g->advance;
         }
@@ -740,6 +752,7 @@ fw_err fw_text_layout_new(const fw_text_request *rq, fw_text_layout **out, fw_er
     free(b.cp);
     free(b.byte);
     free(b.levels);
+    free(b.small);
     free(b.runs);
     if (b.oom) {
         free(b.points);

@@ -43,7 +43,7 @@ typedef enum fw_text_align {
 typedef enum fw_text_caps {
     FW_TEXT_CAPS_NONE = 0,
     FW_TEXT_CAPS_ALL,
-    FW_TEXT_CAPS_SMALL, /* drawn as all caps at full size for now */
+    FW_TEXT_CAPS_SMALL, /* lower-case letters as capitals at 70 % of the size */
 } fw_text_caps;
 
 /* A font without a file: per-character advances only (for example glyph

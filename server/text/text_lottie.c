@@ -289,7 +289,7 @@ static void append_embedded_glyphs(json_t *items, const fw_text_layout *layout, 
         if (!json_is_array(shapes) || json_array_size(shapes) == 0)
             continue;
         json_t *it = json_deep_copy(shapes);
-        json_t *tr = transform_json(g->x, g->y, size, NULL);
+        json_t *tr = transform_json(g->x, g->y, g->scale > 0 ? g->scale : size, NULL); /* small caps: smaller */
         if (g->angle != 0)
             json_object_set_new(tr, "r", static_value(real3(g->angle * 180.0 / M_PI)));
         json_array_append_new(it, tr);

@@ -5,6 +5,7 @@
  */
 #include "server/text/text_layout.h"
 
+#include <math.h>
 #include <stdio.h>
 
 #include "tests/fw_test.h"
@@ -374,6 +375,31 @@ static void test_all_caps_upper_cases_letters(void)
     fw_text_layout_free(&l);
 }
 
+static void test_small_caps_are_capitals_at_seventy_percent(void)
+{
+    fw_text_request all = point("Hx", 50), small = point("Hx", 50);
+    all.caps = FW_TEXT_CAPS_ALL;
+    small.caps = FW_TEXT_CAPS_SMALL;
+    fw_text_layout *a = lay(&all), *s = lay(&small);
+    FW_REQUIRE(a && s && a->glyph_count == 2 && s->glyph_count == 2);
+    /* The same capital glyphs; the one that was lower case is smaller. */
+    FW_CHECK_INT(s->glyphs[1].glyph_id, a->glyphs[1].glyph_id);
+    FW_CHECK_NEAR(s->glyphs[0].advance, a->glyphs[0].advance, 1e-9);
+    FW_CHECK_NEAR(s->glyphs[1].advance, a->glyphs[1].advance * 0.7, 1e-9);
+    FW_CHECK_NEAR(s->glyphs[1].scale, a->glyphs[1].scale * 0.7, 1e-12);
+    /* Its ink is 70 % as tall: the X's top is lower than the H's. */
+    double h_top = 0, x_top = 0;
+    for (size_t g = 0; g < 2; g++)
+        for (size_t c = s->glyphs[g].first_contour; c < s->glyphs[g].first_contour + s->glyphs[g].contour_count; c++)
+            for (size_t p = 0; p < 1 + 3 * s->contours[c].segment_count; p++) {
+                double *top = g ? &x_top : &h_top;
+                *top = fmin(*top, s->contours[c].points[p].y);
+            }
+    FW_CHECK_NEAR(x_top, h_top * 0.7, 0.05 * -h_top);
+    fw_text_layout_free(&a);
+    fw_text_layout_free(&s);
+}
+
 static double half_em(void *ctx, uint32_t cp)
 {
     return cp == ' ' ? 0.25 : 0.5;
@@ -449,6 +475,7 @@ int main(void)
     FW_RUN(test_baseline_shift_raises_and_line_height_spaces_lines);
     FW_RUN(test_outlines_are_closed_cubic_contours_above_the_baseline);
     FW_RUN(test_all_caps_upper_cases_letters);
+    FW_RUN(test_small_caps_are_capitals_at_seventy_percent);
     FW_RUN(test_metrics_fonts_lay_out_without_outlines);
     FW_RUN(test_bad_requests_name_the_field);
     FW_RUN(test_arabic_and_hindi_glyphs_are_harfbuzz_own);

@@ -278,7 +278,7 @@ static fw_err embedded_outlines(lt_doc *doc, text_keyframe *key, fw_error *err)
         size_t first = b.contour_count;
         size_t first_point = b.point_count;
         add_shapes(&b, fw_lottie_glyph_shapes(doc->json, key->style.family, key->style.style, lg->codepoint), lg->x,
-                   lg->y, scale, 0);
+                   lg->y, lg->scale > 0 ? lg->scale / 100.0 : scale, 0); /* small caps are smaller */
         key->glyphs[g].first_contour = first;
         key->glyphs[g].contour_count = b.contour_count - first;
         if (lg->angle != 0 && !b.oom) { /* on a path: turned about its origin */
