@@ -533,11 +533,16 @@ fw_err fw_store_job_claim(fw_store *s, const char *worker, int64_t lease_ms, fw_
         return fw_error_set(err, FW_ERR_INVALID, "lease_ms", "a lease must last some time, not %lld ms",
                             (long long)lease_ms);
     /* Oldest first. The outer status check matters on PostgreSQL: the row
-     * found may have been claimed and committed since the statement began. */
+     * found may have been claimed and committed since the statement began.
+     * A claim that waited for the transaction queueing the job (a parent
+     * whose last child just finished) does not start it before that change:
+     * its clock was read before the wait. */
     snprintf(sql, sizeof(sql),
              "UPDATE jobs SET status = 'render:dorender', worker = $1, lease_until = $2, "
-             "attempts = attempts + 1, started_at = CASE WHEN started_at = 0 THEN $3 ELSE started_at END, "
-             "progress = 0, stage = '', updated_at = $3, version = fw_next_version() "
+             "attempts = attempts + 1, "
+             "started_at = CASE WHEN started_at <> 0 THEN started_at WHEN updated_at > $3 THEN updated_at ELSE $3 END, "
+             "progress = 0, stage = '', updated_at = CASE WHEN updated_at > $3 THEN updated_at ELSE $3 END, "
+             "version = fw_next_version() "
              "WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1 %s) "
              "AND status = 'queued' RETURNING " JOB_COLUMNS,
              s->ops->claim_lock);
