@@ -41,6 +41,7 @@ packages=(
   libfreetype-dev          # font files
   libfontconfig-dev        # the machine's fonts, for text whose font no job, team or bundle gives
   libfribidi-dev           # bidirectional text
+  libicu-dev               # line breaking in box text by Unicode's rules (UAX #14)
   libsqlite3-dev           # the embedded job store
   libpq-dev                # the PostgreSQL job store of a farm
   libmicrohttpd-dev        # the HTTP servers: output URLs, uploads, the REST gateway

@@ -17,6 +17,7 @@ SYSTEM_LIBRARIES = {
     "fribidi": ["fribidi"],
     "grpc": ["grpc"],
     "harfbuzz": ["harfbuzz"],
+    "icu": ["icu-uc"],
     "jansson": ["jansson"],
     "libpq": ["libpq"],
     "libzip": ["libzip"],
