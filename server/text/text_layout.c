@@ -5,10 +5,14 @@
  * breaks, and each paragraph gets its bidi embedding levels from FriBidi.
  * A line is shaped as runs of one direction and one script (HarfBuzz needs
  * both fixed per buffer), the runs put in visual order (Unicode rule L2), and
- * the glyphs appended left to right. Box text is wrapped greedily at spaces by
- * shaping candidate lines, which is quadratic in the worst case but template
- * text is short and measuring the real shaped line keeps kerning and
- * ligatures honest. Positions are final before outlines are read, so
+ * the glyphs appended left to right. Box text is wrapped greedily where ICU's
+ * line break iterator allows a break (UAX #14: after spaces and hyphens,
+ * between ideographs, never before closing punctuation) by shaping candidate
+ * lines, which is quadratic in the worst case but template text is short and
+ * measuring the real shaped line keeps kerning and ligatures honest. Only a
+ * run with no break opportunity that is wider than the box is broken inside,
+ * between grapheme clusters, and even then not before closing punctuation if
+ * it can be helped. Positions are final before outlines are read, so
  * justification never moves a contour.
  *
  * Everything is in font units until the end, where scale = size / units per
@@ -21,6 +25,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unicode/ubrk.h>
+#include <unicode/uchar.h>
 
 #include "server/text/fonts_internal.h"
 
@@ -43,6 +49,7 @@ typedef struct builder {
     size_t n;
     FriBidiLevel *levels; /* per code point, for the paragraph being laid out */
     unsigned char *small; /* small caps: per code point, 1 where a lower-case letter was raised */
+    unsigned char *breaks; /* per code point, for the paragraph being wrapped: BREAK_* flags */
     size_t para_start, para_end;
     run *runs;
     size_t run_cap;
@@ -52,7 +59,13 @@ typedef struct builder {
     size_t point_count, point_cap;
     size_t *contour_offsets; /* where each contour's points start in points */
     int oom;
+    const char *icu_error; /* ICU's name for why it could not find the breaks */
 } builder;
+
+/* Flags of b->breaks[i]: a line may start at code point i; a grapheme
+ * cluster starts there; and one that a line broken inside a run had better
+ * start with (not closing punctuation or a number's "%"). */
+enum { BREAK_LINE = 1, BREAK_CLUSTER = 2, BREAK_FORCED = 4 };
 
 /* ---- text ---- */
 
@@ -130,7 +143,8 @@ static int decode_text(builder *b)
     b->levels = malloc((len + 1) * sizeof(*b->levels));
     if (b->rq->caps == FW_TEXT_CAPS_SMALL)
         b->small = calloc(len + 1, 1);
-    if (!b->cp || !b->byte || !b->levels || (b->rq->caps == FW_TEXT_CAPS_SMALL && !b->small))
+    b->breaks = malloc(len + 1);
+    if (!b->cp || !b->byte || !b->levels || !b->breaks || (b->rq->caps == FW_TEXT_CAPS_SMALL && !b->small))
         return -1;
     for (size_t i = 0; i < len;) {
         uint32_t c;
@@ -388,46 +402,148 @@ static int push_line(builder *b, size_t start, size_t end, int paragraph_end)
     return b->oom ? -1 : 0;
 }
 
-/* The end of the longest prefix of [start, end) that fits in width; at least
- * one character, so a word wider than the box still makes progress. */
+/* Flag in b->breaks the code points where its boundaries fall; the iterator
+ * counts UTF-16 units from start, which are walked back to code points. */
+static void mark_boundaries(builder *b, UBreakIterator *it, size_t start, unsigned char flag)
+{
+    size_t i = start, unit = 0;
+    for (int32_t at = ubrk_next(it); at != UBRK_DONE; at = ubrk_next(it)) {
+        while (unit < (size_t)at)
+            unit += b->cp[i++] >= 0x10000 ? 2 : 1;
+        b->breaks[i] |= flag;
+    }
+}
+
+/* Whether a break forced inside a run may put c at the start of a line: not
+ * what UAX #14 keeps with the text before it even after spaces (rule 13:
+ * "!", ")", ",", "/", "。") nor a postfix like "%" (rule 25). */
+static int may_start_forced_line(uint32_t c)
+{
+    switch (u_getIntPropertyValue((UChar32)c, UCHAR_LINE_BREAK)) {
+    case U_LB_CLOSE_PUNCTUATION:
+    case U_LB_CLOSE_PARENTHESIS:
+    case U_LB_EXCLAMATION:
+    case U_LB_INFIX_NUMERIC:
+    case U_LB_BREAK_SYMBOLS:
+    case U_LB_POSTFIX_NUMERIC:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+/* Where lines may break in [start, end) by UAX #14 and where its grapheme
+ * clusters start, into b->breaks[start .. end]. The root locale's rules, so a
+ * render does not depend on the machine's locale. */
+static int find_breaks(builder *b, size_t start, size_t end)
+{
+    UChar *text = malloc(2 * (end - start) * sizeof(*text));
+    size_t len = 0;
+    if (!text) {
+        b->oom = 1;
+        return -1;
+    }
+    for (size_t i = start; i < end; i++) {
+        uint32_t c = b->cp[i];
+        if (c >= 0x10000) { /* a surrogate pair */
+            text[len++] = (UChar)(0xD800 + ((c - 0x10000) >> 10));
+            text[len++] = (UChar)(0xDC00 + ((c - 0x10000) & 0x3FF));
+        } else {
+            text[len++] = (UChar)c;
+        }
+    }
+    memset(b->breaks + start, 0, end - start + 1);
+    UErrorCode status = U_ZERO_ERROR;
+    UBreakIterator *lines = ubrk_open(UBRK_LINE, "", text, (int32_t)len, &status);
+    UBreakIterator *clusters = ubrk_open(UBRK_CHARACTER, "", text, (int32_t)len, &status);
+    if (U_SUCCESS(status)) {
+        mark_boundaries(b, lines, start, BREAK_LINE);
+        mark_boundaries(b, clusters, start, BREAK_CLUSTER);
+        for (size_t i = start + 1; i < end; i++)
+            if ((b->breaks[i] & BREAK_CLUSTER) && may_start_forced_line(b->cp[i]))
+                b->breaks[i] |= BREAK_FORCED;
+    } else {
+        b->oom = 1;
+        if (status != U_MEMORY_ALLOCATION_ERROR)
+            b->icu_error = u_errorName(status);
+    }
+    ubrk_close(lines);
+    ubrk_close(clusters);
+    free(text);
+    return b->oom ? -1 : 0;
+}
+
+/* The next code point after i, up to end, that has flag in b->breaks; end
+ * when there is none before it. */
+static size_t next_break(const builder *b, size_t i, size_t end, unsigned char flag)
+{
+    do
+        i++;
+    while (i < end && !(b->breaks[i] & flag));
+    return i;
+}
+
+/* [start, k) without its trailing spaces: they hang past the end of the line
+ * and count for neither its width nor its alignment. */
+static size_t without_trailing_spaces(const builder *b, size_t start, size_t k)
+{
+    while (k > start && is_space(b->cp[k - 1]))
+        k--;
+    return k;
+}
+
+/* The end of the longest prefix of [start, end) that ends where flag allows
+ * and fits in width; start when none does. */
+static size_t longest_fit(builder *b, size_t start, size_t end, double width, unsigned char flag)
+{
+    size_t fit = start;
+    for (size_t k = next_break(b, start, end, flag); k <= end && measure(b, start, k) <= width;
+         k = next_break(b, k, end, flag))
+        fit = k;
+    return fit;
+}
+
+/* Where to break [start, end), a run wider than width with no break
+ * opportunity: after the most grapheme clusters that fit, preferring a break
+ * that leaves closing punctuation where it belongs; at least one cluster, so
+ * the line still makes progress. */
 static size_t fitting_prefix(builder *b, size_t start, size_t end, double width)
 {
-    size_t k = start + 1;
-    while (k < end && measure(b, start, k + 1) <= width)
-        k++;
-    return k;
+    size_t fit = longest_fit(b, start, end, width, BREAK_FORCED);
+    if (fit == start)
+        fit = longest_fit(b, start, end, width, BREAK_CLUSTER);
+    if (fit == start)
+        fit = next_break(b, start, end, BREAK_CLUSTER);
+    return fit;
 }
 
 static int wrap_paragraph(builder *b, size_t start, size_t end)
 {
     const double width = b->rq->box_width + 1e-6;
+    if (start == end)
+        return push_line(b, start, end, 1);
+    if (find_breaks(b, start, end) != 0)
+        return -1;
     size_t line_start = start;
     do {
-        size_t fit_end = line_start, next_start = end, i = line_start;
-        int have = 0;
-        while (i < end) {
-            size_t word_end = i;
-            while (word_end < end && !is_space(b->cp[word_end]))
-                word_end++;
-            size_t next = word_end;
-            while (next < end && is_space(b->cp[next]))
-                next++;
-            if (measure(b, line_start, word_end) <= width) {
-                fit_end = word_end;
-                next_start = next;
-                have = 1;
-                i = next;
-                continue;
-            }
-            if (!have) { /* one word wider than the box: break inside it */
-                fit_end = next_start = fitting_prefix(b, line_start, word_end, width);
-                have = 1;
-                b->out->broken_words++;
-            }
-            break;
+        /* Greedy: the last break opportunity before which the line still fits. */
+        size_t fit_end = line_start, next_start = line_start;
+        for (size_t k = next_break(b, line_start, end, BREAK_LINE);; k = next_break(b, k, end, BREAK_LINE)) {
+            size_t content_end = without_trailing_spaces(b, line_start, k);
+            if (measure(b, line_start, content_end) > width)
+                break;
+            fit_end = content_end;
+            next_start = k;
+            if (k >= end)
+                break;
         }
-        if (!have || i >= end)
-            next_start = end;
+        if (next_start == line_start) { /* a run with no break opportunity, wider than the box */
+            size_t k = next_break(b, line_start, end, BREAK_LINE);
+            size_t run_end = without_trailing_spaces(b, line_start, k);
+            fit_end = fitting_prefix(b, line_start, run_end, width);
+            next_start = fit_end == run_end ? k : fit_end;
+            b->out->broken_words++;
+        }
         if (push_line(b, line_start, fit_end, next_start >= end) != 0)
             return -1;
         line_start = next_start;
@@ -753,12 +869,16 @@ fw_err fw_text_layout_new(const fw_text_request *rq, fw_text_layout **out, fw_er
     free(b.byte);
     free(b.levels);
     free(b.small);
+    free(b.breaks);
     free(b.runs);
     if (b.oom) {
         free(b.points);
         free(b.contour_offsets);
         b.out->contour_count = 0;
         fw_text_layout_free(&b.out);
+        if (b.icu_error)
+            return fw_error_set(err, FW_ERR_INTERNAL, "text", "ICU could not find where the lines may break (%s).",
+                                b.icu_error);
         return fw_error_set(err, FW_ERR_NOMEM, "text", "Out of memory laying out text.");
     }
     if (b.out->contour_count == 0) { /* nothing owns the point array then */

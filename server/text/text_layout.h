@@ -10,14 +10,16 @@
  *     alignment point (left end for left, right end for right, middle for
  *     centre);
  *   - box text: (box_x, box_y) is the top-left corner of the box and the first
- *     baseline is `ascent` below it; lines wrap at word boundaries within
- *     box_width.
+ *     baseline is `ascent` below it; lines wrap within box_width where the
+ *     Unicode line breaking rules (UAX #14) allow a break, and inside a run
+ *     that has none, between grapheme clusters, only when it alone is wider.
  * Later lines are line_height further down.
  *
  * Shaping is HarfBuzz (kerning, ligatures, complex scripts), bidirectional
- * text is ordered with FriBidi, outlines come from FreeType, unhinted and
- * unscaled, so the result does not depend on a pixel size. Nothing here knows
- * about Lottie: another engine can draw these contours directly.
+ * text is ordered with FriBidi, line breaks are ICU's, outlines come from
+ * FreeType, unhinted and unscaled, so the result does not depend on a pixel
+ * size. Nothing here knows about Lottie: another engine can draw these
+ * contours directly.
  */
 #ifndef FW_TEXT_LAYOUT_H
 #define FW_TEXT_LAYOUT_H
@@ -111,8 +113,8 @@ typedef struct fw_text_layout {
     fw_text_line *lines;
     size_t line_count;
     double width; /* the widest line */
-    /* Box text: lines that had to break inside a word (one that alone is
-     * wider than the box). */
+    /* Box text: lines that had to break inside a word (a run with no break
+     * opportunity that alone is wider than the box). */
     size_t broken_words;
     /* Bounds of all contour points; all zero when there are none. */
     double min_x, min_y, max_x, max_y;
