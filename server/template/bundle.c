@@ -198,6 +198,45 @@ static int has_font_extension(const char *name)
     return dot && (strcasecmp(dot, ".ttf") == 0 || strcasecmp(dot, ".otf") == 0 || strcasecmp(dot, ".ttc") == 0);
 }
 
+static int add_font_file(fw_template *t, const char *file)
+{
+    for (size_t i = 0; i < t->font_count; i++)
+        if (!strcmp(t->fonts[i], file))
+            return 0;
+    char **fonts = realloc(t->fonts, (t->font_count + 1) * sizeof(*fonts));
+    if (!fonts)
+        return -1;
+    t->fonts = fonts;
+    if (!(fonts[t->font_count] = strdup(file)))
+        return -1;
+    t->font_count++;
+    return 0;
+}
+
+/* The font files the document's font list names by a path inside the
+ * template's folder (fPath "font/Brand.ttf", as Bodymovin writes for a font
+ * it was given by file); a path that leaves the folder is not followed. */
+static fw_err find_named_fonts(fw_template *t, fw_error *err)
+{
+    char top[PATH_MAX], path[PATH_MAX], real[PATH_MAX];
+    json_t *font;
+    size_t i, n;
+    if (!realpath(t->dir, top))
+        return FW_OK;
+    n = strlen(top);
+    json_array_foreach(json_object_get(json_object_get(t->doc, "fonts"), "list"), i, font) {
+        const char *file = json_string_value(json_object_get(font, "fPath"));
+        if (!file || !*file || file[0] == '/' || strstr(file, "://") || !has_font_extension(file))
+            continue;
+        if (snprintf(path, sizeof(path), "%s/%s", top, file) >= (int)sizeof(path) || !realpath(path, real) ||
+            strncmp(real, top, n) != 0 || real[n] != '/' || !is_file(real))
+            continue;
+        if (add_font_file(t, real) != 0)
+            return fw_error_set(err, FW_ERR_NOMEM, NULL, "Out of memory listing fonts.");
+    }
+    return FW_OK;
+}
+
 static fw_err find_fonts(fw_template *t, fw_error *err)
 {
     char path[PATH_MAX];
@@ -205,7 +244,7 @@ static fw_err find_fonts(fw_template *t, fw_error *err)
     struct dirent *e;
     snprintf(path, sizeof(path), "%s/fonts", t->dir);
     if (!(d = opendir(path)))
-        return FW_OK;
+        return find_named_fonts(t, err);
     while ((e = readdir(d)) != NULL) {
         char file[PATH_MAX];
         if (e->d_name[0] == '.' || !has_font_extension(e->d_name))
@@ -226,7 +265,7 @@ static fw_err find_fonts(fw_template *t, fw_error *err)
     closedir(d);
     if (t->font_count > 1) /* an empty fonts/ folder leaves t->fonts NULL */
         qsort(t->fonts, t->font_count, sizeof(*t->fonts), compare_strings);
-    return FW_OK;
+    return find_named_fonts(t, err);
 }
 
 static fw_err template_new(fw_template **tpl, json_t *doc, const char *dir, const char *format, int dotlottie,

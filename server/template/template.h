@@ -62,8 +62,9 @@ void fw_template_set_document(fw_template *tpl, json_t *doc);
 const char *fw_template_dir(const fw_template *tpl);
 /* "json", "lottie" (dotLottie) or "zip". */
 const char *fw_template_format(const fw_template *tpl);
-/* Font files (.ttf/.otf/.ttc) found in the bundle's fonts/ folder,
- * absolute paths, sorted by name. */
+/* Font files (.ttf/.otf/.ttc) found in the bundle's fonts/ folder (sorted
+ * by name), then those the document's font list names by an fPath inside
+ * the template's folder; absolute paths. */
 size_t fw_template_font_count(const fw_template *tpl);
 const char *fw_template_font_path(const fw_template *tpl, size_t i);
 

@@ -4,12 +4,14 @@
  * After Effects exports; selecting a composition to render.
  */
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <zip.h>
 
 #include "server/template/template.h"
+#include "server/util/fs.h"
 #include "tests/fw_test.h"
 
 #define BASIC "tests/template/testdata/basic.json"
@@ -465,6 +467,52 @@ static void test_introspection_reports_text_rooms_and_font_matches(void)
     json_decref(doc);
 }
 
+static int copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+    char buf[65536];
+    size_t n;
+    int rc = in && out ? 0 : -1;
+    while (rc == 0 && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+        rc = fwrite(buf, 1, n, out) == n ? 0 : -1;
+    if (in)
+        fclose(in);
+    if (out && fclose(out) != 0)
+        rc = -1;
+    return rc;
+}
+
+static void test_fonts_named_by_path_inside_the_template_are_its_own(void)
+{
+    const char *dir = fw_test_tmpdir();
+    char sub[PATH_MAX], path[PATH_MAX], outside[PATH_MAX];
+    fw_template *tpl = NULL;
+    fw_error err = {0};
+    FW_REQUIRE(dir);
+    snprintf(sub, sizeof(sub), "%s/t", dir);
+    FW_REQUIRE(mkdir(sub, 0700) == 0);
+    snprintf(path, sizeof(path), "%s/t/font", dir);
+    FW_REQUIRE(mkdir(path, 0700) == 0);
+    snprintf(path, sizeof(path), "%s/t/font/Brand.ttf", dir);
+    FW_REQUIRE(copy_file("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", path) == 0);
+    snprintf(outside, sizeof(outside), "%s/Outside.ttf", dir);
+    FW_REQUIRE(copy_file("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", outside) == 0);
+    snprintf(path, sizeof(path), "%s/t/template.json", dir);
+    FILE *f = fopen(path, "w");
+    FW_REQUIRE(f);
+    fputs("{\"v\":\"5.7.4\",\"fr\":30,\"ip\":0,\"op\":30,\"w\":100,\"h\":100,\"layers\":[],"
+          "\"fonts\":{\"list\":[{\"fName\":\"Brand\",\"fFamily\":\"Brand\",\"fPath\":\"font/Brand.ttf\","
+          "\"origin\":3},{\"fName\":\"Out\",\"fFamily\":\"Out\",\"fPath\":\"../Outside.ttf\",\"origin\":3},"
+          "{\"fName\":\"Web\",\"fFamily\":\"Web\",\"fPath\":\"https://example.com/w.ttf\",\"origin\":3}]}}",
+          f);
+    fclose(f);
+    FW_REQUIRE(fw_template_load(&tpl, path, NULL, NULL, &err) == FW_OK);
+    FW_CHECK_INT(fw_template_font_count(tpl), 1);
+    FW_CHECK_CONTAINS(fw_template_font_path(tpl, 0), "/t/font/Brand.ttf");
+    fw_template_free(&tpl);
+    fw_remove_tree(dir);
+}
+
 static void test_introspection_of_slots(void)
 {
     fw_template *tpl = NULL;
@@ -578,6 +626,7 @@ int main(void)
     FW_RUN(test_introspection_of_own_template);
     FW_RUN(test_introspection_of_text2);
     FW_RUN(test_introspection_reports_text_rooms_and_font_matches);
+    FW_RUN(test_fonts_named_by_path_inside_the_template_are_its_own);
     FW_RUN(test_introspection_of_slots);
     FW_RUN(test_introspection_of_markers);
     FW_RUN(test_introspection_of_precomp_heavy_file);
