@@ -126,8 +126,26 @@ def render(api, tpl, asset):
     return data if code == 200 else None
 
 
+def details(api, tpl):
+    """The template's introspection, as each API gives it."""
+    if api.name == "REST":
+        return api.h.request("GET", "/templates/" + tpl).json().get("details") or {}
+    from google.protobuf import json_format
+    t = api.c.templates.GetTemplate(api.c.template_pb2.GetTemplateRequest(id=tpl), metadata=api.c.md(), timeout=30)
+    return json_format.MessageToDict(t.details)
+
+
 def cases(api):
     tpl = api.upload(template())
+    d = details(api, tpl)
+    layers = {layer.get("name"): layer for layer in (d.get("compositions") or [{}])[0].get("layers", [])}
+    box = ((layers.get("name") or {}).get("replaceable") or {}).get("textBox") or {}
+    T.check("%s: the details give the paragraph's box" % api.name,
+            (box.get("x"), box.get("y"), box.get("width"), box.get("height"), box.get("paragraph")) ==
+            (-250, -55, 500, 110, True), box)
+    match = ((d.get("fonts") or [{}])[0]).get("match") or {}
+    T.check("%s: and the face that draws its font" % api.name,
+            (match.get("source"), match.get("family"), match.get("exact")) == ("machine", "DejaVu Sans", True), match)
     plain = render(api, tpl, {"type": "text", "layerName": "name", "value": LONG_NAME})
     fitted = render(api, tpl, {"type": "text", "layerName": "name", "value": LONG_NAME,
                                api.fit_key: {"mode": "shrink"}})
