@@ -17,6 +17,14 @@
  * disk next to it; data: URIs work as they are. PNGs already in OUT are kept
  * (pass --force to draw them again), so a second run only draws what is new.
  *
+ * For a file with text layers it also writes OUT/<file-stem>.fonts.json:
+ * for every font of the file's font list (by fName, the name its text
+ * documents use), the family lottie-web asked Chromium for and the platform
+ * fonts Chromium drew the text nodes with (DevTools' CSS.getPlatformFontsForNode:
+ * family, PostScript name, glyph count), so that a comparison can tell a
+ * layout difference from a font the machine lacks. A line is printed for
+ * every font drawn with another family than the one asked for.
+ *
  * The svg renderer is the default: it is lottie-web's default and its most
  * complete (it draws the blur, drop shadow, tint, fill and tritone effects
  * that the canvas renderer skips).
@@ -137,6 +145,31 @@ async function loadInPage(data, renderer, width, height) {
   for (let i = 0; i < 600 && fm && !fm.isLoaded; i++) await new Promise((r) => setTimeout(r, 50));
 }
 
+/* In the page: marks every SVG text node of each text layer with the name
+ * of the font (fName) its text document uses, and returns, per name, what
+ * lottie-web asked the browser for. Runs in the browser. */
+function markTextNodes() {
+  const asked = {};
+  const visit = (elements) => {
+    for (const element of elements || []) {
+      if (!element) continue;
+      const data = element.textProperty && element.textProperty.currentData;
+      if (data && element.layerElement) {
+        const layer = element.layerElement;
+        for (const node of layer.querySelectorAll('text, tspan')) node.setAttribute('data-fidelity-font', data.f);
+        asked[data.f] = {
+          family: layer.getAttribute('font-family'),
+          weight: layer.getAttribute('font-weight'),
+          style: layer.getAttribute('font-style'),
+        };
+      }
+      visit(element.elements);
+    }
+  };
+  visit(window.fidelityAnim.renderer.elements);
+  return asked;
+}
+
 async function showFrame(frame) {
   window.fidelityAnim.goToAndStop(frame, true);
   /* Two animation frames: the DOM/canvas update is on screen. */
@@ -151,7 +184,85 @@ function withTimeout(promise, ms, what) {
   ]).finally(() => clearTimeout(timer));
 }
 
-/* Writes the missing frames of one file; returns how many it wrote. */
+function hasTextLayers(data) {
+  const layers = [data.layers || [], ...(data.assets || []).map((a) => a.layers || [])];
+  return layers.some((list) => list.some((layer) => layer && layer.ty === 5));
+}
+
+/* The platform fonts Chromium drew the marked text nodes of the page with:
+ * { fName: Map(family + PostScript name -> {familyName, postScriptName,
+ * isCustomFont, glyphCount}) }, glyphs summed over the nodes. */
+async function platformFonts(cdp) {
+  const { root } = await cdp.send('DOM.getDocument', { depth: -1 });
+  const { nodeIds } = await cdp.send('DOM.querySelectorAll', { nodeId: root.nodeId, selector: 'text, tspan' });
+  const used = {};
+  for (const nodeId of nodeIds) {
+    const { attributes } = await cdp.send('DOM.getAttributes', { nodeId });
+    const at = attributes.indexOf('data-fidelity-font');
+    if (at < 0 || at % 2) continue; /* not a text layer's: lottie-web's measuring node */
+    const name = attributes[at + 1];
+    const { fonts } = await cdp.send('CSS.getPlatformFontsForNode', { nodeId });
+    const byFace = used[name] || (used[name] = new Map());
+    for (const f of fonts) {
+      const key = `${f.familyName}\n${f.postScriptName || ''}`;
+      const seen = byFace.get(key);
+      if (seen) seen.glyphCount += f.glyphCount;
+      else byFace.set(key, { familyName: f.familyName, postScriptName: f.postScriptName || '',
+        isCustomFont: !!f.isCustomFont, glyphCount: f.glyphCount });
+    }
+  }
+  return used;
+}
+
+function sameFamily(a, b) {
+  const key = (s) => String(s || '').replace(/["']/g, '').trim().toLowerCase();
+  return key(a) === key(b);
+}
+
+/* OUT/<stem>.fonts.json from what the frames drew: per font of the font list,
+ * what was asked and the platform fonts used (for a face, the most glyphs any
+ * one frame drew with it). "fallback" is set when the face that drew the most
+ * glyphs is of another family than the one asked for. Returns the lines to
+ * print about fonts drawn with another family. */
+function writeFonts(opts, file, data, asked, frames) {
+  const stem = path.basename(file, '.json');
+  const fonts = {};
+  const notes = [];
+  for (const entry of (data.fonts && data.fonts.list) || []) {
+    if (!entry || typeof entry.fName !== 'string') continue;
+    const wanted = asked[entry.fName] || {};
+    const faces = new Map();
+    for (const frame of frames) {
+      for (const [key, face] of (frame[entry.fName] || new Map())) {
+        const seen = faces.get(key);
+        if (!seen || seen.glyphCount < face.glyphCount) faces.set(key, { ...face });
+      }
+    }
+    const platform = [...faces.values()].sort((a, b) => b.glyphCount - a.glyphCount);
+    const family = wanted.family || entry.fFamily || '';
+    fonts[entry.fName] = {
+      fFamily: entry.fFamily || '',
+      fStyle: entry.fStyle || '',
+      family,
+      weight: wanted.weight || '',
+      style: wanted.style || '',
+      glyphs: Array.isArray(data.chars) && data.chars.length > 0,
+      platformFonts: platform,
+      fallback: platform.length > 0 && !sameFamily(platform[0].familyName, family),
+    };
+    for (const face of platform)
+      if (!sameFamily(face.familyName, family))
+        notes.push(`  ${file}: font "${entry.fName}" asks for ${family}; Chromium drew ${face.glyphCount} glyph(s) ` +
+          `with ${face.familyName}${face.postScriptName ? ` (${face.postScriptName})` : ''}`);
+  }
+  const target = path.join(opts.out, `${stem}.fonts.json`);
+  fs.writeFileSync(`${target}.part`, JSON.stringify({ file, renderer: opts.renderer, fonts }, null, 1) + '\n');
+  fs.renameSync(`${target}.part`, target);
+  return notes;
+}
+
+/* Writes the missing frames of one file (and, for a file with text, its
+ * fonts); returns how many frames it wrote. */
 async function drawFile(browser, opts, playerPath, file) {
   const stem = path.basename(file, '.json');
   const data = JSON.parse(fs.readFileSync(path.join(opts.corpus, file), 'utf8'));
@@ -164,9 +275,13 @@ async function drawFile(browser, opts, playerPath, file) {
     if (typeof asset.p === 'string' && !asset.e && !asset.p.startsWith('data:'))
       asset.u = 'files/' + (typeof asset.u === 'string' ? asset.u : '');
   }
-  const todo = framesOf(data).filter(
-    (f) => opts.force || !fs.existsSync(path.join(opts.out, `${stem}.${f}.png`)));
-  if (todo.length === 0) return 0;
+  const frames = framesOf(data);
+  const todo = frames.filter((f) => opts.force || !fs.existsSync(path.join(opts.out, `${stem}.${f}.png`)));
+  /* Fonts are recorded whenever frames are drawn, and for a file drawn
+   * before fonts were recorded. */
+  const wantFonts = hasTextLayers(data) &&
+    (todo.length > 0 || !fs.existsSync(path.join(opts.out, `${stem}.fonts.json`)));
+  if (todo.length === 0 && !wantFonts) return 0;
 
   const page = await browser.newPage();
   try {
@@ -176,12 +291,32 @@ async function drawFile(browser, opts, playerPath, file) {
     await page.setViewport({ width, height, deviceScaleFactor: 1 });
     await page.goto(`${ORIGIN}/index.html`, { waitUntil: 'load' });
     await page.evaluate(loadInPage, data, opts.renderer, width, height);
-    for (const frame of todo) {
+    const cdp = wantFonts ? await page.target().createCDPSession() : null;
+    if (cdp) {
+      await cdp.send('DOM.enable');
+      await cdp.send('CSS.enable');
+    }
+    const asked = {};
+    const used = [];
+    for (const frame of frames) {
+      if (!todo.includes(frame) && !cdp) continue;
       await page.evaluate(showFrame, frame);
-      const target = path.join(opts.out, `${stem}.${frame}.png`);
-      const partial = `${target}.part.png`;
-      await page.screenshot({ path: partial, clip: { x: 0, y: 0, width, height }, omitBackground: true });
-      fs.renameSync(partial, target);
+      if (todo.includes(frame)) {
+        const target = path.join(opts.out, `${stem}.${frame}.png`);
+        const partial = `${target}.part.png`;
+        await page.screenshot({ path: partial, clip: { x: 0, y: 0, width, height }, omitBackground: true });
+        fs.renameSync(partial, target);
+      }
+      /* Marked after the screenshot: the marks draw nothing, but the picture
+       * stays that of lottie-web's page as it made it. */
+      if (cdp) {
+        Object.assign(asked, await page.evaluate(markTextNodes));
+        used.push(await platformFonts(cdp));
+      }
+    }
+    if (cdp) {
+      for (const line of writeFonts(opts, file, data, asked, used)) process.stdout.write(`${line}\n`);
+      await cdp.detach();
     }
     if (errors.length) process.stderr.write(`  ${file}: page errors: ${errors.slice(0, 3).join(' | ')}\n`);
     return todo.length;
