@@ -321,25 +321,23 @@ static fw_err request_from_query(const fw_gateway_route *r, const char *id, cons
 }
 
 /* A text asset's "fit" is an object ({"mode": "shrink", ...}); the message
- * has it as text_fit, beside the image fit that is a string. Depth is
+ * has it as text_fit, beside the image fit that is a string. Only assets
+ * are looked at: the jobs of a batch, a job's assets and a child job's
+ * own; a script's data or a function's params keep their keys. Depth is
  * bounded by what the JSON parser accepts. */
-static void text_fit_to_message(json_t *v)
+static void text_fit_to_message(json_t *request)
 {
-    const char *key;
-    json_t *member;
+    json_t *item, *fit;
     size_t i;
-    if (json_is_array(v)) {
-        json_array_foreach(v, i, member) text_fit_to_message(member);
-        return;
+    json_array_foreach(json_object_get(request, "jobs"), i, item) text_fit_to_message(item);
+    json_array_foreach(json_object_get(request, "assets"), i, item) {
+        fit = json_object_get(item, "fit");
+        if (json_is_object(fit) && !json_object_get(item, "textFit")) {
+            json_object_set(item, "textFit", fit);
+            json_object_del(item, "fit");
+        }
+        text_fit_to_message(item);
     }
-    if (!json_is_object(v))
-        return;
-    json_t *fit = json_object_get(v, "fit");
-    if (json_is_object(fit) && !json_object_get(v, "textFit")) {
-        json_object_set(v, "textFit", fit);
-        json_object_del(v, "fit");
-    }
-    json_object_foreach(v, key, member) text_fit_to_message(member);
 }
 
 /* And an error names it as the client wrote it: "assets[0].fit.mode". */

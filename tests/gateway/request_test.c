@@ -1,0 +1,67 @@
+/*
+ * request_test.c - REST bodies turned into the API's messages, without a
+ * server: a text asset's "fit" object becomes text_fit, and nothing else
+ * named "fit" is touched.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/gateway.h"
+#include "proto/json/pbjson.h"
+#include "tests/fw_test.h"
+
+/* The message a POST body builds, written back as JSON; NULL when refused. */
+static char *built(const char *path, const char *body, fw_error *err)
+{
+    const fw_gateway_route *route = NULL;
+    char id[FW_GATEWAY_ID_MAX] = "", allow[64] = "";
+    ProtobufCMessage *msg = NULL;
+    char *text = NULL;
+    if (fw_gateway_match("POST", path, &route, id, allow) != 200)
+        return NULL;
+    if (fw_gateway_build_request(route, id, NULL, body, strlen(body), &msg, err) != FW_OK)
+        return NULL;
+    if (fw_pbjson_format(msg, 0, &text, err) != FW_OK)
+        text = NULL;
+    fw_pbjson_message_free(&msg);
+    return text;
+}
+
+static void test_a_text_fit_object_becomes_text_fit_and_other_fits_stay(void)
+{
+    fw_error err = {0};
+    char *text = built("/api/v2/jobs",
+                       "{\"template\":{\"id\":\"t\"},\"assets\":["
+                       "{\"type\":\"text\",\"layerName\":\"name\",\"value\":\"x\",\"fit\":{\"mode\":\"shrink\",\"maxLines\":2}},"
+                       "{\"type\":\"image\",\"layerName\":\"photo\",\"src\":\"https://example.com/a.png\",\"fit\":\"cover\"},"
+                       "{\"type\":\"script\",\"value\":\"1\",\"data\":{\"fit\":{\"mode\":\"kept\"}}},"
+                       "{\"type\":\"job\",\"layerName\":\"child\",\"template\":{\"id\":\"c\"},\"assets\":["
+                       "{\"type\":\"text\",\"layerName\":\"t\",\"value\":\"y\",\"fit\":{\"mode\":\"wrap-shrink\"}}]}]}",
+                       &err);
+    FW_CHECK_MSG(text, "%s", err.message);
+    FW_REQUIRE(text);
+    FW_CHECK_CONTAINS(text, "\"textFit\":{\"mode\":\"shrink\",\"maxLines\":2}");
+    FW_CHECK_CONTAINS(text, "\"fit\":\"cover\"");
+    FW_CHECK_CONTAINS(text, "\"data\":{\"fit\":{\"mode\":\"kept\"}}");
+    FW_CHECK_CONTAINS(text, "\"textFit\":{\"mode\":\"wrap-shrink\"}");
+    free(text);
+
+    /* A batch's jobs too; and an error names the field as the client wrote it. */
+    text = built("/api/v2/batches", "{\"jobs\":[{\"template\":{\"id\":\"t\"},\"assets\":["
+                                  "{\"type\":\"text\",\"layerName\":\"n\",\"value\":\"x\",\"fit\":{\"mode\":\"shrink\"}}]}]}",
+                 &err);
+    FW_CHECK_MSG(text, "%s", err.message);
+    FW_REQUIRE(text);
+    FW_CHECK_CONTAINS(text, "\"textFit\":{\"mode\":\"shrink\"}");
+    free(text);
+    FW_CHECK(built("/api/v2/jobs",
+                   "{\"template\":{\"id\":\"t\"},\"assets\":[{\"type\":\"text\",\"value\":\"x\",\"fit\":{\"mode\":3}}]}",
+                   &err) == NULL);
+    FW_CHECK_STR(err.field, "assets[0].fit.mode");
+}
+
+int main(void)
+{
+    FW_RUN(test_a_text_fit_object_becomes_text_fit_and_other_fits_stay);
+    return fw_test_end();
+}
