@@ -50,41 +50,46 @@ int fw_job_font_choose(json_t *need, const fw_font_row *fonts, size_t n)
     return -1;
 }
 
-/* Whether the template draws a font without a team font: from its bundle,
- * or with a face of this machine that is that family. */
-static int drawn_without_team_font(json_t *template_details, const char *name)
+/* The match (template.h: bundle, embedded, machine or none) the template's
+ * details give the font called name; NULL when they do not list it. */
+static json_t *details_match(json_t *template_details, json_t *name)
 {
     json_t *font;
     size_t i;
     json_array_foreach(json_object_get(template_details, "fonts"), i, font) {
-        json_t *match = json_object_get(font, "match");
-        const char *source = json_string_value(json_object_get(match, "source"));
-        const char *n = json_string_value(json_object_get(font, "name"));
-        if (n && name && !strcmp(n, name) && source &&
-            (!strcmp(source, "bundle") || (!strcmp(source, "machine") && json_is_true(json_object_get(match, "exact")))))
-            return 1;
+        if (json_equal(json_object_get(font, "name"), name))
+            return json_object_get(font, "match");
     }
-    return 0;
+    return NULL;
+}
+
+static int match_is(json_t *match, const char *source)
+{
+    const char *s = json_string_value(json_object_get(match, "source"));
+    return s && !strcmp(s, source);
+}
+
+/* Whether the template draws a font without a team font: from its bundle,
+ * or with a face of this machine that is that family. */
+static int drawn_without_team_font(json_t *template_details, json_t *name)
+{
+    json_t *match = details_match(template_details, name);
+    return match_is(match, "bundle") || (match_is(match, "machine") && json_is_true(json_object_get(match, "exact")));
 }
 
 json_t *fw_job_font_report(json_t *missing, json_t *template_details)
 {
-    json_t *subs = json_array(), *name, *font;
-    size_t i, j;
+    json_t *subs = json_array(), *name;
+    size_t i;
     json_array_foreach(missing, i, name) {
-        json_array_foreach(json_object_get(template_details, "fonts"), j, font) {
-            json_t *match = json_object_get(font, "match");
-            const char *source = json_string_value(json_object_get(match, "source"));
-            if (!json_equal(json_object_get(font, "name"), name) || !source ||
-                (strcmp(source, "machine") != 0 && strcmp(source, "none") != 0))
-                continue;
-            json_array_append_new(subs, json_pack("{s:O,s:O,s:O,s:O,s:O}", "font", name, "family",
-                                                  json_object_get(match, "family"), "style",
-                                                  json_object_get(match, "style"), "syntheticBold",
-                                                  json_object_get(match, "syntheticBold"), "syntheticItalic",
-                                                  json_object_get(match, "syntheticItalic")));
-            break;
-        }
+        json_t *match = details_match(template_details, name);
+        if (!match_is(match, "machine") && !match_is(match, "none"))
+            continue;
+        json_array_append_new(subs, json_pack("{s:O,s:O,s:O,s:O,s:O}", "font", name, "family",
+                                              json_object_get(match, "family"), "style",
+                                              json_object_get(match, "style"), "syntheticBold",
+                                              json_object_get(match, "syntheticBold"), "syntheticItalic",
+                                              json_object_get(match, "syntheticItalic")));
     }
     if (!json_array_size(subs)) {
         json_decref(subs);
@@ -109,7 +114,7 @@ fw_err fw_job_missing_fonts(fw_store *store, const char *team_id, json_t *job, j
             json_t *seen;
             int dup = 0;
             if (fw_job_font_choose(need, fonts, count) >= 0 ||
-                drawn_without_team_font(template_details, json_string_value(name)))
+                drawn_without_team_font(template_details, name))
                 continue;
             json_array_foreach(*missing, k, seen) dup |= json_equal(seen, name);
             if (!dup)

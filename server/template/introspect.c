@@ -172,6 +172,13 @@ static json_t *compositions(json_t *doc, const fw_lottie_comps *comps, fw_fontse
     return list;
 }
 
+static json_t *match_json(const char *source, const char *family, const char *style, int exact, int bold,
+                          int italic)
+{
+    return json_pack("{s:s,s:s,s:s,s:b,s:b,s:b}", "source", source, "family", family ? family : "", "style",
+                     style ? style : "", "exact", exact, "syntheticBold", bold, "syntheticItalic", italic);
+}
+
 /* What a font entry is drawn with when no job or team font brings it: the
  * bundle's fonts, the embedded glyphs, or the machine's face (the family
  * itself or its substitute). */
@@ -185,19 +192,13 @@ static json_t *font_match(json_t *entry, int embedded, fw_fontset *fonts)
     fw_system_font sys;
 
     if (found && found != fw_fontset_default(fonts))
-        return json_pack("{s:s,s:s,s:s,s:b,s:b,s:b}", "source", "bundle", "family", fw_font_family(found), "style",
-                         fw_font_style(found), "exact", 1, "syntheticBold", 0, "syntheticItalic", 0);
+        return match_json("bundle", fw_font_family(found), fw_font_style(found), 1, 0, 0);
     if (embedded)
-        return json_pack("{s:s,s:s,s:s,s:b,s:b,s:b}", "source", "embedded", "family", family ? family : "",
-                         "style", style ? style : "", "exact", 1, "syntheticBold", 0, "syntheticItalic", 0);
+        return match_json("embedded", family, style, 1, 0, 0);
     if (fw_font_system_lookup(name, family, style, &sys))
-        return json_pack("{s:s,s:s,s:s,s:b,s:b,s:b}", "source", "machine", "family", sys.family, "style", sys.style,
-                         "exact", sys.exact, "syntheticBold", sys.synthetic_bold, "syntheticItalic",
-                         sys.synthetic_italic);
+        return match_json("machine", sys.family, sys.style, sys.exact, sys.synthetic_bold, sys.synthetic_italic);
     found = fonts ? fw_fontset_default(fonts) : NULL;
-    return json_pack("{s:s,s:s,s:s,s:b,s:b,s:b}", "source", "none", "family", found ? fw_font_family(found) : "",
-                     "style", found ? fw_font_style(found) : "", "exact", 0, "syntheticBold", 0, "syntheticItalic",
-                     0);
+    return match_json("none", found ? fw_font_family(found) : NULL, found ? fw_font_style(found) : NULL, 0, 0, 0);
 }
 
 static json_t *fonts(json_t *doc, fw_fontset *set)

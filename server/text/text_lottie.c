@@ -620,8 +620,6 @@ static fw_err fit_text(const text_doc *d, fw_text_request *rq, fw_text_layout **
             if (rq->align > FW_TEXT_ALIGN_CENTER)
                 rq->align = FW_TEXT_ALIGN_LEFT;
         }
-    } else if (d->fit == FW_LOTTIE_FIT_SHRINK && max_lines <= 0) {
-        max_lines = 0; /* box text wraps anyway: the box's height bounds it */
     }
     if ((rc = fw_text_layout_new(rq, layout, err)) != FW_OK || fits(rq, *layout, room, max_lines, wrapped))
         return rc;
