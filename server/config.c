@@ -1,6 +1,7 @@
 /* config.c - see config.h. */
 #include "server/secrets/secrets.h"
 #include "server/config.h"
+#include "server/util/urlpolicy.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -112,6 +113,8 @@ fw_err fw_config_load(fw_config *c, int argc, char **argv, fw_error *err)
         c->max_clip_side = (int)values[1];
         c->max_media_mb = (long long)values[2];
     }
+    if (fw_url_policy_load(err) != FW_OK) /* FRAMEWRIGHT_URL_ALLOW, read once for the process */
+        return err ? err->code : FW_ERR_INVALID;
     c->probe_ms = 5000;
     if (getenv("FRAMEWRIGHT_PROBE_MS") && *getenv("FRAMEWRIGHT_PROBE_MS")) {
         char *end;

@@ -177,6 +177,7 @@ static int cmd_render(int argc, char **argv)
     req.job_dir = job_dir;
     req.output_path = output;
     req.allow_local_files = 1;
+    req.url_policy = fw_url_policy_open(); /* the command line's user owns the machine */
     req.progress = on_progress;
     req.progress_user = &progress;
     progress.started = monotonic();

@@ -187,7 +187,7 @@ static fw_fetch_probe_result probe_cached(const char *url, long timeout_ms, char
         }
         pthread_mutex_unlock(&probe_lock);
     }
-    r = fw_fetch_probe(url, timeout_ms, &status, why, why_len);
+    r = fw_fetch_probe(url, NULL, timeout_ms, &status, why, why_len);
     if (r != FW_PROBE_UNKNOWN && strlen(url) < sizeof(probe_cache[0].url)) {
         pthread_mutex_lock(&probe_lock);
         for (size_t i = 1; i < PROBE_CACHE; i++)
@@ -202,9 +202,39 @@ static fw_fetch_probe_result probe_cached(const char *url, long timeout_ms, char
     return r;
 }
 
+/* Every URL of a request (template, assets, webhook) against the URL policy, by what the URL
+ * itself says: scheme, host, an address in any spelling. Where a name leads is known only on
+ * connecting: the probe below and the worker's fetch check that. A webhook URL with a {{secret}}
+ * is checked when it is sent. */
+static fw_err check_urls(const json_t *json, fw_error *err)
+{
+    const fw_url_policy *policy = fw_url_policy_get();
+    const char *url;
+    json_t *asset;
+    size_t i;
+    fw_err rc;
+
+    url = json_string_value(json_object_get(json_object_get(json, "template"), "src"));
+    if (url && fw_fetch_is_remote(url) && (rc = fw_url_policy_check(policy, url, 0, "template.src", err)))
+        return rc;
+    json_array_foreach(json_object_get(json, "assets"), i, asset) {
+        char field[48];
+        url = json_string_value(json_object_get(asset, "src"));
+        if (!url || !strstr(url, "://"))
+            continue; /* data: URLs and paths: the fetch says what it thinks of those */
+        snprintf(field, sizeof(field), "assets[%zu].src", i);
+        if ((rc = fw_url_policy_check(policy, url, 0, field, err)))
+            return rc;
+    }
+    url = json_string_value(json_object_get(json_object_get(json, "webhook"), "url"));
+    if (url && !strstr(url, "{{") && (rc = fw_url_policy_check(policy, url, 0, "webhook.url", err)))
+        return rc;
+    return FW_OK;
+}
+
 /* The http(s) sources of a job's files answer: one that cannot be fetched (4xx, no such host,
- * connection refused) is refused now rather than failing the render later. Time-outs and 5xx
- * pass: the worker's fetch retries. */
+ * connection refused, an address the URL policy refuses) is refused now rather than failing the
+ * render later. Time-outs and 5xx pass: the worker's fetch retries. */
 static fw_err check_sources(const fw_service *svc, const fw_job_spec *job, fw_error *err)
 {
     static const char *const with_files[] = {"image", "video", "audio", "static", "script"};
@@ -223,9 +253,16 @@ static fw_err check_sources(const fw_service *svc, const fw_job_spec *job, fw_er
             wanted |= type && strcmp(type, with_files[k]) == 0;
         if (!wanted || !src || !fw_fetch_is_remote(src) || (strcmp(type, "script") == 0 && json_object_get(asset, "value")))
             continue;
-        if (probe_cached(src, svc->config.probe_ms, why, sizeof(why)) == FW_PROBE_MISSING) {
+        switch (probe_cached(src, svc->config.probe_ms, why, sizeof(why))) {
+        case FW_PROBE_MISSING:
             snprintf(field, sizeof(field), "assets[%zu].src", i);
             return fw_error_set(err, FW_ERR_INVALID, field, "%s cannot be fetched: %s", src, why);
+        case FW_PROBE_REFUSED:
+            snprintf(field, sizeof(field), "assets[%zu].src", i);
+            return fw_error_set(err, FW_ERR_INVALID, field, "%s was %s (FRAMEWRIGHT_URL_ALLOW opens exceptions)",
+                                src, why);
+        default:
+            break;
         }
     }
     return FW_OK;
@@ -366,7 +403,7 @@ static fw_err prepare_json(fw_service *svc, fw_store *store, const char *team_id
     fw_err rc;
 
     if ((rc = fw_job_from_json(&job, json, err)) || (rc = fw_render_output_extension(job, &ext, err)) ||
-        (rc = fw_service_job_secrets_check(store, team_id, json, err)))
+        (rc = check_urls(json, err)) || (rc = fw_service_job_secrets_check(store, team_id, json, err)))
         goto done;
 
     if (job->template_id) {
@@ -486,7 +523,8 @@ static fw_err prepare_join(fw_service *svc, fw_store *store, const char *team_id
                                 type ? type : "");
         }
     }
-    if ((rc = fw_service_job_secrets_check(store, team_id, json, err)) || (rc = prepared_add(out, &index, err)))
+    if ((rc = check_urls(json, err)) || (rc = fw_service_job_secrets_check(store, team_id, json, err)) ||
+        (rc = prepared_add(out, &index, err)))
         return rc;
     fw_id_new(out->rows[index].id);
     snprintf(out->rows[index].team_id, sizeof(out->rows[index].team_id), "%s", team_id);

@@ -12,6 +12,7 @@
  * target is shown.
  */
 #include "server/media/footage.h"
+#include "server/media/input.h"
 
 #include <errno.h>
 #include <libavcodec/avcodec.h>
@@ -102,7 +103,7 @@ static fw_err open_decoder(fw_footage *f, const char *path, int threads, fw_erro
     if (stat(path, &st) != 0)
         return fw_error_set(err, errno == ENOENT ? FW_ERR_NOT_FOUND : FW_ERR_IO, "src", "cannot open the clip: %s",
                             strerror(errno));
-    if ((rc = avformat_open_input(&f->format, path, NULL, NULL)) < 0)
+    if ((rc = fw_media_open_input(&f->format, path, NULL)) < 0)
         return av_failure(err, FW_ERR_INVALID, "not a media file FFmpeg can read", rc);
     if ((rc = avformat_find_stream_info(f->format, NULL)) < 0)
         return av_failure(err, FW_ERR_INVALID, "the clip could not be analysed", rc);

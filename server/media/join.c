@@ -20,6 +20,7 @@
  * those slots cover, so sound and picture stay together across the cuts.
  */
 #include "server/media/join.h"
+#include "server/media/input.h"
 
 #include <errno.h>
 #include <libavcodec/avcodec.h>
@@ -176,7 +177,7 @@ static fw_err input_open(input *in, const char *path, size_t index, fw_error *er
     if (stat(path, &st) != 0)
         return fw_error_set(err, FW_ERR_INVALID, field, "clip %zu (%s) cannot be read: %s", index + 1, path,
                             strerror(errno));
-    int rc = avformat_open_input(&in->format, path, NULL, NULL);
+    int rc = fw_media_open_input(&in->format, path, NULL);
     if (rc < 0)
         return clip_failure(err, index, path, "is not a media file FFmpeg can read", rc);
     rc = avformat_find_stream_info(in->format, NULL);

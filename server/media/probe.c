@@ -4,6 +4,7 @@
  * from the start, which is what tests and single-picture assets need.
  */
 #include "server/media/probe.h"
+#include "server/media/input.h"
 
 #include <errno.h>
 #include <libavcodec/avcodec.h>
@@ -60,7 +61,7 @@ static fw_err reader_open(reader *r, const char *path, fw_error *err)
     if (stat(path, &st) != 0)
         return fw_error_set(err, errno == ENOENT ? FW_ERR_NOT_FOUND : FW_ERR_IO, "path", "cannot open %s: %s", path,
                             strerror(errno));
-    rc = avformat_open_input(&r->format, path, NULL, NULL);
+    rc = fw_media_open_input(&r->format, path, NULL);
     if (rc < 0)
         return av_failure(err, FW_ERR_INVALID, "path", "not a media file FFmpeg can read", rc);
     rc = avformat_find_stream_info(r->format, NULL);
@@ -265,7 +266,7 @@ fw_err fw_media_probe_sound(const char *path, double *duration, int *rate, int *
     if (stat(path, &st) != 0)
         return fw_error_set(err, errno == ENOENT ? FW_ERR_NOT_FOUND : FW_ERR_IO, "path", "cannot open %s: %s", path,
                             strerror(errno));
-    if ((rc = avformat_open_input(&format, path, NULL, NULL)) < 0)
+    if ((rc = fw_media_open_input(&format, path, NULL)) < 0)
         return av_failure(err, FW_ERR_INVALID, "path", "not a media file FFmpeg can read", rc);
     if ((rc = avformat_find_stream_info(format, NULL)) < 0) {
         avformat_close_input(&format);

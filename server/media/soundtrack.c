@@ -9,6 +9,7 @@
  * is added when the stream starts later than it).
  */
 #include "server/media/soundtrack.h"
+#include "server/media/input.h"
 
 #include <errno.h>
 #include <libavcodec/avcodec.h>
@@ -94,7 +95,7 @@ static fw_err voice_open(voice *v, const fw_sound *s, double start, int *has_sou
     if (stat(v->path, &st) != 0)
         return fw_error_set(err, errno == ENOENT ? FW_ERR_NOT_FOUND : FW_ERR_IO, field, "cannot open the sound: %s",
                             strerror(errno));
-    if ((rc = avformat_open_input(&v->format, v->path, NULL, NULL)) < 0)
+    if ((rc = fw_media_open_input(&v->format, v->path, NULL)) < 0)
         return av_failure(err, FW_ERR_INVALID, field, "not a media file FFmpeg can read", rc);
     if ((rc = avformat_find_stream_info(v->format, NULL)) < 0)
         return av_failure(err, FW_ERR_INVALID, field, "the sound could not be analysed", rc);

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "server/util/log.h"
+#include "server/util/urlpolicy.h"
 
 #define MAX_THREADS 32
 #define ANSWER_KEPT 160 /* bytes of a refusing answer kept in the attempt's error */
@@ -276,6 +277,16 @@ static fw_err prepare_call(const fw_notifier_config *config, fw_store *store, co
         ;
     else if (strncmp(c->url, "http://", 7) != 0 && strncmp(c->url, "https://", 8) != 0)
         rc = fw_error_set(err, FW_ERR_INVALID, "webhook.url", "is not an http(s) URL");
+    else {
+        fw_error refused;
+        fw_error_clear(&refused);
+        if (fw_url_policy_check(fw_url_policy_get(), c->url, 0, "webhook.url", &refused) != FW_OK) {
+            /* Said without the URL, which may hold a secret by now. */
+            const char *why = strstr(refused.message, "refused by the URL policy");
+            rc = fw_error_set(err, FW_ERR_INVALID, "webhook.url", "the webhook URL is %s",
+                              why ? why : "refused by the URL policy");
+        }
+    }
     json_decref(hook);
     return rc;
 }
@@ -319,6 +330,7 @@ static fw_err send_call(fw_notifier *n, const webhook_call *c, int *status, fw_e
     CURL *curl = curl_easy_init();
     char curl_error[CURL_ERROR_SIZE] = "";
     answer a = {.stopping = &n->stopping};
+    fw_url_guard guard;
     long code = 0;
     CURLcode res;
 
@@ -326,7 +338,7 @@ static fw_err send_call(fw_notifier *n, const webhook_call *c, int *status, fw_e
     if (!curl)
         return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory starting an HTTP call");
     curl_easy_setopt(curl, CURLOPT_URL, c->url);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    fw_url_guard_attach(&guard, NULL, curl); /* http(s) only, no redirects, every address checked */
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, c->method);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, c->body);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(c->body));
@@ -347,6 +359,9 @@ static fw_err send_call(fw_notifier *n, const webhook_call *c, int *status, fw_e
     *status = (int)code;
     if (res == CURLE_ABORTED_BY_CALLBACK)
         return fw_error_set(err, FW_ERR_CANCELLED, NULL, "the notifier stopped during the call");
+    if (res != CURLE_OK && fw_url_guard_refused(&guard))
+        return fw_error_set(err, FW_ERR_INVALID, "webhook.url", "the webhook's address was %s",
+                            fw_url_guard_refused(&guard));
     if (res == CURLE_OPERATION_TIMEDOUT)
         return fw_error_set(err, FW_ERR_DEADLINE, NULL, "no answer within %ld ms", n->config.timeout_ms);
     if (res != CURLE_OK)

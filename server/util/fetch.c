@@ -246,17 +246,21 @@ static size_t write_body(char *data, size_t size, size_t n, void *user)
     return bytes;
 }
 
-/* What every request of ours sets: http(s) only, up to 5 redirects, the time limits. */
-static void http_options(CURL *curl, const char *url, long timeout, char *curl_error)
+/* What every request of ours sets: the URL policy (http(s) only, every connected address
+ * checked), up to 5 redirects, the time limits, and a floor on speed so a trickling server
+ * cannot hold a worker for the whole time limit. */
+static void http_options(CURL *curl, const char *url, fw_url_guard *guard, const fw_url_policy *policy, long timeout,
+                         char *curl_error)
 {
     curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    fw_url_guard_attach(guard, policy, curl);
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout < 15000 ? timeout : 15000L);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 30L);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_error);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "framewright");
 }
@@ -265,6 +269,7 @@ static fw_err fetch_http(const char *url, FILE *out, const fw_fetch_options *o, 
 {
     char curl_error[CURL_ERROR_SIZE] = "";
     sink s = {.file = out, .max = max_bytes_of(o)};
+    fw_url_guard guard;
     long timeout = o && o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
     long status = 0;
     CURLcode rc;
@@ -274,13 +279,15 @@ static fw_err fetch_http(const char *url, FILE *out, const fw_fetch_options *o, 
     curl = curl_easy_init();
     if (!curl)
         return fw_error_set(err, FW_ERR_INTERNAL, field, "could not start an HTTP client");
-    http_options(curl, url, timeout, curl_error);
+    http_options(curl, url, &guard, o ? o->policy : NULL, timeout, curl_error);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s);
     curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s.max);
     rc = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(curl);
+    if (rc != CURLE_OK && fw_url_guard_refused(&guard))
+        return fw_error_set(err, FW_ERR_INVALID, field, "%s was %s", url, fw_url_guard_refused(&guard));
     if (s.too_big || rc == CURLE_FILESIZE_EXCEEDED)
         return fw_error_set(err, FW_ERR_LIMIT, field, "%s is larger than %llu bytes", url, (unsigned long long)s.max);
     if (rc == CURLE_OPERATION_TIMEDOUT)
@@ -305,9 +312,11 @@ static size_t first_byte(char *data, size_t size, size_t n, void *user)
     return 0; /* one chunk is enough: the answer came */
 }
 
-fw_fetch_probe_result fw_fetch_probe(const char *url, long timeout_ms, long *status, char *why, size_t why_len)
+fw_fetch_probe_result fw_fetch_probe(const char *url, const fw_url_policy *policy, long timeout_ms, long *status,
+                                     char *why, size_t why_len)
 {
     char curl_error[CURL_ERROR_SIZE] = "";
+    fw_url_guard guard;
     int got_body = 0;
     CURLcode rc;
     CURL *curl;
@@ -318,7 +327,7 @@ fw_fetch_probe_result fw_fetch_probe(const char *url, long timeout_ms, long *sta
         snprintf(why, why_len, "could not start an HTTP client");
         return FW_PROBE_UNKNOWN;
     }
-    http_options(curl, url, timeout_ms > 0 ? timeout_ms : 5000, curl_error);
+    http_options(curl, url, &guard, policy, timeout_ms > 0 ? timeout_ms : 5000, curl_error);
     /* A GET of the first byte, not a HEAD: presigned URLs are signed for GET only. */
     curl_easy_setopt(curl, CURLOPT_RANGE, "0-0");
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, first_byte);
@@ -326,6 +335,10 @@ fw_fetch_probe_result fw_fetch_probe(const char *url, long timeout_ms, long *sta
     rc = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
     curl_easy_cleanup(curl);
+    if (rc != CURLE_OK && fw_url_guard_refused(&guard)) {
+        snprintf(why, why_len, "%s", fw_url_guard_refused(&guard));
+        return FW_PROBE_REFUSED;
+    }
     if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && got_body)) {
         snprintf(why, why_len, "%s", curl_error[0] ? curl_error : curl_easy_strerror(rc));
         switch (rc) {

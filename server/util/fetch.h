@@ -21,12 +21,14 @@
 #include <stdint.h>
 
 #include "server/util/error.h"
+#include "server/util/urlpolicy.h"
 
 typedef struct fw_fetch_options {
     const char *base_dir;  /* relative paths resolve here; NULL: relative paths are refused */
     uint64_t max_bytes;    /* 0: 1 GiB */
     long timeout_ms;       /* whole http(s) transfer; 0: 120 s */
     int allow_local;       /* accept absolute paths and file:// URLs */
+    const fw_url_policy *policy; /* which addresses http(s) may reach; NULL: the process's (urlpolicy.h) */
 } fw_fetch_options;
 
 /* Sets up libcurl. Call once at start-up, before threads start: libcurl's
@@ -54,11 +56,14 @@ typedef enum fw_fetch_probe_result {
     FW_PROBE_OK,      /* it answered 2xx */
     FW_PROBE_MISSING, /* it will not be fetched: 4xx, no such host, connection refused */
     FW_PROBE_UNKNOWN, /* a time-out, 5xx, 429: a fetch later may work */
+    FW_PROBE_REFUSED, /* the URL policy refused an address it connected to (or was redirected to) */
 } fw_fetch_probe_result;
 
 /* Whether an http(s) URL is there, by a GET of its first byte (not HEAD, which presigned URLs
- * refuse), within timeout_ms. The HTTP status (0: none) and, unless OK, why. */
-fw_fetch_probe_result fw_fetch_probe(const char *url, long timeout_ms, long *status, char *why, size_t why_len);
+ * refuse), within timeout_ms, under policy (NULL: the process's). The HTTP status (0: none) and,
+ * unless OK, why. */
+fw_fetch_probe_result fw_fetch_probe(const char *url, const fw_url_policy *policy, long timeout_ms, long *status,
+                                     char *why, size_t why_len);
 
 int fw_fetch_is_remote(const char *src);   /* http:// or https:// */
 int fw_fetch_is_data_url(const char *src); /* data: */

@@ -159,7 +159,8 @@ static fw_err stage_setup(render_ctx *c, fw_error *err)
 static fw_err stage_download(render_ctx *c, fw_error *err)
 {
     fw_fetch_options fetch = {.base_dir = c->req->job_dir ? c->req->job_dir : ".",
-                              .allow_local = c->req->allow_local_files};
+                              .allow_local = c->req->allow_local_files,
+                              .policy = c->req->url_policy};
     const char *src = c->job->template_src;
 
     if (c->req->template_path) {
@@ -296,6 +297,7 @@ static fw_err stage_prerender(render_ctx *c, fw_error *err)
     assets.work_dir = c->workdir;
     assets.fetch.base_dir = c->req->job_dir ? c->req->job_dir : ".";
     assets.fetch.allow_local = c->req->allow_local_files;
+    assets.fetch.policy = c->req->url_policy;
     if (c->req->max_clip_seconds > 0)
         assets.max_media_seconds = c->req->max_clip_seconds;
     if (c->req->max_clip_side > 0)

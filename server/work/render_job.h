@@ -17,6 +17,7 @@
 
 #include "server/jobs/job.h"
 #include "server/util/error.h"
+#include "server/util/urlpolicy.h"
 
 /* Called at most a few times a second from the rendering thread. stage is
  * "setup", "download", "prerender", "render", "postrender"; percent is the
@@ -32,6 +33,7 @@ typedef struct fw_render_request {
     const char *const *font_dirs; /* NULL-terminated folders to find the job's fonts in; may be NULL */
     const char *default_font;     /* NULL: the text module's default */
     int allow_local_files;        /* template and asset sources may be local paths */
+    const fw_url_policy *url_policy; /* which addresses http(s) sources may reach; NULL: the process's */
     int threads;                  /* encoder threads; 0: FFmpeg chooses */
     int width, height;            /* output size; 0: the composition's. The picture keeps its aspect
                                      ratio, centred. A preview scales this down again. */

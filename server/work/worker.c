@@ -368,7 +368,8 @@ static void process(fw_store *store, const fw_worker_config *config, const char 
             req.max_clip_side = config->max_clip_side;
             req.max_media_bytes = config->max_media_bytes;
             req.font_dirs = font_dirs;
-            req.allow_local_files = 0; /* a job's sources are URLs, never this machine's files */
+            /* A job's sources are URLs, not this machine's files, unless the operator says so. */
+            req.allow_local_files = fw_url_policy_allows_files(fw_url_policy_get());
             req.progress = on_progress;
             req.progress_user = &run;
             req.cancel = &run.cancel;

@@ -172,19 +172,19 @@ static void test_probe_tells_missing_from_maybe_later(void)
     socklen_t alen = sizeof(addr);
 
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/big", port);
-    FW_CHECK_INT(fw_fetch_probe(url, 5000, &status, why, sizeof(why)), FW_PROBE_OK); /* not the whole MiB */
+    FW_CHECK_INT(fw_fetch_probe(url, NULL, 5000, &status, why, sizeof(why)), FW_PROBE_OK); /* not the whole MiB */
     FW_CHECK_INT(status, 200);
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/nothing.mp4", port);
-    FW_CHECK_INT(fw_fetch_probe(url, 5000, &status, why, sizeof(why)), FW_PROBE_MISSING);
+    FW_CHECK_INT(fw_fetch_probe(url, NULL, 5000, &status, why, sizeof(why)), FW_PROBE_MISSING);
     FW_CHECK_CONTAINS(why, "404");
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/busy", port);
-    FW_CHECK_INT(fw_fetch_probe(url, 5000, &status, why, sizeof(why)), FW_PROBE_UNKNOWN);
+    FW_CHECK_INT(fw_fetch_probe(url, NULL, 5000, &status, why, sizeof(why)), FW_PROBE_UNKNOWN);
     FW_CHECK_CONTAINS(why, "503");
     /* a port nobody listens on: bound, never listened to */
     FW_REQUIRE(closed >= 0 && bind(closed, (struct sockaddr *)&addr, sizeof(addr)) == 0 &&
                getsockname(closed, (struct sockaddr *)&addr, &alen) == 0);
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/x.mp4", ntohs(addr.sin_port));
-    FW_CHECK_INT(fw_fetch_probe(url, 5000, &status, why, sizeof(why)), FW_PROBE_MISSING);
+    FW_CHECK_INT(fw_fetch_probe(url, NULL, 5000, &status, why, sizeof(why)), FW_PROBE_MISSING);
     close(closed);
 }
 
