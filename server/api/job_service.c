@@ -202,7 +202,7 @@ static fw_fetch_probe_result probe_cached(const char *url, long timeout_ms, char
     return r;
 }
 
-/* Every URL of a request (template, assets, webhook) against the URL policy, by what the URL
+/* Every URL of a request (template, assets, webhook, upload endpoint) against the URL policy, by what the URL
  * itself says: scheme, host, an address in any spelling. Where a name leads is known only on
  * connecting: the probe below and the worker's fetch check that. A webhook URL with a {{secret}}
  * is checked when it is sent. */
@@ -228,6 +228,10 @@ static fw_err check_urls(const json_t *json, fw_error *err)
     }
     url = json_string_value(json_object_get(json_object_get(json, "webhook"), "url"));
     if (url && !strstr(url, "{{") && (rc = fw_url_policy_check(policy, url, 0, "webhook.url", err)))
+        return rc;
+    url = json_string_value(json_object_get(json_object_get(json_object_get(json, "upload"), "params"), "endpoint"));
+    if (url && *url && !strstr(url, "{{") &&
+        (rc = fw_url_policy_check(policy, url, 0, "upload.params.endpoint", err)))
         return rc;
     return FW_OK;
 }

@@ -2,6 +2,7 @@
  * job_inputs.c - see job_inputs.h.
  */
 #include "server/secrets/job_inputs.h"
+#include "server/util/urlpolicy.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -301,6 +302,7 @@ fw_err fw_job_upload(fw_store *store, const unsigned char key[FW_SECRETS_KEY_SIZ
         config.s3.acl = values[3];
         config.s3.access_key_id = values[4];
         config.s3.secret_access_key = values[5];
+        config.s3.url_policy = fw_url_policy_get(); /* the caller chose this endpoint */
         rc = fw_storage_open(&bucket, &config, err);
         if (rc == FW_OK)
             rc = fw_storage_put_file(bucket, object_key, path, err);

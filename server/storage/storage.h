@@ -54,6 +54,9 @@ typedef struct fw_storage_s3_config {
     uint64_t multipart_threshold;  /* files larger than this go multipart; 0: the part size */
     long timeout_seconds;          /* per request; 0: 300 */
     const char *acl;               /* sent as x-amz-acl with object uploads ("public-read"); NULL: none */
+    /* A bucket a caller named (a job's own upload): its endpoint must pass this URL policy on every
+     * connection. NULL for the operator's storage, which may well be on a private address. */
+    const struct fw_url_policy *url_policy;
 } fw_storage_s3_config;
 
 typedef struct fw_storage_config {

@@ -29,6 +29,7 @@ struct fw_storage {
     uint64_t multipart_threshold;
     long timeout_seconds;
     char *acl;             /* x-amz-acl of object uploads; NULL when none */
+    const struct fw_url_policy *url_policy; /* NULL: not checked (the operator's storage) */
 };
 
 long long fw_storage_now(const fw_storage *st);

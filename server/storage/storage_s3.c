@@ -30,6 +30,7 @@
 #include "server/storage/sigv4.h"
 #include "server/storage/storage_internal.h"
 #include "server/util/log.h"
+#include "server/util/urlpolicy.h"
 
 #define MIB (1024ull * 1024ull)
 #define DEFAULT_PART_SIZE (16 * MIB)
@@ -95,6 +96,7 @@ fw_err fw_storage_s3_setup(fw_storage *st, const fw_storage_s3_config *c, fw_err
     st->access_key_id = dup_or_empty(c->access_key_id, &failed);
     st->secret_access_key = dup_or_empty(c->secret_access_key, &failed);
     st->key_prefix = dup_or_empty(c->key_prefix, &failed);
+    st->url_policy = c->url_policy;
     if (c->acl && *c->acl) {
         if (strpbrk(c->acl, "\r\n"))
             return fw_error_set(err, FW_ERR_INVALID, "storage.s3.acl", "An ACL is one word, such as public-read.");
@@ -279,6 +281,7 @@ static fw_err perform(fw_storage *st, s3_call *call, fw_error *err)
     CURLcode rc;
     fw_err result = FW_OK;
     size_t url_size;
+    fw_url_guard guard = {0};
 
     path = call->key ? object_path(st, call->key) : fw_sigv4_uri_encode(*st->path_prefix ? st->path_prefix : "/", 1);
     if (!path)
@@ -325,6 +328,8 @@ static fw_err perform(fw_storage *st, s3_call *call, fw_error *err)
     curl_easy_setopt(call->curl, CURLOPT_URL, url);
     curl_easy_setopt(call->curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(call->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (st->url_policy)
+        fw_url_guard_attach(&guard, st->url_policy, call->curl);
     curl_easy_setopt(call->curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(call->curl, CURLOPT_CONNECTTIMEOUT, 15L);
     curl_easy_setopt(call->curl, CURLOPT_TIMEOUT, st->timeout_seconds);
@@ -347,7 +352,10 @@ static fw_err perform(fw_storage *st, s3_call *call, fw_error *err)
     curl_error[0] = '\0';
     rc = curl_easy_perform(call->curl);
     curl_easy_getinfo(call->curl, CURLINFO_RESPONSE_CODE, &call->status);
-    if (call->write_failed) {
+    if (rc != CURLE_OK && st->url_policy && fw_url_guard_refused(&guard)) {
+        result = fw_error_set(err, FW_ERR_INVALID, "upload.params.endpoint", "The bucket's endpoint was %s.",
+                              fw_url_guard_refused(&guard));
+    } else if (call->write_failed) {
         result = fw_error_set(err, FW_ERR_IO, "path", "Could not write the download of %s.", what);
     } else if (rc != CURLE_OK) {
         result = fw_error_set(err, FW_ERR_UNAVAILABLE, NULL, "S3 %s of %s failed: %s.", call->method, what,

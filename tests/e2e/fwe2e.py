@@ -267,7 +267,8 @@ def wait_worker_pids(serve_pid, count, timeout=10.0):
 class Server:
     """`framewright serve` on OS-chosen ports, with a fresh data folder."""
 
-    def __init__(self, workers=1, lease_seconds=None, database=None, name="serve", extra=()):
+    def __init__(self, workers=1, lease_seconds=None, database=None, name="serve", extra=(), env=None):
+        """env: variables set (or, with None as the value, removed) for the server."""
         self.data = tmpdir("fw-data-")
         argv = [framewright_bin(), "serve", "--data", self.data, "--grpc", "127.0.0.1:0",
                 "--http", "127.0.0.1:0", "--workers", str(workers)]
@@ -277,7 +278,15 @@ class Server:
             argv += ["--database", database]
         argv += list(extra)
         self.database = database
-        self.proc = Proc(argv, name)
+        penv = None
+        if env:
+            penv = dict(os.environ)
+            for k, v in env.items():
+                if v is None:
+                    penv.pop(k, None)
+                else:
+                    penv[k] = v
+        self.proc = Proc(argv, name, env=penv)
         i, m = self.proc.wait_line(r"serving gRPC on ([0-9.]+):(\d+).*HTTP on (\S+?),", 60)
         if m is None:
             self.proc.stop(5)
