@@ -217,6 +217,20 @@ static fw_err call_status(client_call *cc, fw_error *err)
     text[n] = '\0';
     code = fw_rpc_status_to_error(err, cc->status, text);
     free(text);
+    /* RESOURCE_EXHAUSTED with retry-after is a quota: try again then. */
+    for (size_t i = 0; code == FW_ERR_LIMIT && i < cc->trailing_md.count; i++) {
+        const grpc_metadata *m = &cc->trailing_md.metadata[i];
+        if (grpc_slice_str_cmp(m->key, "retry-after") == 0 && GRPC_SLICE_LENGTH(m->value) < 12) {
+            char value[12];
+            memcpy(value, GRPC_SLICE_START_PTR(m->value), GRPC_SLICE_LENGTH(m->value));
+            value[GRPC_SLICE_LENGTH(m->value)] = '\0';
+            code = FW_ERR_QUOTA;
+            if (err) {
+                err->code = FW_ERR_QUOTA;
+                err->retry_after_s = atoi(value) > 0 ? atoi(value) : 1;
+            }
+        }
+    }
     return code;
 }
 

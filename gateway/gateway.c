@@ -90,7 +90,7 @@ static const struct {
     {FW_ERR_ALREADY_EXISTS, 409},    {FW_ERR_FAILED_PRECONDITION, 409}, /* e.g. delete a template in use */
     {FW_ERR_LIMIT, 413},             {FW_ERR_UNSUPPORTED, 501},
     {FW_ERR_UNAVAILABLE, 503},       {FW_ERR_NETWORK, 503},
-    {FW_ERR_DEADLINE, 504},
+    {FW_ERR_DEADLINE, 504},          {FW_ERR_QUOTA, 429},
 };
 
 unsigned fw_gateway_http_status(fw_err code)
@@ -152,6 +152,12 @@ static enum MHD_Result answer_text(struct MHD_Connection *conn, unsigned status,
 static enum MHD_Result answer_error(struct MHD_Connection *conn, const fw_error *err)
 {
     unsigned status = fw_gateway_http_status(err->code);
+    char seconds[16];
+    if (status == 429) {
+        snprintf(seconds, sizeof(seconds), "%d", err->retry_after_s > 0 ? err->retry_after_s : 1);
+        return answer_text(conn, status, fw_gateway_error_body(err), "application/json", MHD_HTTP_HEADER_RETRY_AFTER,
+                           seconds);
+    }
     return answer_text(conn, status, fw_gateway_error_body(err), "application/json",
                        status == 401 ? MHD_HTTP_HEADER_WWW_AUTHENTICATE : NULL, "Bearer");
 }

@@ -125,6 +125,23 @@ fw_err fw_config_load(fw_config *c, int argc, char **argv, fw_error *err)
                                 getenv("FRAMEWRIGHT_PROBE_MS"));
         c->probe_ms = ms;
     }
+    {
+        static const char *const names[] = {"FRAMEWRIGHT_QUOTA_JOBS_PER_MINUTE", "FRAMEWRIGHT_QUOTA_UNFINISHED_JOBS"};
+        int *dst[] = {&c->quota_jobs_per_minute, &c->quota_unfinished_jobs};
+        for (int i = 0; i < 2; i++) {
+            const char *v = getenv(names[i]);
+            char *end;
+            long n;
+            *dst[i] = 0;
+            if (!v || !*v)
+                continue;
+            n = strtol(v, &end, 10);
+            if (*end || n < 0 || n > 10000000)
+                return fw_error_set(err, FW_ERR_INVALID, names[i], "'%s' is not a number from 0 (no quota) to 10000000",
+                                    v);
+            *dst[i] = (int)n;
+        }
+    }
     set(c->s3_endpoint, sizeof(c->s3_endpoint), "FRAMEWRIGHT_S3_ENDPOINT", "");
     set(c->s3_region, sizeof(c->s3_region), "FRAMEWRIGHT_S3_REGION", "us-east-1");
     set(c->s3_bucket, sizeof(c->s3_bucket), "FRAMEWRIGHT_S3_BUCKET", "");

@@ -368,6 +368,8 @@ int fw_cmd_serve(int argc, char **argv)
     service.storage = storage;
     service.config.output_url_ttl_s = 7 * 24 * 3600;
     service.config.probe_ms = config.probe_ms;
+    service.config.quota_jobs_per_minute = config.quota_jobs_per_minute;
+    service.config.quota_unfinished_jobs = config.quota_unfinished_jobs;
     service.config.upload_url_ttl_s = 3600;
     service.config.max_template_bytes = 512LL << 20;
     service.config.scratch_dir = config.scratch_dir;

@@ -117,7 +117,8 @@ static fw_err create_batch(fw_rpc_call *call, const ProtobufCMessage *req, Proto
             json_array_append_new(errors, job_error((int)i, &one));
         }
     }
-    if ((rc = fw_store_batch_insert(store, &batch, p.rows, p.count, err)))
+    if ((p.count && (rc = fw_service_check_quota(svc, store, team, p.count, err))) ||
+        (rc = fw_store_batch_insert(store, &batch, p.rows, p.count, err)))
         goto done;
     for (size_t i = 0; i < r->n_jobs; i++)
         if (first[i] != SIZE_MAX)

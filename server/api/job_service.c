@@ -35,6 +35,38 @@
 #define DEFAULT_PAGE 100
 #define MAX_PAGE 1000
 
+fw_err fw_service_check_quota(fw_service *svc, fw_store *store, const char *team_id, size_t count, fw_error *err)
+{
+    const long long per_minute = svc->config.quota_jobs_per_minute, at_once = svc->config.quota_unfinished_jobs;
+    int64_t now = fw_now_ms();
+    fw_team_load load;
+    fw_err rc;
+
+    if (!per_minute && !at_once)
+        return FW_OK;
+    if (per_minute && (long long)count > per_minute)
+        return fw_error_set(err, FW_ERR_LIMIT, NULL, "the request makes %zu jobs; the team may create %lld a minute",
+                            count, per_minute);
+    if (at_once && (long long)count > at_once)
+        return fw_error_set(err, FW_ERR_LIMIT, NULL,
+                            "the request makes %zu jobs; the team may have %lld queued or rendering", count, at_once);
+    if ((rc = fw_store_team_load(store, team_id, now - 60000, &load, err)))
+        return rc;
+    if (per_minute && load.created + (long long)count > per_minute) {
+        /* The oldest job of the minute leaves the window first. */
+        int64_t wait_ms = load.oldest_created_at + 60000 - now;
+        return fw_error_quota(err, (int)((wait_ms + 999) / 1000), NULL,
+                              "the team created %lld jobs in the last minute and may create %lld a minute; "
+                              "this request makes %zu",
+                              (long long)load.created, per_minute, count);
+    }
+    if (at_once && load.unfinished + (long long)count > at_once)
+        return fw_error_quota(err, 10, NULL,
+                              "the team has %lld jobs queued or rendering and may have %lld; this request makes %zu",
+                              (long long)load.unfinished, at_once, count);
+    return FW_OK;
+}
+
 fw_err fw_service_check_page(int page_size, const char *page_token, fw_error *err)
 {
     if (page_size < 0 || page_size > MAX_PAGE)
@@ -557,7 +589,8 @@ static fw_err insert_and_answer(fw_rpc_call *call, fw_store *store, const char *
     fw_err rc;
 
     memset(&row, 0, sizeof(row));
-    if ((rc = fw_store_jobs_insert(store, p->rows, p->count, err)) == FW_OK &&
+    if ((rc = fw_service_check_quota(fw_rpc_call_context(call), store, team, p->count, err)) == FW_OK &&
+        (rc = fw_store_jobs_insert(store, p->rows, p->count, err)) == FW_OK &&
         (rc = fw_store_job_get(store, team, p->rows[0].id, &row, err)) == FW_OK) {
         if (strcmp(row.status, FW_STATUS_RENDERING) == 0) {
             snprintf(row.status, sizeof(row.status), "%s", p->rows[0].status);

@@ -80,6 +80,9 @@ struct fw_rpc_call {
     int finish_requested;
     fw_err finish_code;
     char *finish_text;
+    int finish_retry_after;
+    grpc_metadata trailing[1]; /* retry-after, for FW_ERR_QUOTA */
+    char retry_after[16];
 
     /* client streams */
     int read_pending, read_ok, read_eof;
@@ -290,7 +293,8 @@ static void finish_done(rpc_op *op, int ok)
 
 /* Send initial metadata if not sent yet, an optional message and the status.
  * Called with c->mu held. */
-static void send_status_locked(fw_rpc_call *c, grpc_byte_buffer *message, fw_err code, const char *text)
+static void send_status_locked(fw_rpc_call *c, grpc_byte_buffer *message, fw_err code, const char *text,
+                               int retry_after_s)
 {
     grpc_op ops[3];
     size_t n = 0;
@@ -306,7 +310,17 @@ static void send_status_locked(fw_rpc_call *c, grpc_byte_buffer *message, fw_err
     }
     ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
     ops[n].data.send_status_from_server.status = (grpc_status_code)fw_rpc_status_from_err(code);
-    ops[n++].data.send_status_from_server.status_details = text ? &details : NULL;
+    ops[n].data.send_status_from_server.status_details = text ? &details : NULL;
+    if (code == FW_ERR_QUOTA && retry_after_s > 0) {
+        /* The seconds to wait, as trailing metadata any gRPC client can read (and the gateway's
+         * Retry-After). */
+        snprintf(c->retry_after, sizeof(c->retry_after), "%d", retry_after_s);
+        c->trailing[0].key = grpc_slice_from_static_string("retry-after");
+        c->trailing[0].value = grpc_slice_from_static_string(c->retry_after);
+        ops[n].data.send_status_from_server.trailing_metadata = c->trailing;
+        ops[n].data.send_status_from_server.trailing_metadata_count = 1;
+    }
+    n++;
     c->status_started = 1;
     c->op_finish.done = finish_done;
     c->op_finish.call = c;
@@ -357,7 +371,7 @@ static void send_next_locked(fw_rpc_call *c)
         return;
     }
     if (c->finish_requested)
-        send_status_locked(c, NULL, c->finish_code, c->finish_text);
+        send_status_locked(c, NULL, c->finish_code, c->finish_text, c->finish_retry_after);
 }
 
 /* --- the client going away ------------------------------------------------ */
@@ -412,7 +426,7 @@ static void respond(fw_rpc_call *c, fw_err code, fw_error *e, ProtobufCMessage *
     else
         text = status_text(code, e);
     pthread_mutex_lock(&c->mu);
-    send_status_locked(c, bb, code, text);
+    send_status_locked(c, bb, code, text, e ? e->retry_after_s : 0);
     pthread_mutex_unlock(&c->mu);
     if (bb)
         grpc_byte_buffer_destroy(bb);
@@ -456,6 +470,7 @@ static void run_handler(fw_rpc_call *c)
             c->finish_requested = 1;
             c->finish_code = code;
             c->finish_text = status_text(code, &e);
+            c->finish_retry_after = e.retry_after_s;
             send_next_locked(c);
         }
         pthread_mutex_unlock(&c->mu);
@@ -1150,6 +1165,7 @@ void fw_rpc_stream_finish(fw_rpc_stream *stream, fw_err code, const fw_error *e)
         c->finish_requested = 1;
         c->finish_code = code;
         c->finish_text = code == FW_OK ? NULL : status_text(code, e);
+        c->finish_retry_after = e ? e->retry_after_s : 0;
         send_next_locked(c);
     }
     pthread_mutex_unlock(&c->mu);

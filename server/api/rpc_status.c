@@ -28,6 +28,7 @@ static const struct {
     {FW_ERR_DEADLINE, GRPC_STATUS_DEADLINE_EXCEEDED, 1},
     {FW_ERR_UNAVAILABLE, GRPC_STATUS_UNAVAILABLE, 1},
     {FW_ERR_INTERNAL, GRPC_STATUS_INTERNAL, 1},
+    {FW_ERR_QUOTA, GRPC_STATUS_RESOURCE_EXHAUSTED, 0}, /* told apart by its retry-after metadata */
     /* Server-side causes a client cannot tell apart. */
     {FW_ERR_IO, GRPC_STATUS_INTERNAL, 0},
     {FW_ERR_NETWORK, GRPC_STATUS_UNAVAILABLE, 0},

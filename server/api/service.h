@@ -28,6 +28,8 @@ typedef struct fw_service_config {
     int64_t max_font_bytes;       /* largest font file accepted; 0: 50 MiB */
     unsigned char secrets_key[32]; /* seals team secrets (server/secrets) */
     long probe_ms;                /* asset URLs are tried at submission for this long each; 0: not */
+    int quota_jobs_per_minute;    /* jobs a team may create in any minute; 0: no quota */
+    int quota_unfinished_jobs;    /* jobs a team may have queued, pending or rendering; 0: no quota */
 } fw_service_config;
 
 typedef struct fw_service {
@@ -44,6 +46,10 @@ fw_err fw_service_register(fw_rpc_server *server, fw_service *service, fw_error 
 /* The caller's team from its bearer token, with a store connection the
  * handler gives back with fw_store_pool_put. */
 fw_err fw_service_begin(fw_rpc_call *call, fw_service *service, fw_store **store, char team_id[32], fw_error *err);
+
+/* Whether the team may create `count` more jobs now under its quotas: FW_ERR_QUOTA (with the
+ * seconds to wait) when not now, FW_ERR_LIMIT when never (more than a quota in one request). */
+fw_err fw_service_check_quota(fw_service *svc, fw_store *store, const char *team_id, size_t count, fw_error *err);
 
 /* pageSize within 0..1000 and pageToken empty or one this API gave out. */
 fw_err fw_service_check_page(int page_size, const char *page_token, fw_error *err);

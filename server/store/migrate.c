@@ -134,6 +134,9 @@ static const char *const common_migrations[] = {
     /* 3: a job's webhook (the request's "webhook" object), so that the
      * transaction ending a job can queue its delivery in webhook_outbox. */
     "ALTER TABLE jobs ADD COLUMN webhook_json TEXT;",
+
+    /* 4: a team's unfinished jobs, counted for its quota at every submission. */
+    "CREATE INDEX jobs_team_status ON jobs(team_id, status);",
 };
 
 #define COMMON_COUNT ((int)(sizeof(common_migrations) / sizeof(common_migrations[0])))

@@ -291,6 +291,8 @@ static const char *const postgres_migrations[] = {
     NULL,
     /* 3: nothing of PostgreSQL's own. */
     NULL,
+    /* 4: nothing of PostgreSQL's own. */
+    NULL,
 };
 
 static const fw_store_ops postgres_ops = {

@@ -134,6 +134,17 @@ void fw_job_rows_free(fw_job_row **rows, size_t count);
 /* Insert jobs in one transaction: all or none. Rows need id, team_id,
  * status (queued or pending), kind, request_json, output_key, created_at;
  * the store sets version and updated_at. */
+/* What a team has asked of the farm lately, for its quotas: the jobs it created at or after
+ * `since` (ms) and the earliest of their creation times (0 when none), and its jobs not yet ended
+ * (queued, pending or rendering). */
+typedef struct fw_team_load {
+    int64_t created;
+    int64_t oldest_created_at;
+    int64_t unfinished;
+} fw_team_load;
+
+fw_err fw_store_team_load(fw_store *s, const char *team_id, int64_t since, fw_team_load *out, fw_error *err);
+
 fw_err fw_store_jobs_insert(fw_store *s, const fw_job_row *rows, size_t count, fw_error *err);
 
 /* team_id NULL: any team (workers and the server's own bookkeeping). */

@@ -21,6 +21,7 @@ static const char *const error_names[FW_ERR_COUNT_] = {
     [FW_ERR_UNAVAILABLE] = "unavailable",
     [FW_ERR_NOMEM] = "out of memory",
     [FW_ERR_INTERNAL] = "internal error",
+    [FW_ERR_QUOTA] = "quota exceeded",
 };
 
 const char *fw_strerror(fw_err code)
@@ -35,6 +36,7 @@ fw_err fw_error_setv(fw_error *e, fw_err code, const char *field, const char *fm
     if (!e)
         return code;
     e->code = code;
+    e->retry_after_s = 0;
     snprintf(e->field, sizeof(e->field), "%s", field ? field : "");
     vsnprintf(e->message, sizeof(e->message), fmt, ap);
     return code;
@@ -47,6 +49,17 @@ fw_err fw_error_set(fw_error *e, fw_err code, const char *field, const char *fmt
     fw_error_setv(e, code, field, fmt, ap);
     va_end(ap);
     return code;
+}
+
+fw_err fw_error_quota(fw_error *e, int retry_after_s, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fw_error_setv(e, FW_ERR_QUOTA, field, fmt, ap);
+    va_end(ap);
+    if (e)
+        e->retry_after_s = retry_after_s < 1 ? 1 : retry_after_s;
+    return FW_ERR_QUOTA;
 }
 
 void fw_error_prefix_field(fw_error *e, const char *fmt, ...)
@@ -74,6 +87,7 @@ void fw_error_clear(fw_error *e)
     if (!e)
         return;
     e->code = FW_OK;
+    e->retry_after_s = 0;
     e->field[0] = '\0';
     e->message[0] = '\0';
 }

@@ -29,6 +29,7 @@ typedef enum fw_err {
     FW_ERR_UNAVAILABLE,         /* a service we depend on is down; retry */
     FW_ERR_NOMEM,
     FW_ERR_INTERNAL,            /* a bug or a failing library */
+    FW_ERR_QUOTA,               /* over a quota for now: retry after retry_after_s */
     FW_ERR_COUNT_
 } fw_err;
 
@@ -39,6 +40,7 @@ typedef struct fw_error {
     fw_err code;
     char field[FW_ERROR_FIELD_MAX];     /* "" when the error has no field */
     char message[FW_ERROR_MESSAGE_MAX]; /* a full sentence, no trailing newline */
+    int retry_after_s;                  /* FW_ERR_QUOTA: seconds until a retry may pass; else 0 */
 } fw_error;
 
 /* The code as a short lower-case word ("invalid", "not found", ...). */
@@ -54,6 +56,10 @@ fw_err fw_error_setv(fw_error *e, fw_err code, const char *field, const char *fm
 /* Put "prefix" in front of the field path: "layerName" -> "assets[2].layerName".
  * The prefix is printf-formatted. */
 void fw_error_prefix_field(fw_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* FW_ERR_QUOTA with the seconds a caller should wait (at least 1). */
+fw_err fw_error_quota(fw_error *e, int retry_after_s, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Clear to FW_OK with empty field and message. */
 void fw_error_clear(fw_error *e);
