@@ -44,6 +44,9 @@ void fw_template_limits_init(fw_template_limits *limits)
     limits->max_width = 8192;
     limits->max_height = 8192;
     limits->max_frames = 100000;
+    limits->max_layers = 20000;
+    limits->max_nesting = 24;
+    limits->max_json_depth = 256;
 }
 
 /* ---- what this load created, so a failure can take it back ------------- */
@@ -90,6 +93,96 @@ static void created_finish(created_list *c, int undo)
 
 /* ---- documents --------------------------------------------------------- */
 
+/* Deeper than max anywhere? (jansson parses at most 2048 levels; this is ours.) */
+static int json_deeper_than(const json_t *v, uint32_t depth, uint32_t max)
+{
+    const char *key;
+    json_t *child;
+    size_t i;
+
+    if (!json_is_object(v) && !json_is_array(v))
+        return 0;
+    if (depth >= max)
+        return 1;
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, child)
+            if (json_deeper_than(child, depth + 1, max))
+                return 1;
+    } else {
+        json_object_foreach((json_t *)v, key, child)
+            if (json_deeper_than(child, depth + 1, max))
+                return 1;
+    }
+    return 0;
+}
+
+/* How deep precomps go below these layers, each asset measured once (depths[i] for the i-th asset:
+ * 0 unknown, -1 being measured, else its depth + 1). A precomp inside itself is an error. */
+static fw_err precomp_depth(json_t *doc, json_t *layers, int *depths, size_t asset_count, uint32_t level,
+                            uint32_t max, int *out, fw_error *err)
+{
+    json_t *layer, *assets = fw_lottie_assets(doc);
+    size_t i;
+
+    *out = 0;
+    if (level > max)
+        return fw_error_set(err, FW_ERR_LIMIT, "assets", "Precomps are nested more than %u deep; at most %u is allowed.",
+                            max, max);
+    json_array_foreach(layers, i, layer) {
+        const char *ref = fw_lottie_layer_source_id(layer);
+        size_t a;
+        int below;
+        fw_err rc;
+        if (fw_lottie_layer_type(layer) != FW_LAYER_PRECOMP || !ref)
+            continue;
+        for (a = 0; a < asset_count; a++) {
+            const char *id = fw_lottie_asset_id(json_array_get(assets, a));
+            if (id && strcmp(id, ref) == 0)
+                break;
+        }
+        if (a == asset_count)
+            continue; /* a missing precomp draws nothing */
+        if (depths[a] == -1)
+            return fw_error_set(err, FW_ERR_INVALID, "assets", "The precomp '%s' contains itself.", ref);
+        if (depths[a] == 0) {
+            depths[a] = -1;
+            if ((rc = precomp_depth(doc, fw_lottie_asset_layers(json_array_get(assets, a)), depths, asset_count,
+                                    level + 1, max, &below, err)))
+                return rc;
+            depths[a] = below + 1;
+        }
+        if ((uint32_t)depths[a] + level > max)
+            return fw_error_set(err, FW_ERR_LIMIT, "assets", "Precomps are nested %u deep; at most %u is allowed.",
+                                depths[a] + level, max);
+        if (depths[a] > *out)
+            *out = depths[a];
+    }
+    return FW_OK;
+}
+
+static fw_err check_structure(json_t *doc, const fw_template_limits *limits, fw_error *err)
+{
+    json_t *assets = fw_lottie_assets(doc), *asset;
+    size_t layers = json_array_size(fw_lottie_root_layers(doc)), n = json_array_size(assets), i;
+    int *depths, depth;
+    fw_err rc;
+
+    if (limits->max_json_depth && json_deeper_than(doc, 0, limits->max_json_depth))
+        return fw_error_set(err, FW_ERR_LIMIT, "template", "The JSON nests arrays and objects more than %u deep.",
+                            limits->max_json_depth);
+    json_array_foreach(assets, i, asset)
+        layers += json_array_size(fw_lottie_asset_layers(asset));
+    if (limits->max_layers && layers > limits->max_layers)
+        return fw_error_set(err, FW_ERR_LIMIT, "layers", "The document has %zu layers; at most %u are allowed.",
+                            layers, limits->max_layers);
+    if (!(depths = calloc(n ? n : 1, sizeof(*depths))))
+        return fw_error_set(err, FW_ERR_NOMEM, NULL, "Out of memory.");
+    rc = precomp_depth(doc, fw_lottie_root_layers(doc), depths, n, 0,
+                       limits->max_nesting ? limits->max_nesting : UINT32_MAX - 1, &depth, err);
+    free(depths);
+    return rc;
+}
+
 static fw_err check_limits(const json_t *doc, const fw_template_limits *limits, fw_error *err)
 {
     fw_err rc = fw_lottie_check(doc, err);
@@ -111,7 +204,7 @@ static fw_err check_limits(const json_t *doc, const fw_template_limits *limits, 
     if (frames > limits->max_frames)
         return fw_error_set(err, FW_ERR_LIMIT, "op", "The animation has %.0f frames; at most %u are allowed.",
                             frames, limits->max_frames);
-    return FW_OK;
+    return check_structure((json_t *)doc, limits, err);
 }
 
 static fw_err load_json_file(const char *path, const char *label, const fw_template_limits *limits, json_t **out,

@@ -33,10 +33,13 @@ typedef struct fw_template_limits {
     uint32_t max_width;        /* canvas, pixels */
     uint32_t max_height;
     uint32_t max_frames;       /* op - ip of the root */
+    uint32_t max_layers;       /* in the root and every precomp, counted once each */
+    uint32_t max_nesting;      /* precomps inside precomps, from the root */
+    uint32_t max_json_depth;   /* arrays and objects inside each other */
 } fw_template_limits;
 
 /* 512 MiB total, 256 MiB per file, 2000 files, ratio 200, JSON 64 MiB,
- * canvas 8192x8192, 100000 frames. */
+ * canvas 8192x8192, 100000 frames, 20000 layers, precomps 24 deep, JSON 256 deep. */
 void fw_template_limits_init(fw_template_limits *limits);
 
 /* Load the template at path. The format is found from the content (zip

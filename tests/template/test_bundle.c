@@ -131,6 +131,65 @@ static void test_canvas_and_frame_limits_are_enforced(void)
     json_decref(doc);
 }
 
+/* A doc of precomps p0 .. p(n-1), each holding the next; the root holds p0. */
+static json_t *nested_precomps(int n, int loop)
+{
+    json_t *doc = json_pack("{s:i,s:i,s:i,s:i,s:i,s:[{s:i,s:s}],s:[]}", "w", 100, "h", 100, "fr", 30, "ip", 0, "op",
+                            10, "layers", "ty", 0, "refId", "p0", "assets");
+    for (int i = 0; i < n; i++) {
+        char id[16], next[16];
+        json_t *layers = json_array();
+        snprintf(id, sizeof(id), "p%d", i);
+        snprintf(next, sizeof(next), "p%d", loop && i == n - 1 ? 0 : i + 1);
+        if (i + 1 < n || loop)
+            json_array_append_new(layers, json_pack("{s:i,s:s}", "ty", 0, "refId", next));
+        json_array_append_new(json_object_get(doc, "assets"), json_pack("{s:s,s:o}", "id", id, "layers", layers));
+    }
+    return doc;
+}
+
+static void test_layer_nesting_and_json_depth_limits_are_enforced(void)
+{
+    fw_template *tpl = NULL;
+    fw_error err = {0};
+    json_t *doc, *deep, *v;
+
+    doc = nested_precomps(24, 0);
+    FW_CHECK_INT(fw_template_from_document(&tpl, doc, NULL, NULL, &err), FW_OK);
+    fw_template_free(&tpl);
+    json_decref(doc);
+    doc = nested_precomps(25, 0);
+    FW_CHECK_INT(fw_template_from_document(&tpl, doc, NULL, NULL, &err), FW_ERR_LIMIT);
+    FW_CHECK_STR(err.field, "assets");
+    FW_CHECK_CONTAINS(err.message, "at most 24");
+    json_decref(doc);
+    doc = nested_precomps(3, 1); /* p2 holds p0 again */
+    FW_CHECK_INT(fw_template_from_document(&tpl, doc, NULL, NULL, &err), FW_ERR_INVALID);
+    FW_CHECK_CONTAINS(err.message, "contains itself");
+    json_decref(doc);
+    /* 20001 layers */
+    doc = json_pack("{s:i,s:i,s:i,s:i,s:i,s:[]}", "w", 100, "h", 100, "fr", 30, "ip", 0, "op", 10, "layers");
+    for (int i = 0; i < 20001; i++)
+        json_array_append_new(json_object_get(doc, "layers"), json_pack("{s:i}", "ty", 3));
+    FW_CHECK_INT(fw_template_from_document(&tpl, doc, NULL, NULL, &err), FW_ERR_LIMIT);
+    FW_CHECK_STR(err.field, "layers");
+    FW_CHECK_CONTAINS(err.message, "20001 layers");
+    json_decref(doc);
+    /* arrays 300 deep inside a layer */
+    doc = json_pack("{s:i,s:i,s:i,s:i,s:i,s:[{s:i}]}", "w", 100, "h", 100, "fr", 30, "ip", 0, "op", 10, "layers",
+                    "ty", 3);
+    deep = v = json_array();
+    for (int i = 0; i < 300; i++) {
+        json_t *inner = json_array();
+        json_array_append_new(v, inner);
+        v = inner;
+    }
+    json_object_set_new(json_array_get(json_object_get(doc, "layers"), 0), "x", deep);
+    FW_CHECK_INT(fw_template_from_document(&tpl, doc, NULL, NULL, &err), FW_ERR_LIMIT);
+    FW_CHECK_CONTAINS(err.message, "more than 256 deep");
+    json_decref(doc);
+}
+
 static void test_zip_bundle_with_macos_folder_loads(void)
 {
     const char *dir = fw_test_tmpdir();
@@ -614,6 +673,7 @@ int main(void)
     FW_RUN(test_json_template_loads_and_resolves_images);
     FW_RUN(test_invalid_json_reports_line_and_column);
     FW_RUN(test_canvas_and_frame_limits_are_enforced);
+    FW_RUN(test_layer_nesting_and_json_depth_limits_are_enforced);
     FW_RUN(test_zip_bundle_with_macos_folder_loads);
     FW_RUN(test_zip_bundle_with_an_empty_fonts_folder_loads);
     FW_RUN(test_dotlottie_loads_from_manifest);
