@@ -126,13 +126,15 @@ fw_err fw_config_load(fw_config *c, int argc, char **argv, fw_error *err)
         c->probe_ms = ms;
     }
     {
-        static const char *const names[] = {"FRAMEWRIGHT_QUOTA_JOBS_PER_MINUTE", "FRAMEWRIGHT_QUOTA_UNFINISHED_JOBS"};
-        int *dst[] = {&c->quota_jobs_per_minute, &c->quota_unfinished_jobs};
-        for (int i = 0; i < 2; i++) {
+        static const char *const names[] = {"FRAMEWRIGHT_QUOTA_JOBS_PER_MINUTE", "FRAMEWRIGHT_QUOTA_UNFINISHED_JOBS",
+                                            "FRAMEWRIGHT_MAX_STREAMS_PER_TEAM"};
+        int *dst[] = {&c->quota_jobs_per_minute, &c->quota_unfinished_jobs, &c->max_streams_per_team};
+        const int defaults[] = {0, 0, 100};
+        for (int i = 0; i < 3; i++) {
             const char *v = getenv(names[i]);
             char *end;
             long n;
-            *dst[i] = 0;
+            *dst[i] = defaults[i];
             if (!v || !*v)
                 continue;
             n = strtol(v, &end, 10);

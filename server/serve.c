@@ -378,6 +378,7 @@ int fw_cmd_serve(int argc, char **argv)
         print_error("watch", &err);
         goto out;
     }
+    fw_watch_hub_set_team_limit(service.watch, (size_t)config.max_streams_per_team);
     {
         fw_file_server_options fopts = {.on_upload = fw_service_on_upload, .on_upload_ctx = &service};
         if (fw_file_server_start(&files, storage, config.http_addr, &fopts, &err)) {

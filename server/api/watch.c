@@ -48,6 +48,7 @@ struct fw_watch_hub {
     int64_t last_look_back;    /* ms */
     watcher *watchers;
     size_t count;
+    size_t team_limit;         /* streams one team may have open here; 0: no limit */
 };
 
 static int64_t monotonic_ms(void)
@@ -318,6 +319,31 @@ static void copy_id(char *dst, const char *src)
     snprintf(dst, FW_ID_SIZE, "%s", src ? src : "");
 }
 
+void fw_watch_hub_set_team_limit(fw_watch_hub *hub, size_t limit)
+{
+    pthread_mutex_lock(&hub->lock);
+    hub->team_limit = limit;
+    pthread_mutex_unlock(&hub->lock);
+}
+
+/* Put w among the watchers, unless its team has all the streams it may have. Called with the lock
+ * held. */
+static fw_err register_locked(fw_watch_hub *hub, watcher *w, fw_error *err)
+{
+    if (hub->team_limit) {
+        size_t open = 0;
+        for (watcher *x = hub->watchers; x; x = x->next)
+            open += strcmp(x->team_id, w->team_id) == 0;
+        if (open >= hub->team_limit)
+            return fw_error_quota(err, 5, NULL, "the team has %zu event streams open and may have %zu; close one",
+                                  open, hub->team_limit);
+    }
+    w->next = hub->watchers;
+    hub->watchers = w;
+    hub->count++;
+    return FW_OK;
+}
+
 fw_err fw_watch_add(fw_watch_hub *hub, fw_rpc_stream *stream, const char *team_id, const fw_watch_filter *filter,
                     fw_store *store, fw_error *err)
 {
@@ -334,22 +360,17 @@ fw_err fw_watch_add(fw_watch_hub *hub, fw_rpc_stream *stream, const char *team_i
     copy_id(w->template_id, filter->template_id);
     copy_id(w->batch_id, filter->batch_id);
 
-    if (!w->job_id[0]) {
-        pthread_mutex_lock(&hub->lock);
-        w->next = hub->watchers;
-        hub->watchers = w;
-        hub->count++;
-        pthread_mutex_unlock(&hub->lock);
-        return FW_OK;
-    }
-
     /* Registered before the first read: a change after that read reaches
      * the watcher through the hub, one before it through the read. */
     pthread_mutex_lock(&hub->lock);
-    w->next = hub->watchers;
-    hub->watchers = w;
-    hub->count++;
+    rc = register_locked(hub, w, err);
     pthread_mutex_unlock(&hub->lock);
+    if (rc != FW_OK) {
+        free(w);
+        return rc;
+    }
+    if (!w->job_id[0])
+        return FW_OK;
 
     memset(&row, 0, sizeof(row));
     rc = fw_store_job_get(store, team_id, filter->job_id, &row, err);
@@ -384,6 +405,7 @@ fw_err fw_watch_add_batch(fw_watch_hub *hub, fw_rpc_stream *stream, const char *
                           fw_watch_snapshot_fn snapshot, void *ctx, fw_store *store, fw_error *err)
 {
     watcher *w = calloc(1, sizeof(*w));
+    fw_err rc;
 
     if (!w)
         return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory");
@@ -395,9 +417,11 @@ fw_err fw_watch_add_batch(fw_watch_hub *hub, fw_rpc_stream *stream, const char *
     /* Registered before the first snapshot, as in fw_watch_add: a change
      * after it reaches the watcher through the hub. */
     pthread_mutex_lock(&hub->lock);
-    w->next = hub->watchers;
-    hub->watchers = w;
-    hub->count++;
+    if ((rc = register_locked(hub, w, err)) != FW_OK) {
+        pthread_mutex_unlock(&hub->lock);
+        free(w);
+        return rc;
+    }
     if (send_snapshot(w, store))
         forget(hub, w);
     pthread_mutex_unlock(&hub->lock);

@@ -51,6 +51,9 @@ fw_err fw_watch_add_batch(fw_watch_hub *hub, fw_rpc_stream *stream, const char *
 /* The stream's client went away: the hub finishes and forgets it. */
 void fw_watch_gone(fw_watch_hub *hub, fw_rpc_stream *stream);
 
+/* At most limit streams open at once per team (0: no limit); one more is FW_ERR_QUOTA. */
+void fw_watch_hub_set_team_limit(fw_watch_hub *hub, size_t limit);
+
 /* Streams open now. */
 size_t fw_watch_count(fw_watch_hub *hub);
 

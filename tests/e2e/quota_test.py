@@ -5,10 +5,13 @@
      not held back; a batch of more jobs than the quota is refused outright (413, no Retry-After);
      nothing refused is stored;
  (b) FRAMEWRIGHT_QUOTA_UNFINISHED_JOBS=2 (no workers, so jobs stay queued): the third is refused
-     until one of the two is cancelled."""
+     until one of the two is cancelled;
+ (c) FRAMEWRIGHT_MAX_STREAMS_PER_TEAM=2: a third open event stream of a team is refused with
+     retry-after, another team's is not, and one closed makes room."""
 
 import http.client
 import json
+import time
 import urllib.parse
 
 import grpc
@@ -108,9 +111,54 @@ def unfinished():
         srv.stop()
 
 
+def streams():
+    srv, api = start({"FRAMEWRIGHT_MAX_STREAMS_PER_TEAM": "2"})
+    c = fwe2e.Client(srv.grpc, srv.key)
+    open_streams = []
+    try:
+        t = c.upload_template(fwe2e.hello_template())
+        j = c.create_job({"template": {"id": t.id}})
+
+        def watch(key=None):
+            s = c.jobs.WatchJob(c.job_pb2.WatchJobRequest(id=j.id if key is None else j2.id), metadata=c.md(key),
+                                timeout=120)
+            first = next(s)  # the job's state now: the stream is registered
+            open_streams.append(s)
+            return first
+
+        other = srv.new_key("other-team")
+        t2 = c.upload_template(fwe2e.hello_template(), key=other)
+        j2 = c.create_job({"template": {"id": t2.id}}, key=other)
+        T.check("two streams open", watch().job.status == "queued" and watch().job.status == "queued")
+        try:
+            watch()
+            T.check("a third stream is refused", False, "it opened")
+        except grpc.RpcError as e:
+            T.check("a third stream is RESOURCE_EXHAUSTED with retry-after",
+                    e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and retry_after_of(e) is not None
+                    and "2 event streams open" in (e.details() or ""), "%s %s" % (e.code(), e.details()))
+        T.check("another team's stream opens", watch(other).job.id == j2.id)
+        open_streams.pop(0).cancel()
+        ok, why = False, ""
+        deadline = time.monotonic() + 10
+        while not ok and time.monotonic() < deadline:
+            try:
+                ok = watch().job.id == j.id
+            except grpc.RpcError as e:
+                why = "%s %s" % (e.code(), e.details())
+                time.sleep(0.2)
+        T.check("a closed stream makes room for another", ok, why)
+    finally:
+        for s in open_streams:
+            s.cancel()
+        c.close()
+        srv.stop()
+
+
 def main():
     T.case("jobs per minute", per_minute)
     T.case("unfinished jobs", unfinished)
+    T.case("event streams", streams)
     return T.end()
 
 
