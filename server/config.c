@@ -127,10 +127,11 @@ fw_err fw_config_load(fw_config *c, int argc, char **argv, fw_error *err)
     }
     {
         static const char *const names[] = {"FRAMEWRIGHT_QUOTA_JOBS_PER_MINUTE", "FRAMEWRIGHT_QUOTA_UNFINISHED_JOBS",
-                                            "FRAMEWRIGHT_MAX_STREAMS_PER_TEAM"};
-        int *dst[] = {&c->quota_jobs_per_minute, &c->quota_unfinished_jobs, &c->max_streams_per_team};
-        const int defaults[] = {0, 0, 100};
-        for (int i = 0; i < 3; i++) {
+                                            "FRAMEWRIGHT_MAX_STREAMS_PER_TEAM", "FRAMEWRIGHT_QUOTA_RENDERS"};
+        int *dst[] = {&c->quota_jobs_per_minute, &c->quota_unfinished_jobs, &c->max_streams_per_team,
+                      &c->quota_renders};
+        const int defaults[] = {0, 0, 100, 0};
+        for (int i = 0; i < 4; i++) {
             const char *v = getenv(names[i]);
             char *end;
             long n;

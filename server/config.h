@@ -56,6 +56,7 @@ typedef struct fw_config {
     int quota_jobs_per_minute;  /* per team; 0: none */
     int quota_unfinished_jobs;  /* per team, queued, pending or rendering at once; 0: none */
     int max_streams_per_team;   /* event streams open at once per team on this server; 0: none */
+    int quota_renders;          /* a team's jobs rendering at once, on the whole farm; 0: none */
     fw_storage_config storage; /* points into the strings above and the S3 ones below */
     char s3_endpoint[512], s3_region[64], s3_bucket[256], s3_key_id[256], s3_secret[256], s3_prefix[256];
 } fw_config;

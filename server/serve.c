@@ -172,6 +172,7 @@ int fw_cmd_worker(int argc, char **argv)
     wc.max_clip_seconds = config.max_clip_seconds;
     wc.max_clip_side = config.max_clip_side;
     wc.max_media_bytes = (uint64_t)config.max_media_mb << 20;
+    wc.team_renders = config.quota_renders;
     wc.stop = &worker_stop;
     if (fw_worker_run(&wc, &err)) {
         print_error("worker", &err);

@@ -521,6 +521,12 @@ fw_err fw_store_job_transition(fw_store *s, const char *id, const char *from, co
 
 fw_err fw_store_job_claim(fw_store *s, const char *worker, int64_t lease_ms, fw_job_row *out, fw_error *err)
 {
+    return fw_store_job_claim_limited(s, worker, lease_ms, 0, out, err);
+}
+
+fw_err fw_store_job_claim_limited(fw_store *s, const char *worker, int64_t lease_ms, int team_renders,
+                                  fw_job_row *out, fw_error *err)
+{
     char sql[2048];
     int64_t now = fw_store_now();
     int found = 0;
@@ -543,14 +549,22 @@ fw_err fw_store_job_claim(fw_store *s, const char *worker, int64_t lease_ms, fw_
              "started_at = CASE WHEN started_at <> 0 THEN started_at WHEN updated_at > $3 THEN updated_at ELSE $3 END, "
              "progress = 0, stage = '', updated_at = CASE WHEN updated_at > $3 THEN updated_at ELSE $3 END, "
              "version = fw_next_version() "
-             "WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1 %s) "
+             "WHERE id = (SELECT id FROM jobs q WHERE status = 'queued'%s ORDER BY created_at, id LIMIT 1 %s) "
              "AND status = 'queued' RETURNING " JOB_COLUMNS,
+             team_renders > 0 ? " AND (SELECT COUNT(*) FROM jobs r WHERE r.team_id = q.team_id AND "
+                                "r.status = 'render:dorender') < $4"
+                              : "",
              s->ops->claim_lock);
     rc = s->ops->begin(s, FW_TX_WRITE, err);
     if (rc != FW_OK)
         return rc;
-    rc = query_job(s, sql, FW_SQL_ARGS(FW_SQL_T(worker), FW_SQL_I(now + lease_ms), FW_SQL_I(now)), NULL, out, &found,
-                   err);
+    if (team_renders > 0)
+        rc = query_job(s, sql,
+                       FW_SQL_ARGS(FW_SQL_T(worker), FW_SQL_I(now + lease_ms), FW_SQL_I(now), FW_SQL_I(team_renders)),
+                       NULL, out, &found, err);
+    else
+        rc = query_job(s, sql, FW_SQL_ARGS(FW_SQL_T(worker), FW_SQL_I(now + lease_ms), FW_SQL_I(now)), NULL, out,
+                       &found, err);
     if (rc == FW_OK && !found)
         rc = fw_error_set(err, FW_ERR_NOT_FOUND, NULL, "no job is queued");
     if (rc != FW_OK)

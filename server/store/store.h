@@ -194,6 +194,12 @@ fw_err fw_store_job_transition(fw_store *s, const char *id, const char *from, co
  * LOCKED). FW_ERR_NOT_FOUND when nothing is queued. */
 fw_err fw_store_job_claim(fw_store *s, const char *worker, int64_t lease_ms, fw_job_row *out, fw_error *err);
 
+/* The same, passing over the jobs of teams that have team_renders jobs rendering already (0: no
+ * limit), so one team's batch does not hold every worker while others wait. A soft limit: claims
+ * made at the same instant may each see room for one more. */
+fw_err fw_store_job_claim_limited(fw_store *s, const char *worker, int64_t lease_ms, int team_renders,
+                                  fw_job_row *out, fw_error *err);
+
 /* While rendering: extend the lease, record progress and stage. *status gets
  * the job's status now, so a worker sees a cancellation. FW_ERR_FAILED_
  * PRECONDITION when this worker no longer holds the job (lease lost). */

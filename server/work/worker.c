@@ -451,7 +451,7 @@ static fw_err run_once(fw_store *store, const fw_worker_config *config, const ch
 
     *worked = 0;
     memset(&row, 0, sizeof(row));
-    rc = fw_store_job_claim(store, name, lease_ms(config), &row, err);
+    rc = fw_store_job_claim_limited(store, name, lease_ms(config), config->team_renders, &row, err);
     if (rc == FW_ERR_NOT_FOUND)
         return FW_OK;
     if (rc)

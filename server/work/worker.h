@@ -38,6 +38,7 @@ typedef struct fw_worker_config {
     double max_clip_seconds;       /* video and audio assets; 0: the render's defaults */
     int max_clip_side;
     uint64_t max_media_bytes;
+    int team_renders;             /* a team's jobs rendering at once, farm-wide; 0: no limit */
 } fw_worker_config;
 
 /* Render jobs until *stop. */

@@ -688,6 +688,48 @@ static void claims_take_the_oldest_queued_job_and_find_nothing_when_empty(void)
     fw_store_close(&s);
 }
 
+/* A team at its render limit is passed over: the next team's older-or-newer job is claimed, and
+ * the team's own comes back once one of its renders ends. Its load counts what it created. */
+static void claims_pass_over_teams_at_their_render_limit(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE], beta[FW_ID_SIZE];
+    fw_job_row jobs[4], got, first;
+    int64_t now = fw_store_now();
+    fw_team_load load;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    FW_REQUIRE(fw_store_team_ensure(s, "beta", beta, &err) == FW_OK);
+    job_at(&jobs[0], acme, now - 4000);
+    job_at(&jobs[1], acme, now - 3000);
+    job_at(&jobs[2], acme, now - 2000);
+    job_at(&jobs[3], beta, now - 1000);
+    FW_REQUIRE(fw_store_jobs_insert(s, jobs, 4, &err) == FW_OK);
+    FW_REQUIRE(fw_store_team_load(s, acme, now - 3500, &load, &err) == FW_OK);
+    FW_CHECK_INT(load.created, 2);
+    FW_CHECK_INT(load.oldest_created_at, now - 3000);
+    FW_CHECK_INT(load.unfinished, 3);
+
+    FW_REQUIRE(fw_store_job_claim_limited(s, "w1", 30000, 1, &first, &err) == FW_OK);
+    FW_CHECK_STR(first.id, jobs[0].id);
+    FW_REQUIRE(fw_store_job_claim_limited(s, "w2", 30000, 1, &got, &err) == FW_OK);
+    FW_CHECK_STR(got.id, jobs[3].id); /* acme's older jobs wait: acme renders one already */
+    fw_job_row_clear(&got);
+    FW_CHECK_INT(fw_store_job_claim_limited(s, "w3", 30000, 1, &got, &err), FW_ERR_NOT_FOUND);
+    FW_REQUIRE(fw_store_job_complete(s, first.id, "w1", 1.0, NULL, NULL, &err) == FW_OK);
+    FW_REQUIRE(fw_store_job_claim_limited(s, "w3", 30000, 1, &got, &err) == FW_OK);
+    FW_CHECK_STR(got.id, jobs[1].id);
+    fw_job_row_clear(&got);
+    /* No limit: the rest at once. */
+    FW_REQUIRE(fw_store_job_claim_limited(s, "w4", 30000, 0, &got, &err) == FW_OK);
+    FW_CHECK_STR(got.id, jobs[2].id);
+    fw_job_row_clear(&got);
+    fw_job_row_clear(&first);
+    fw_store_close(&s);
+}
+
 static void heartbeats_renew_the_lease_and_only_the_holder_finishes(void)
 {
     fw_store *s = open_store();
@@ -1076,6 +1118,7 @@ BOTH(jobs_are_inserted_together_or_not_at_all)
 BOTH(jobs_are_listed_by_every_filter_newest_first_in_pages)
 BOTH(jobs_cancel_from_every_unended_state_and_not_after)
 BOTH(claims_take_the_oldest_queued_job_and_find_nothing_when_empty)
+BOTH(claims_pass_over_teams_at_their_render_limit)
 BOTH(heartbeats_renew_the_lease_and_only_the_holder_finishes)
 BOTH(releases_requeue_until_the_attempts_run_out)
 BOTH(reaping_requeues_expired_leases_and_fails_after_max_attempts)
@@ -1094,6 +1137,7 @@ int main(void)
     RUN_BOTH(jobs_are_listed_by_every_filter_newest_first_in_pages);
     RUN_BOTH(jobs_cancel_from_every_unended_state_and_not_after);
     RUN_BOTH(claims_take_the_oldest_queued_job_and_find_nothing_when_empty);
+    RUN_BOTH(claims_pass_over_teams_at_their_render_limit);
     RUN_BOTH(heartbeats_renew_the_lease_and_only_the_holder_finishes);
     RUN_BOTH(releases_requeue_until_the_attempts_run_out);
     RUN_BOTH(reaping_requeues_expired_leases_and_fails_after_max_attempts);
