@@ -54,6 +54,7 @@ packages=(
   fonts-noto-core          # Noto Sans and Serif for the major scripts (Arabic, Hebrew, Devanagari, Thai ...)
   # tests
   ca-certificates          # npm's https registry (the Node gRPC client, the S3 test server)
+  curl                     # a real HTTPS client against the gateway with TLS
   ffmpeg                   # ffprobe checks the outputs; ffmpeg makes test media
   openssl                  # the openssl command makes the TLS tests' certificates
   python3                  # the Python test drivers and the fidelity verdict

@@ -31,6 +31,7 @@
 #include "gateway/routes.h"
 #include "proto/json/pbjson.h"
 #include "proto/template.pb-c.h"
+#include "server/util/fs.h"
 #include "server/util/log.h"
 
 #define UPLOAD_CHUNK (1u << 20)  /* bytes a gRPC message of an upload carries */
@@ -47,6 +48,7 @@ struct fw_gateway {
     uint64_t max_upload;
     size_t max_font;
     int64_t rpc_timeout_ms;
+    char *tls_cert, *tls_key; /* PEM text, kept while the daemon runs */
 };
 
 /* One request in flight (MHD's con_cls). */
@@ -1012,27 +1014,54 @@ fw_err fw_gateway_start(fw_gateway **out, const fw_gateway_options *opts, fw_err
     gw->max_font = opts->max_font_bytes ? opts->max_font_bytes : 64u << 20;
     gw->rpc_timeout_ms = opts->rpc_timeout_ms ? opts->rpc_timeout_ms : 120000;
     atomic_init(&gw->stopping, 0);
+    if (!opts->tls_cert_file != !opts->tls_key_file) {
+        free(gw);
+        return fw_error_set(err, FW_ERR_INVALID, "tls", "HTTPS needs both a certificate and a key");
+    }
+    if (opts->tls_cert_file) {
+        size_t len;
+        if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+            free(gw);
+            return fw_error_set(err, FW_ERR_UNSUPPORTED, "tls", "this libmicrohttpd has no TLS");
+        }
+        if (!(gw->tls_cert = fw_read_file(opts->tls_cert_file, 1 << 20, &len, err)) ||
+            !(gw->tls_key = fw_read_file(opts->tls_key_file, 1 << 20, &len, err))) {
+            free(gw->tls_cert);
+            free(gw);
+            return err ? err->code : FW_ERR_IO;
+        }
+    }
 
     memset(&co, 0, sizeof(co));
     co.address = opts->grpc_address;
     co.ca_file = opts->grpc_ca_file;
-    if ((rc = fw_rpc_client_new(&gw->rpc, &co, err)) != FW_OK) {
-        free(gw);
-        return rc;
-    }
-    if ((rc = listen_on(opts->listen ? opts->listen : "127.0.0.1:8081", &fd, &gw->port, err)) != FW_OK) {
+    if ((rc = fw_rpc_client_new(&gw->rpc, &co, err)) != FW_OK ||
+        (rc = listen_on(opts->listen ? opts->listen : "127.0.0.1:8081", &fd, &gw->port, err)) != FW_OK) {
         fw_rpc_client_free(&gw->rpc);
+        free(gw->tls_cert);
+        free(gw->tls_key);
         free(gw);
         return rc;
     }
-    gw->daemon = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL, NULL, handle, gw,
-        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, opts->max_connections ? opts->max_connections : 512,
-        MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout_s ? opts->idle_timeout_s : 60u, MHD_OPTION_NOTIFY_COMPLETED,
-        request_done, gw, MHD_OPTION_END);
+    {
+        unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+        unsigned limit = opts->max_connections ? opts->max_connections : 512;
+        unsigned idle = opts->idle_timeout_s ? opts->idle_timeout_s : 60u;
+        if (gw->tls_cert)
+            gw->daemon = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, handle, gw, MHD_OPTION_LISTEN_SOCKET, fd,
+                                          MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT, idle,
+                                          MHD_OPTION_NOTIFY_COMPLETED, request_done, gw, MHD_OPTION_HTTPS_MEM_CERT,
+                                          gw->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, gw->tls_key, MHD_OPTION_END);
+        else
+            gw->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle, gw, MHD_OPTION_LISTEN_SOCKET, fd,
+                                          MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT, idle,
+                                          MHD_OPTION_NOTIFY_COMPLETED, request_done, gw, MHD_OPTION_END);
+    }
     if (!gw->daemon) {
         close(fd);
         fw_rpc_client_free(&gw->rpc);
+        free(gw->tls_cert);
+        free(gw->tls_key);
         free(gw);
         return fw_error_set(err, FW_ERR_UNAVAILABLE, "listen", "cannot start the HTTP server on %s",
                             opts->listen ? opts->listen : "127.0.0.1:8081");
@@ -1055,5 +1084,10 @@ void fw_gateway_stop(fw_gateway **pgw)
     atomic_store(&gw->stopping, 1); /* event streams end at their next wait */
     MHD_stop_daemon(gw->daemon);
     fw_rpc_client_free(&gw->rpc);
+    free(gw->tls_cert);
+    if (gw->tls_key) {
+        memset(gw->tls_key, 0, strlen(gw->tls_key));
+        free(gw->tls_key);
+    }
     free(gw);
 }

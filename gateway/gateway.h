@@ -39,6 +39,8 @@ typedef struct fw_gateway_options {
     uint64_t max_upload_bytes;   /* a template bundle; 0: 512 MiB */
     size_t max_font_bytes;       /* a multipart font upload; 0: 64 MiB */
     int64_t rpc_timeout_ms;      /* unary calls and uploads; 0: 120 s */
+    const char *tls_cert_file;   /* PEM certificate (chain) and key: HTTPS instead of HTTP; both or neither */
+    const char *tls_key_file;
 } fw_gateway_options;
 
 /* Connect to the gRPC server (lazily: the first request does) and listen. */

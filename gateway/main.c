@@ -2,7 +2,7 @@
  * main.c - framewright-gateway: the REST gateway on its own, in front of a
  * gRPC server somewhere else (`framewright serve` starts one of its own).
  *
- *   framewright-gateway --grpc HOST:PORT [--listen ADDR] [--grpc-ca FILE]
+ *   framewright-gateway --grpc HOST:PORT [--listen ADDR] [--grpc-ca FILE] [--tls-cert FILE --tls-key FILE]
  */
 #include <pthread.h>
 #include <signal.h>
@@ -14,7 +14,8 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: framewright-gateway --grpc HOST:PORT [--listen ADDR (127.0.0.1:8081)] [--grpc-ca FILE]\n");
+    fprintf(stderr, "usage: framewright-gateway --grpc HOST:PORT [--listen ADDR (127.0.0.1:8081)] [--grpc-ca FILE]\n"
+                    "                           [--tls-cert FILE --tls-key FILE]\n");
     return 2;
 }
 
@@ -38,6 +39,10 @@ int main(int argc, char **argv)
             opts.listen = value;
         else if (strcmp(argv[i], "--grpc-ca") == 0 && value)
             opts.grpc_ca_file = value;
+        else if (strcmp(argv[i], "--tls-cert") == 0 && value)
+            opts.tls_cert_file = value;
+        else if (strcmp(argv[i], "--tls-key") == 0 && value)
+            opts.tls_key_file = value;
         else
             return usage();
     }
@@ -56,7 +61,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "framewright-gateway: %s\n", fw_error_text(&err, text, sizeof(text)));
         return 1;
     }
-    printf("framewright-gateway: serving /api/v2 on http://%.*s:%d for gRPC %s\n",
+    printf("framewright-gateway: serving /api/v2 on %s://%.*s:%d for gRPC %s\n", opts.tls_cert_file ? "https" : "http",
            (int)(strrchr(opts.listen, ':') - opts.listen), opts.listen, fw_gateway_port(gw), opts.grpc_address);
     fflush(stdout);
     sigwait(&stop, &sig);

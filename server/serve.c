@@ -423,6 +423,8 @@ int fw_cmd_serve(int argc, char **argv)
         gopts.listen = config.api_addr;
         gopts.grpc_address = target;
         gopts.grpc_ca_file = opts.tls_cert_file;
+        gopts.tls_cert_file = opts.tls_cert_file; /* the same certificate: HTTPS */
+        gopts.tls_key_file = opts.tls_key_file;
         if (fw_gateway_start(&gateway, &gopts, &err)) {
             if (config.api_set) {
                 print_error("--api", &err);
@@ -467,7 +469,7 @@ int fw_cmd_serve(int argc, char **argv)
            opts.tls_cert_file ? " (TLS)" : "", config.public_url, config.data_dir, sup.count,
            strncmp(config.database_url, "postgres", 8) == 0 ? "postgres" : "sqlite");
     if (gateway)
-        printf("framewright: REST API (/api/v2) on http://%.*s:%d/api/v2\n",
+        printf("framewright: REST API (/api/v2) on %s://%.*s:%d/api/v2\n", opts.tls_cert_file ? "https" : "http",
                (int)(strrchr(config.api_addr, ':') - config.api_addr), config.api_addr, fw_gateway_port(gateway));
     if (key[0])
         printf("framewright: a first API key for team 'default' (shown only now):\n%s\n", key);
