@@ -15,10 +15,11 @@
 
 #include <jansson.h>
 
-#define JOB_COLUMNS                                                                                              \
-    "id, team_id, template_id, parent_id, batch_id, kind, status, progress, request_json, error, "               \
-    "missing_fonts_json, output_key, output_url, stage, total_assets, attempts, worker, lease_until, "           \
-    "created_at, updated_at, started_at, finished_at, error_at, render_duration, version, webhook_json"
+#define JOB_COLUMNS                                                                                                  \
+    "id, team_id, template_id, parent_id, batch_id, kind, status, progress, request_json, error, "                   \
+    "missing_fonts_json, output_key, output_url, stage, total_assets, attempts, worker, lease_until, "               \
+    "created_at, updated_at, started_at, finished_at, error_at, render_duration, version, webhook_json, "            \
+    "rendered_frames"
 
 /* Statuses of a job that has not ended, as a SQL list. */
 #define UNFINISHED "('queued', 'pending', 'render:dorender')"
@@ -57,6 +58,7 @@ static void read_job(fw_store *s, fw_job_row *j)
     j->render_duration = s->ops->col_double(s, 23);
     j->version = s->ops->col_int(s, 24);
     j->webhook_json = fw_sql_dup(s, 25);
+    j->rendered_frames = (int)s->ops->col_int(s, 26);
 }
 
 /* Run a query of at most one job row into *out; *found says if there was
@@ -627,7 +629,7 @@ fw_err fw_store_job_heartbeat(fw_store *s, const char *id, const char *worker, i
     return fw_sql_end(s, rc, err);
 }
 
-fw_err fw_store_job_complete(fw_store *s, const char *id, const char *worker, double render_duration,
+fw_err fw_store_job_complete(fw_store *s, const char *id, const char *worker, double render_duration, int frames,
                              const char *missing_fonts_json, const char *error, fw_error *err)
 {
     int64_t now = fw_store_now(), changed = 0;
@@ -638,11 +640,11 @@ fw_err fw_store_job_complete(fw_store *s, const char *id, const char *worker, do
     if (!error)
         rc = fw_sql_exec(s,
                          "UPDATE jobs SET status = 'finished', progress = 100, finished_at = $3, updated_at = $3, "
-                         "render_duration = $4, missing_fonts_json = $5, worker = '', lease_until = 0, "
-                         "version = fw_next_version() "
+                         "render_duration = $4, missing_fonts_json = $5, rendered_frames = $6, worker = '', "
+                         "lease_until = 0, version = fw_next_version() "
                          "WHERE id = $1 AND worker = $2 AND status = 'render:dorender'",
                          FW_SQL_ARGS(FW_SQL_T(id), FW_SQL_T(worker), FW_SQL_I(now), FW_SQL_D(render_duration),
-                                     FW_SQL_T(missing_fonts_json)),
+                                     FW_SQL_T(missing_fonts_json), FW_SQL_I(frames > 0 ? frames : 0)),
                          &changed, err);
     else
         rc = fw_sql_exec(s,

@@ -135,8 +135,12 @@ static const char *const common_migrations[] = {
      * transaction ending a job can queue its delivery in webhook_outbox. */
     "ALTER TABLE jobs ADD COLUMN webhook_json TEXT;",
 
-    /* 4: a team's unfinished jobs, counted for its quota at every submission. */
-    "CREATE INDEX jobs_team_status ON jobs(team_id, status);",
+    /* 4: a team's unfinished jobs, counted for its quota at every submission; how many frames a
+     * finished render drew (for the frame rate operators see), and an index for the most recently
+     * finished renders. */
+    ("CREATE INDEX jobs_team_status ON jobs(team_id, status);"
+     "ALTER TABLE jobs ADD COLUMN rendered_frames INTEGER NOT NULL DEFAULT 0;"
+     "CREATE INDEX jobs_finished ON jobs(finished_at) WHERE status = 'finished';"),
 };
 
 #define COMMON_COUNT ((int)(sizeof(common_migrations) / sizeof(common_migrations[0])))

@@ -119,6 +119,7 @@ static fw_err pg_ready(pg_store *p, fw_error *err)
 static void pg_done(fw_store *s)
 {
     pg_store *p = (pg_store *)s;
+    fw_store_statement_ended(s);
     PQclear(p->result);
     p->result = NULL;
     p->row = -1;
@@ -154,6 +155,7 @@ static fw_err pg_query(fw_store *s, const char *sql, const fw_sql_value *params,
         }
     }
     pg_done(s);
+    fw_store_statement_began(s);
     p->result = PQexecParams(p->conn, sql, count, types, values, NULL, NULL, 0);
     st = PQresultStatus(p->result);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)

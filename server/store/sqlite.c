@@ -141,6 +141,7 @@ static fw_err sq_query(fw_store *s, const char *sql, const fw_sql_value *params,
 
     if (e != FW_OK)
         return e;
+    fw_store_statement_began(s);
     q->active = stmt;
     q->active_owned = owned;
     for (int i = 0; i < count && rc == SQLITE_OK; i++) {
@@ -207,6 +208,7 @@ static int64_t sq_changes(fw_store *s)
 static void sq_done(fw_store *s)
 {
     sqlite_store *q = (sqlite_store *)s;
+    fw_store_statement_ended(s);
     if (!q->active)
         return;
     if (q->active_owned) {

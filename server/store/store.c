@@ -52,6 +52,33 @@ const char *fw_store_kind(const fw_store *store)
     return store->ops->kind;
 }
 
+void fw_store_set_timing(fw_store *s, fw_store_timing_fn fn, void *ctx)
+{
+    s->timing = fn;
+    s->timing_ctx = ctx;
+}
+
+static int64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void fw_store_statement_began(fw_store *s)
+{
+    s->statement_started_ns = s->timing ? monotonic_ns() : 0;
+}
+
+void fw_store_statement_ended(fw_store *s)
+{
+    if (!s->statement_started_ns)
+        return;
+    if (s->timing)
+        s->timing(s->timing_ctx, (double)(monotonic_ns() - s->statement_started_ns) / 1e9);
+    s->statement_started_ns = 0;
+}
+
 int fw_store_notify_fd(fw_store *s)
 {
     return s->ops->notify_fd(s);

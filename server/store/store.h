@@ -54,6 +54,13 @@ fw_err fw_store_open(fw_store **out, const char *url, fw_error *err);
 void fw_store_close(fw_store **store);
 const char *fw_store_kind(const fw_store *store); /* "sqlite" or "postgres" */
 
+/* Report each SQL statement's duration to fn: from its start until its
+ * rows have been read (BEGIN and COMMIT are not statements here). Called on
+ * the thread using the store; fn must be safe to call from every store it
+ * is set on. NULL stops the reports. */
+typedef void (*fw_store_timing_fn)(void *ctx, double seconds);
+void fw_store_set_timing(fw_store *s, fw_store_timing_fn fn, void *ctx);
+
 /* ---- teams and API keys ---------------------------------------------------------------------- */
 
 /* The team called name, created when missing; its id into id. */
@@ -124,6 +131,7 @@ typedef struct fw_job_row {
     int64_t lease_until;
     int64_t created_at, updated_at, started_at, finished_at, error_at;
     double render_duration;       /* seconds; < 0 when not rendered */
+    int rendered_frames;          /* frames a finished render drew; 0 when unknown */
     int64_t version;              /* the store-wide change sequence at its last change */
     char *webhook_json;           /* owned; the request's webhook object as JSON; NULL when none */
 } fw_job_row;
@@ -207,10 +215,10 @@ fw_err fw_store_job_heartbeat(fw_store *s, const char *id, const char *worker, i
                               const char *stage, char status[24], fw_error *err);
 
 /* The render is over: finished (progress 100, finished_at, render_duration,
- * missing_fonts_json) when error is NULL, else status error with the text
- * (error_at). Only by the worker holding the job; FW_ERR_FAILED_PRECONDITION
- * otherwise (cancelled or reaped meanwhile). */
-fw_err fw_store_job_complete(fw_store *s, const char *id, const char *worker, double render_duration,
+ * rendered_frames, missing_fonts_json) when error is NULL, else status error
+ * with the text (error_at). Only by the worker holding the job;
+ * FW_ERR_FAILED_PRECONDITION otherwise (cancelled or reaped meanwhile). */
+fw_err fw_store_job_complete(fw_store *s, const char *id, const char *worker, double render_duration, int frames,
                              const char *missing_fonts_json, const char *error, fw_error *err);
 
 /* Hand a job back without finishing it (shutdown, or a failure of ours
@@ -316,6 +324,35 @@ fw_err fw_store_font_list(fw_store *s, const char *team_id, fw_font_row **rows, 
 fw_err fw_store_font_delete(fw_store *s, const char *team_id, const char *id, fw_error *err);
 /* 1 when name is the font's file name, family or PostScript name, ignoring case. */
 int fw_font_row_matches(const fw_font_row *row, const char *name);
+
+/* ---- figures for operators (figures.c) ---------------------------------------------------- */
+
+/* Sums over every team, in one read transaction, for monitoring: nothing in
+ * them names a team or a job. */
+#define FW_FIGURES_BOUNDS_MAX 12
+#define FW_FIGURES_RECENT 100 /* renders the recent frame rate is taken over */
+
+typedef struct fw_store_figures {
+    int64_t by_status[6];      /* jobs per status, in fw_store_statuses order */
+    int64_t queued;            /* = by_status of queued */
+    int64_t oldest_queued_at;  /* when the longest-waiting queued job was queued (ms); 0: none */
+    /* Finished renders' durations: render_counts[i] at most bounds[i] seconds (cumulative). */
+    int64_t render_counts[FW_FIGURES_BOUNDS_MAX];
+    int64_t render_count;
+    double render_seconds;
+    /* The last FW_FIGURES_RECENT finished renders whose frames are known. */
+    int recent_renders;
+    int64_t recent_frames;
+    double recent_seconds;
+    int64_t webhooks_delivered, webhooks_failed, webhook_attempts_failed;
+} fw_store_figures;
+
+/* The six job statuses, in the order of fw_store_figures.by_status. */
+extern const char *const fw_store_statuses[6];
+
+/* bounds: ascending, at most FW_FIGURES_BOUNDS_MAX. */
+fw_err fw_store_figures_read(fw_store *s, const double *bounds, size_t bound_count, fw_store_figures *out,
+                             fw_error *err);
 
 /* Milliseconds since the epoch, the clock every store call uses. */
 int64_t fw_store_now(void);

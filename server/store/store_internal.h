@@ -82,7 +82,15 @@ typedef struct fw_store_ops {
 /* Each backend's store starts with this. */
 struct fw_store {
     const fw_store_ops *ops;
+    fw_store_timing_fn timing; /* fw_store_set_timing; NULL: not timed */
+    void *timing_ctx;
+    int64_t statement_started_ns; /* of the active statement; 0: none */
 };
+
+/* Backends call these when a statement starts (query) and ends (done), so
+ * that a timed store reports how long each took, its rows read included. */
+void fw_store_statement_began(fw_store *s);
+void fw_store_statement_ended(fw_store *s);
 
 fw_err fw_sqlite_open(fw_store **out, const char *path, fw_error *err);
 fw_err fw_postgres_open(fw_store **out, const char *url, fw_error *err);

@@ -408,7 +408,7 @@ static void process(fw_store *store, const fw_worker_config *config, const char 
         } else if (json_array_size(res.missing_fonts)) {
             fonts = json_dumps(res.missing_fonts, JSON_COMPACT);
         }
-        if (fw_store_job_complete(store, row->id, worker, res.render_seconds, fonts, NULL, &err) != FW_OK)
+        if (fw_store_job_complete(store, row->id, worker, res.render_seconds, res.frames, fonts, NULL, &err) != FW_OK)
             fw_log(FW_LOG_WARN, "worker", "job %s: %s", row->id, err.message);
         else
             fw_log(FW_LOG_INFO, "worker", "job %s finished: %d frames in %.2f s", row->id, res.frames,
@@ -417,7 +417,7 @@ static void process(fw_store *store, const fw_worker_config *config, const char 
     } else {
         fw_error_text(&err, text, sizeof(text));
         if (is_job_error(rc)) {
-            if (fw_store_job_complete(store, row->id, worker, -1, NULL, text, &err) != FW_OK)
+            if (fw_store_job_complete(store, row->id, worker, -1, 0, NULL, text, &err) != FW_OK)
                 fw_log(FW_LOG_WARN, "worker", "job %s: %s", row->id, err.message);
         } else {
             fw_log(FW_LOG_WARN, "worker", "job %s failed on our side (%s); handing it back", row->id, text);

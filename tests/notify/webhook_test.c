@@ -449,7 +449,7 @@ static void running_job(fw_store *s, const char *webhook_json, char id[FW_ID_SIZ
 static void finish(fw_store *s, const char *id)
 {
     fw_error err;
-    FW_CHECK_INT(fw_store_job_complete(s, id, "w1", 1.5, NULL, NULL, &err), FW_OK);
+    FW_CHECK_INT(fw_store_job_complete(s, id, "w1", 1.5, 0, NULL, NULL, &err), FW_OK);
 }
 
 static char *hook(receiver *r, const char *extra)
@@ -534,7 +534,7 @@ static void the_jobs_end_queues_its_webhook_in_the_same_transaction(void)
 
     /* A failed render, a cancellation and a reaped job each queue their event. */
     running_job(s, "{\"url\":\"http://127.0.0.1:1/x\"}", id, team);
-    FW_CHECK_INT(fw_store_job_complete(s, id, "w1", 0.5, NULL, "the template broke", &err), FW_OK);
+    FW_CHECK_INT(fw_store_job_complete(s, id, "w1", 0.5, 0, NULL, "the template broke", &err), FW_OK);
     FW_CHECK_INT(outbox_count(s, id, event), 1);
     FW_CHECK_STR(event, "job.error");
     running_job(s, "{\"url\":\"http://127.0.0.1:1/x\"}", id, team);
@@ -712,7 +712,7 @@ static void a_refused_call_is_retried_and_both_attempts_are_kept(void)
     running_job(s, webhook, id, team);
     free(webhook);
     FW_CHECK_INT(fw_store_webhook_secret(s, team, r->secret, &err), FW_OK);
-    FW_CHECK_INT(fw_store_job_complete(s, id, "w1", 0.1, NULL, "no such layer", &err), FW_OK);
+    FW_CHECK_INT(fw_store_job_complete(s, id, "w1", 0.1, 0, NULL, "no such layer", &err), FW_OK);
     n = start_notifier(5000, 3, 100, 0);
     FW_REQUIRE(n);
     FW_REQUIRE(wait_delivery(s, id, 0, &d));

@@ -627,7 +627,7 @@ static void jobs_cancel_from_every_unended_state_and_not_after(void)
     FW_CHECK_INT(fw_store_job_heartbeat(s, r.id, "w1", 60000, 50, "render", status, &err),
                  FW_ERR_FAILED_PRECONDITION);
     FW_CHECK_STR(status, FW_STATUS_CANCELLED);
-    FW_CHECK_INT(fw_store_job_complete(s, r.id, "w1", 1.0, NULL, NULL, &err), FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_INT(fw_store_job_complete(s, r.id, "w1", 1.0, 0, NULL, NULL, &err), FW_ERR_FAILED_PRECONDITION);
     FW_CHECK_STR(status_of(s, r.id), FW_STATUS_CANCELLED);
 
     /* Once ended, refused, and *out still shows the job. */
@@ -760,12 +760,12 @@ static void heartbeats_renew_the_lease_and_only_the_holder_finishes(void)
     FW_CHECK_INT(fw_store_job_heartbeat(s, a.id, "w2", 60000, 99, "x", status, &err), FW_ERR_FAILED_PRECONDITION);
     FW_CHECK_STR(status, FW_STATUS_RENDERING);
     FW_CHECK_CONTAINS(err.message, "held by w1");
-    FW_CHECK_INT(fw_store_job_complete(s, a.id, "w2", 3.0, NULL, NULL, &err), FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_INT(fw_store_job_complete(s, a.id, "w2", 3.0, 0, NULL, NULL, &err), FW_ERR_FAILED_PRECONDITION);
     FW_CHECK_INT(fw_store_job_release(s, a.id, "w2", "bye", 3, &err), FW_ERR_FAILED_PRECONDITION);
     FW_CHECK_INT(fw_store_job_heartbeat(s, "01NOSUCHJOB00000000000000", "w1", 1000, 1, "", status, &err),
                  FW_ERR_NOT_FOUND);
 
-    FW_CHECK_INT(fw_store_job_complete(s, a.id, "w1", 3.25, "[\"Inter\"]", NULL, &err), FW_OK);
+    FW_CHECK_INT(fw_store_job_complete(s, a.id, "w1", 3.25, 0, "[\"Inter\"]", NULL, &err), FW_OK);
     FW_REQUIRE(fw_store_job_get(s, acme, a.id, &got, &err) == FW_OK);
     FW_CHECK_STR(got.status, FW_STATUS_FINISHED);
     FW_CHECK_NEAR(got.progress, 100, 1e-9);
@@ -774,13 +774,13 @@ static void heartbeats_renew_the_lease_and_only_the_holder_finishes(void)
     FW_CHECK(got.finished_at >= now);
     FW_CHECK_STR(got.worker, "");
     fw_job_row_clear(&got);
-    FW_CHECK_INT(fw_store_job_complete(s, a.id, "w1", 3.25, NULL, NULL, &err), FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_INT(fw_store_job_complete(s, a.id, "w1", 3.25, 0, NULL, NULL, &err), FW_ERR_FAILED_PRECONDITION);
 
     /* A failed render. */
     FW_REQUIRE(fw_store_job_claim(s, "w1", 1000, &got, &err) == FW_OK);
     FW_CHECK_STR(got.id, b.id);
     fw_job_row_clear(&got);
-    FW_CHECK_INT(fw_store_job_complete(s, b.id, "w1", 0.5, NULL, "layer \"Title\" not found", &err), FW_OK);
+    FW_CHECK_INT(fw_store_job_complete(s, b.id, "w1", 0.5, 0, NULL, "layer \"Title\" not found", &err), FW_OK);
     FW_REQUIRE(fw_store_job_get(s, acme, b.id, &got, &err) == FW_OK);
     FW_CHECK_STR(got.status, FW_STATUS_ERROR);
     FW_CHECK_STR(got.error, "layer \"Title\" not found");
@@ -927,7 +927,7 @@ static void versions_increase_on_every_change_and_changes_come_in_order(void)
     FW_CHECK(v > last);
     FW_CHECK_INT(job_version(s, jobs[0].id), v);
     last = v;
-    FW_REQUIRE(fw_store_job_complete(s, jobs[0].id, "w", 1, NULL, NULL, &err) == FW_OK);
+    FW_REQUIRE(fw_store_job_complete(s, jobs[0].id, "w", 1, 0, NULL, NULL, &err) == FW_OK);
     v = version_now(s);
     FW_CHECK(v > last);
     last = v;
