@@ -554,6 +554,41 @@ fw_err fw_storage_stat_key(fw_storage *st, const char *key, fw_storage_stat *out
     return st->kind == FW_STORAGE_S3 ? fw_storage_s3_stat(st, key, out, err) : local_stat(st, key, out, err);
 }
 
+/* A temporary file made, written and removed: what every local write needs
+ * (the folder exists, is a folder, has room and lets us in). */
+static fw_err local_check(fw_storage *st, fw_error *err)
+{
+    size_t n = strlen(st->root) + sizeof("/" TEMP_PREFIX "health-XXXXXX");
+    char *path = malloc(n);
+    int fd, e;
+    ssize_t wrote;
+
+    if (!path)
+        return fw_error_set(err, FW_ERR_NOMEM, NULL, "Out of memory.");
+    snprintf(path, n, "%s/" TEMP_PREFIX "health-XXXXXX", st->root);
+    if ((fd = mkstemp(path)) < 0) {
+        e = errno;
+        free(path);
+        return fw_error_set(err, FW_ERR_UNAVAILABLE, "storage", "Cannot write in the storage folder %s: %s.",
+                            st->root, strerror(e));
+    }
+    wrote = write(fd, "ok", 2);
+    e = errno;
+    close(fd);
+    unlink(path);
+    free(path);
+    if (wrote != 2)
+        return fw_error_set(err, FW_ERR_UNAVAILABLE, "storage", "Cannot write in the storage folder %s: %s.",
+                            st->root, wrote < 0 ? strerror(e) : "short write");
+    return FW_OK;
+}
+
+fw_err fw_storage_check(fw_storage *st, long timeout_seconds, fw_error *err)
+{
+    return st->kind == FW_STORAGE_S3 ? fw_storage_s3_check(st, timeout_seconds > 0 ? timeout_seconds : 5, err)
+                                     : local_check(st, err);
+}
+
 fw_err fw_storage_signed_url(fw_storage *st, const char *key, fw_storage_method method, long expires_seconds,
                              char **url, fw_error *err)
 {

@@ -100,6 +100,11 @@ fw_err fw_storage_delete(fw_storage *st, const char *key, fw_error *err);
 /* Whether key exists and its size; a missing key is FW_OK with exists 0. */
 fw_err fw_storage_stat_key(fw_storage *st, const char *key, fw_storage_stat *out, fw_error *err);
 
+/* Whether the storage answers, for health checks: locally, that a file can
+ * be written (and removed) in the root folder; on S3, that a HEAD of the
+ * bucket succeeds within timeout_seconds (0: 5). FW_OK or the reason. */
+fw_err fw_storage_check(fw_storage *st, long timeout_seconds, fw_error *err);
+
 /* A URL that lets whoever holds it GET (download) or PUT (upload) the
  * object under key for expires_seconds (1..604800). *url is a new string
  * the caller frees. */

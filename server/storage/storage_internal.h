@@ -45,6 +45,7 @@ fw_err fw_storage_s3_put_file(fw_storage *st, const char *key, const char *path,
 fw_err fw_storage_s3_get_file(fw_storage *st, const char *key, const char *path, fw_error *err);
 fw_err fw_storage_s3_delete(fw_storage *st, const char *key, fw_error *err);
 fw_err fw_storage_s3_stat(fw_storage *st, const char *key, fw_storage_stat *out, fw_error *err);
+fw_err fw_storage_s3_check(fw_storage *st, long timeout_seconds, fw_error *err);
 fw_err fw_storage_s3_signed_url(fw_storage *st, const char *key, fw_storage_method method, long expires_seconds,
                                 char **url, fw_error *err);
 

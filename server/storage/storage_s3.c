@@ -160,6 +160,7 @@ typedef struct s3_call {
     char etag[256];
     uint64_t content_length;
     int with_acl;             /* an object upload: send the configured x-amz-acl */
+    long timeout_seconds;     /* 0: the storage's */
     CURL *curl;
 } s3_call;
 
@@ -331,8 +332,8 @@ static fw_err perform(fw_storage *st, s3_call *call, fw_error *err)
     if (st->url_policy)
         fw_url_guard_attach(&guard, st->url_policy, call->curl);
     curl_easy_setopt(call->curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(call->curl, CURLOPT_CONNECTTIMEOUT, 15L);
-    curl_easy_setopt(call->curl, CURLOPT_TIMEOUT, st->timeout_seconds);
+    curl_easy_setopt(call->curl, CURLOPT_CONNECTTIMEOUT, call->timeout_seconds ? call->timeout_seconds : 15L);
+    curl_easy_setopt(call->curl, CURLOPT_TIMEOUT, call->timeout_seconds ? call->timeout_seconds : st->timeout_seconds);
     curl_easy_setopt(call->curl, CURLOPT_ERRORBUFFER, curl_error);
     curl_easy_setopt(call->curl, CURLOPT_USERAGENT, "framewright");
     curl_easy_setopt(call->curl, CURLOPT_WRITEFUNCTION, on_body);
@@ -579,6 +580,15 @@ fw_err fw_storage_s3_stat(fw_storage *st, const char *key, fw_storage_stat *out,
     out->exists = 1;
     out->size = call.content_length;
     return FW_OK;
+}
+
+fw_err fw_storage_s3_check(fw_storage *st, long timeout_seconds, fw_error *err)
+{
+    s3_call call = {.method = "HEAD", .body_fd = -1, .payload_hash = FW_SIGV4_EMPTY_SHA256,
+                    .timeout_seconds = timeout_seconds};
+    fw_err rc = perform(st, &call, err);
+    call_done(&call);
+    return rc;
 }
 
 fw_err fw_storage_s3_signed_url(fw_storage *st, const char *key, fw_storage_method method, long expires_seconds,
