@@ -68,6 +68,25 @@ static fw_err load_secret(fw_config *c, fw_error *err)
     return FW_OK;
 }
 
+/* Whole or refused: a token cut short would lock the operator out with no
+ * word why, and one that is not printable ASCII cannot travel as gRPC
+ * metadata. */
+static fw_err load_metrics_token(fw_config *c, fw_error *err)
+{
+    const char *v = getenv("FRAMEWRIGHT_METRICS_TOKEN");
+    if (!v || !*v)
+        return FW_OK;
+    if (strlen(v) >= sizeof(c->metrics_token))
+        return fw_error_set(err, FW_ERR_INVALID, "FRAMEWRIGHT_METRICS_TOKEN", "is %zu characters; at most %zu",
+                            strlen(v), sizeof(c->metrics_token) - 1);
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p > 0x7e)
+            return fw_error_set(err, FW_ERR_INVALID, "FRAMEWRIGHT_METRICS_TOKEN",
+                                "must be printable ASCII without spaces");
+    snprintf(c->metrics_token, sizeof(c->metrics_token), "%s", v);
+    return FW_OK;
+}
+
 fw_err fw_config_load(fw_config *c, int argc, char **argv, fw_error *err)
 {
     fw_err rc;
@@ -145,6 +164,8 @@ fw_err fw_config_load(fw_config *c, int argc, char **argv, fw_error *err)
             *dst[i] = (int)n;
         }
     }
+    if ((rc = load_metrics_token(c, err)) != FW_OK)
+        return rc;
     set(c->s3_endpoint, sizeof(c->s3_endpoint), "FRAMEWRIGHT_S3_ENDPOINT", "");
     set(c->s3_region, sizeof(c->s3_region), "FRAMEWRIGHT_S3_REGION", "us-east-1");
     set(c->s3_bucket, sizeof(c->s3_bucket), "FRAMEWRIGHT_S3_BUCKET", "");

@@ -16,6 +16,8 @@
  *   _ACCESS_KEY_ID, _SECRET_ACCESS_KEY, _PREFIX.
  *   URL signing secret: FRAMEWRIGHT_SIGNING_SECRET, else DATA/signing.key
  *   (made on first start).
+ *   Metrics: FRAMEWRIGHT_METRICS_TOKEN, when set, is the bearer token that
+ *   OpsService.GetMetrics (and so the gateway's /metrics) requires.
  *   Webhook retries: FRAMEWRIGHT_WEBHOOK_RETRY_BASE_MS, the wait before the
  *   first retry (doubling after; 10000 by default). Tests shorten it.
  */
@@ -57,6 +59,7 @@ typedef struct fw_config {
     int quota_unfinished_jobs;  /* per team, queued, pending or rendering at once; 0: none */
     int max_streams_per_team;   /* event streams open at once per team on this server; 0: none */
     int quota_renders;          /* a team's jobs rendering at once, on the whole farm; 0: none */
+    char metrics_token[256]; /* "": the metrics need no token */
     fw_storage_config storage; /* points into the strings above and the S3 ones below */
     char s3_endpoint[512], s3_region[64], s3_bucket[256], s3_key_id[256], s3_secret[256], s3_prefix[256];
 } fw_config;

@@ -7,8 +7,8 @@
  * restarts. `framewright worker` is the worker alone, for more machines on
  * the same PostgreSQL store and S3 bucket.
  *
- * Shutdown (SIGINT, SIGTERM): the gRPC server stops taking calls and lets
- * running ones finish, open watch streams end with UNAVAILABLE, workers get
+ * Shutdown (SIGINT, SIGTERM): health turns NOT_SERVING (balancers drain us),
+ * the gRPC server stops taking calls and lets running ones finish, open watch streams end with UNAVAILABLE, workers get
  * SIGTERM and hand back the jobs they hold, then everything is freed.
  */
 #include <errno.h>
@@ -27,6 +27,7 @@
 #include "gateway/gateway.h"
 #include "proto/framewright_methods.h"
 #include "server/api/auth.h"
+#include "server/api/health.h"
 #include "server/api/rpc.h"
 #include "server/api/service.h"
 #include "server/api/watch.h"
@@ -321,6 +322,7 @@ int fw_cmd_serve(int argc, char **argv)
     fw_rpc_server *rpc = NULL;
     fw_file_server *files = NULL;
     fw_gateway *gateway = NULL;
+    fw_health *health = NULL;
     fw_storage *storage = NULL;
     fw_service service;
     fw_config config;
@@ -374,12 +376,27 @@ int fw_cmd_serve(int argc, char **argv)
     service.config.upload_url_ttl_s = 3600;
     service.config.max_template_bytes = 512LL << 20;
     service.config.scratch_dir = config.scratch_dir;
+    service.config.metrics_token = config.metrics_token;
     memcpy(service.config.secrets_key, config.secrets_key, sizeof(service.config.secrets_key));
     if (fw_watch_hub_new(&service.watch, config.database_url, &err)) {
         print_error("watch", &err);
         goto out;
     }
     fw_watch_hub_set_team_limit(service.watch, (size_t)config.max_streams_per_team);
+    if (fw_service_metrics_init(&service, &err)) {
+        print_error("metrics", &err);
+        goto out;
+    }
+    {
+        fw_health_options hopts = {.store_url = config.database_url,
+                                   .storage = storage,
+                                   .methods = fw_framewright_methods,
+                                   .method_count = fw_framewright_methods_count};
+        if (fw_health_new(&health, &hopts, &err)) {
+            print_error("health", &err);
+            goto out;
+        }
+    }
     {
         fw_file_server_options fopts = {.on_upload = fw_service_on_upload, .on_upload_ctx = &service};
         if (fw_file_server_start(&files, storage, config.http_addr, &fopts, &err)) {
@@ -396,7 +413,7 @@ int fw_cmd_serve(int argc, char **argv)
     opts.method_count = fw_framewright_methods_count;
     opts.max_message_bytes = 64u << 20; /* font uploads are one message, up to 50 MiB */
     if (fw_rpc_server_new(&rpc, &opts, &err) || fw_service_register(rpc, &service, &err) ||
-        fw_rpc_server_start(rpc, &err)) {
+        fw_health_register(rpc, health, &err) || fw_rpc_server_start(rpc, &err)) {
         print_error("--grpc", &err);
         goto out;
     }
@@ -479,6 +496,7 @@ int fw_cmd_serve(int argc, char **argv)
     fw_log(FW_LOG_INFO, "serve", "stopping (signal %d)", sig);
     status = 0;
 
+    fw_health_shutdown(health);
     fw_gateway_stop(&gateway); /* REST calls in flight end first: they need the gRPC server */
     fw_rpc_server_stop(rpc);
     pthread_mutex_lock(&sup.lock);
@@ -501,9 +519,11 @@ out:
     fw_gateway_stop(&gateway);
     fw_notifier_stop(&notifier); /* last: what is still pending waits in the store for the next start */
     fw_rpc_server_free(&rpc);
+    fw_health_free(&health);
     fw_watch_hub_free(&service.watch);
     fw_file_server_stop(&files);
     fw_storage_free(&storage);
     fw_store_pool_free(&service.stores);
+    fw_histogram_free(&service.store_latency);
     return status;
 }

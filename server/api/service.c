@@ -7,6 +7,7 @@ fw_err fw_secret_service_register(fw_rpc_server *srv, fw_service *svc, fw_error 
 fw_err fw_font_service_register(fw_rpc_server *srv, fw_service *svc, fw_error *err);
 fw_err fw_webhook_service_register(fw_rpc_server *srv, fw_service *svc, fw_error *err);
 fw_err fw_batch_service_register(fw_rpc_server *srv, fw_service *svc, fw_error *err);
+fw_err fw_ops_service_register(fw_rpc_server *srv, fw_service *svc, fw_error *err);
 
 fw_err fw_service_register(fw_rpc_server *server, fw_service *service, fw_error *err)
 {
@@ -16,7 +17,8 @@ fw_err fw_service_register(fw_rpc_server *server, fw_service *service, fw_error 
         (rc = fw_secret_service_register(server, service, err)) ||
         (rc = fw_font_service_register(server, service, err)) ||
         (rc = fw_webhook_service_register(server, service, err)) ||
-        (rc = fw_batch_service_register(server, service, err)))
+        (rc = fw_batch_service_register(server, service, err)) ||
+        (rc = fw_ops_service_register(server, service, err)))
         return rc;
     return FW_OK;
 }

@@ -5,7 +5,9 @@
  * watch hub and the configuration the handlers need. fw_service_register
  * puts every implemented method of TemplateService and JobService on an
  * fw_rpc_server. Each handler authenticates the caller's key first and then
- * sees only the caller's team.
+ * sees only the caller's team - except OpsService, whose figures belong to
+ * no team (ops_service.c). grpc.health.v1.Health is registered apart
+ * (health.h).
  */
 #ifndef FW_API_SERVICE_H
 #define FW_API_SERVICE_H
@@ -17,6 +19,7 @@
 #include "server/api/store_pool.h"
 #include "server/storage/storage.h"
 #include "server/util/error.h"
+#include "server/util/histogram.h"
 
 typedef struct fw_watch_hub fw_watch_hub;
 
@@ -30,16 +33,23 @@ typedef struct fw_service_config {
     long probe_ms;                /* asset URLs are tried at submission for this long each; 0: not */
     int quota_jobs_per_minute;    /* jobs a team may create in any minute; 0: no quota */
     int quota_unfinished_jobs;    /* jobs a team may have queued, pending or rendering; 0: no quota */
+    const char *metrics_token;    /* OpsService.GetMetrics needs it as a bearer token; NULL or "": open */
 } fw_service_config;
 
 typedef struct fw_service {
     fw_store_pool *stores;
     fw_storage *storage;
     fw_watch_hub *watch;
+    fw_histogram *store_latency; /* the statements of `stores`, for GetMetrics; NULL: not measured */
     fw_service_config config;
 } fw_service;
 
 fw_err fw_service_register(fw_rpc_server *server, fw_service *service, fw_error *err);
+
+/* Start measuring the statements of service->stores into a new
+ * service->store_latency (the caller frees it with fw_histogram_free after
+ * the pool). */
+fw_err fw_service_metrics_init(fw_service *service, fw_error *err);
 
 /* ---- shared by the service files ----------------------------------------------------------- */
 

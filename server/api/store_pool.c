@@ -13,6 +13,8 @@ struct fw_store_pool {
     int opened;
     int idle_count;
     fw_store **idle;
+    fw_store_timing_fn timing;
+    void *timing_ctx;
 };
 
 fw_err fw_store_pool_new(fw_store_pool **out, const char *url, int size, fw_error *err)
@@ -72,6 +74,8 @@ fw_err fw_store_pool_get(fw_store_pool *p, fw_store **store, fw_error *err)
             p->opened++;
             pthread_mutex_unlock(&p->lock);
             rc = fw_store_open(store, p->url, err);
+            if (rc == FW_OK && p->timing)
+                fw_store_set_timing(*store, p->timing, p->timing_ctx);
             if (rc) {
                 pthread_mutex_lock(&p->lock);
                 p->opened--;
@@ -91,5 +95,15 @@ void fw_store_pool_put(fw_store_pool *p, fw_store *store)
     pthread_mutex_lock(&p->lock);
     p->idle[p->idle_count++] = store;
     pthread_cond_signal(&p->returned);
+    pthread_mutex_unlock(&p->lock);
+}
+
+void fw_store_pool_set_timing(fw_store_pool *p, fw_store_timing_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&p->lock);
+    p->timing = fn;
+    p->timing_ctx = ctx;
+    for (int i = 0; i < p->idle_count; i++)
+        fw_store_set_timing(p->idle[i], fn, ctx);
     pthread_mutex_unlock(&p->lock);
 }

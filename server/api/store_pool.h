@@ -20,4 +20,8 @@ void fw_store_pool_free(fw_store_pool **pool);
 fw_err fw_store_pool_get(fw_store_pool *pool, fw_store **store, fw_error *err);
 void fw_store_pool_put(fw_store_pool *pool, fw_store *store);
 
+/* Time every statement of the pool's connections (fw_store_set_timing), those
+ * open now and those opened later. Call it before the pool is shared. */
+void fw_store_pool_set_timing(fw_store_pool *pool, fw_store_timing_fn fn, void *ctx);
+
 #endif
