@@ -28,6 +28,7 @@
 #include <microhttpd.h>
 
 #include "client/rpc_client.h"
+#include "gateway/ops.h"
 #include "gateway/routes.h"
 #include "proto/json/pbjson.h"
 #include "proto/template.pb-c.h"
@@ -54,7 +55,8 @@ struct fw_gateway {
 /* One request in flight (MHD's con_cls). */
 typedef struct request {
     fw_gateway *gw;
-    const fw_gateway_route *route;
+    const fw_gateway_route *route; /* NULL for the operators' endpoints (ops) */
+    fw_ops_endpoint ops;
     char id[FW_GATEWAY_ID_MAX];
     char *auth; /* the Authorization header as sent */
     fw_error err; /* set once something failed while the body was read */
@@ -773,6 +775,17 @@ static enum MHD_Result finish_multipart(struct MHD_Connection *conn, request *rq
     return ok;
 }
 
+/* ---- /healthz, /readyz, /metrics (ops.c) ----------------------------------------------------- */
+
+static enum MHD_Result serve_ops(struct MHD_Connection *conn, request *rq)
+{
+    fw_ops_answer a;
+    fw_gateway_ops_answer(rq->gw->rpc, rq->ops, rq->auth, &a);
+    if (!a.body)
+        return MHD_NO;
+    return answer_text(conn, a.status, a.body, a.type, a.header, a.value);
+}
+
 /* ---- MHD's callbacks ----------------------------------------------------------------------- */
 
 static void request_free(request *rq)
@@ -801,14 +814,18 @@ static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
 static enum MHD_Result begin(fw_gateway *gw, struct MHD_Connection *conn, const char *url, const char *method,
                              void **con_cls)
 {
-    const fw_gateway_route *route;
+    const fw_gateway_route *route = NULL;
     char id[FW_GATEWAY_ID_MAX], allow[64];
     const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     unsigned long long declared = length ? strtoull(length, NULL, 10) : 0, limit;
-    unsigned status = fw_gateway_match(method, url, &route, id, allow);
+    fw_ops_endpoint ops = fw_gateway_ops_endpoint(url);
+    unsigned status = ops ? (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ? 200 : 405)
+                          : fw_gateway_match(method, url, &route, id, allow);
     request *rq;
 
+    if (ops && status == 405)
+        snprintf(allow, sizeof(allow), "GET, HEAD");
     if (status == 404 || status == 405) {
         if (!(rq = calloc(1, sizeof(*rq))))
             return MHD_NO;
@@ -836,6 +853,18 @@ static enum MHD_Result begin(fw_gateway *gw, struct MHD_Connection *conn, const 
             *con_cls = rq;
             return MHD_YES;
         }
+    }
+    if (ops) {
+        if (!(rq = calloc(1, sizeof(*rq))))
+            return MHD_NO;
+        rq->gw = gw;
+        rq->ops = ops;
+        if (auth && !(rq->auth = strdup(auth))) {
+            free(rq);
+            return MHD_NO;
+        }
+        *con_cls = rq;
+        return MHD_YES;
     }
     limit = route->body == FW_BODY_RAW         ? gw->max_upload
             : route->body == FW_BODY_MULTIPART ? gw->max_font + 64 * 1024
@@ -929,10 +958,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                              rq->refuse_allow[0] ? rq->refuse_allow : NULL);
     }
     if (*upload_data_size) {
-        body_data(rq, upload_data, *upload_data_size);
+        if (!rq->ops) /* the operators' endpoints take no body */
+            body_data(rq, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (rq->ops)
+        return serve_ops(conn, rq);
     if (rq->route->body == FW_BODY_RAW)
         return finish_upload(conn, rq);
     if (rq->route->body == FW_BODY_MULTIPART)

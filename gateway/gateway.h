@@ -10,6 +10,9 @@
  * `Authorization` is passed on as gRPC metadata, and a gRPC status becomes an
  * HTTP status through one table (fw_gateway_http_status).
  *
+ * For operators, beside /api/v2 and without an API key: GET /healthz, /readyz
+ * and /metrics (Prometheus text), see ops.h.
+ *
  * Beyond Nexrender: GET /api/v2/jobs/{id}/events and /batches/{id}/events
  * stream WatchJob / WatchBatch as Server-Sent Events, and
  * GET /api/v2/templates/{id}/download streams the bundle.
