@@ -1109,6 +1109,93 @@ static void a_change_on_one_connection_wakes_the_other(void)
     fw_store_close(&writer);
 }
 
+/* ---- figures for operators ----------------------------------------------------------------- */
+
+/* Claim the oldest queued job and end it: finished after seconds with frames,
+ * or error when error is given. */
+static void render_next(fw_store *s, double seconds, int frames, const char *error)
+{
+    fw_job_row got;
+    fw_error err;
+    FW_REQUIRE(fw_store_job_claim(s, "w1", 60000, &got, &err) == FW_OK);
+    FW_CHECK_INT(fw_store_job_complete(s, got.id, "w1", seconds, frames, NULL, error, &err), FW_OK);
+    fw_job_row_clear(&got);
+}
+
+static void count_statement(void *ctx, double seconds)
+{
+    int *n = ctx;
+    if (seconds >= 0)
+        (*n)++;
+}
+
+static void figures_sum_every_team_and_bucket_finished_renders(void)
+{
+    static const double bounds[] = {0.5, 5, 10};
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE], zeta[FW_ID_SIZE];
+    fw_store_figures f;
+    fw_job_row jobs[7], got;
+    int64_t now = fw_store_now(), before;
+    fw_error err = {0};
+    int statements = 0;
+
+    FW_REQUIRE(s);
+    FW_CHECK_INT(fw_store_figures_read(s, bounds, 3, &f, &err), FW_OK);
+    FW_CHECK_INT(f.queued, 0);
+    FW_CHECK_INT(f.render_count, 0);
+    FW_CHECK_INT(f.recent_renders, 0);
+    FW_CHECK_INT(f.oldest_queued_at, 0);
+
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    FW_REQUIRE(fw_store_team_ensure(s, "zeta", zeta, &err) == FW_OK);
+    before = fw_store_now();
+    for (int i = 0; i < 7; i++) {
+        job_at(&jobs[i], i % 2 ? zeta : acme, now - 7000 + i * 1000);
+        FW_REQUIRE(insert_one(s, &jobs[i]) == FW_OK);
+    }
+    /* Oldest first: two renders finish (0.4 s, 12 frames; 7 s, 70), one fails,
+     * one is cancelled; three stay queued. */
+    render_next(s, 0.4, 12, NULL);
+    render_next(s, 7.0, 70, NULL);
+    render_next(s, 0.1, 0, "no such layer");
+    FW_REQUIRE(fw_store_job_cancel(s, acme, jobs[6].id, &got, &err) == FW_OK);
+    fw_job_row_clear(&got);
+    FW_REQUIRE(fw_store_job_get(s, NULL, jobs[0].id, &got, &err) == FW_OK);
+    FW_CHECK_INT(got.rendered_frames, 12);
+    fw_job_row_clear(&got);
+
+    fw_store_set_timing(s, count_statement, &statements);
+    FW_CHECK_INT(fw_store_figures_read(s, bounds, 3, &f, &err), FW_OK);
+    FW_CHECK(statements >= 5); /* one per figure at least */
+    fw_store_set_timing(s, NULL, NULL);
+    FW_CHECK_STR(fw_store_statuses[0], FW_STATUS_QUEUED);
+    FW_CHECK_INT(f.by_status[0], 3);
+    FW_CHECK_INT(f.by_status[1], 0);
+    FW_CHECK_INT(f.by_status[2], 0);
+    FW_CHECK_INT(f.by_status[3], 2);
+    FW_CHECK_INT(f.by_status[4], 1);
+    FW_CHECK_INT(f.by_status[5], 1);
+    FW_CHECK_INT(f.queued, 3);
+    FW_CHECK(f.oldest_queued_at >= before && f.oldest_queued_at <= fw_store_now());
+    FW_CHECK_INT(f.render_count, 2); /* the failed render is no finished render */
+    FW_CHECK_NEAR(f.render_seconds, 7.4, 1e-9);
+    FW_CHECK_INT(f.render_counts[0], 1);
+    FW_CHECK_INT(f.render_counts[1], 1);
+    FW_CHECK_INT(f.render_counts[2], 2);
+    FW_CHECK_INT(f.recent_renders, 2);
+    FW_CHECK_INT(f.recent_frames, 82);
+    FW_CHECK_NEAR(f.recent_seconds, 7.4, 1e-9);
+    FW_CHECK_INT(f.webhooks_delivered + f.webhooks_failed + f.webhook_attempts_failed, 0);
+
+    {
+        static const double descending[] = {5, 1};
+        FW_CHECK_INT(fw_store_figures_read(s, descending, 2, &f, &err), FW_ERR_INVALID);
+        FW_CHECK_CONTAINS(err.message, "ascend");
+    }
+    fw_store_close(&s);
+}
+
 BOTH(migrations_apply_on_a_fresh_database_and_once_on_reopen)
 BOTH(migrations_are_safe_when_processes_open_a_fresh_database_together)
 BOTH(opening_a_bad_location_fails_with_words)
@@ -1125,6 +1212,7 @@ BOTH(reaping_requeues_expired_leases_and_fails_after_max_attempts)
 BOTH(versions_increase_on_every_change_and_changes_come_in_order)
 BOTH(every_job_is_claimed_exactly_once_by_competing_processes)
 BOTH(a_change_on_one_connection_wakes_the_other)
+BOTH(figures_sum_every_team_and_bucket_finished_renders)
 
 int main(void)
 {
@@ -1144,5 +1232,6 @@ int main(void)
     RUN_BOTH(versions_increase_on_every_change_and_changes_come_in_order);
     RUN_BOTH(every_job_is_claimed_exactly_once_by_competing_processes);
     RUN_BOTH(a_change_on_one_connection_wakes_the_other);
+    RUN_BOTH(figures_sum_every_team_and_bucket_finished_renders);
     return fw_test_end();
 }
