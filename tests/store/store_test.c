@@ -718,7 +718,7 @@ static void claims_pass_over_teams_at_their_render_limit(void)
     FW_CHECK_STR(got.id, jobs[3].id); /* acme's older jobs wait: acme renders one already */
     fw_job_row_clear(&got);
     FW_CHECK_INT(fw_store_job_claim_limited(s, "w3", 30000, 1, &got, &err), FW_ERR_NOT_FOUND);
-    FW_REQUIRE(fw_store_job_complete(s, first.id, "w1", 1.0, NULL, NULL, &err) == FW_OK);
+    FW_REQUIRE(fw_store_job_complete(s, first.id, "w1", 1.0, 10, NULL, NULL, &err) == FW_OK);
     FW_REQUIRE(fw_store_job_claim_limited(s, "w3", 30000, 1, &got, &err) == FW_OK);
     FW_CHECK_STR(got.id, jobs[1].id);
     fw_job_row_clear(&got);
