@@ -35,26 +35,11 @@ static fw_err read_statuses(fw_store *s, fw_store_figures *out, fw_error *err)
 }
 
 /* One row of columns read by the caller; FW_ERR_INTERNAL when there is none. */
-static fw_err one_row(fw_store *s, const char *sql, const fw_sql_value *params, int count, fw_error *err)
-{
-    fw_err rc = s->ops->query(s, sql, params, count, err);
-    int got;
-
-    if (rc != FW_OK)
-        return rc;
-    got = s->ops->row(s, err);
-    if (got < 0)
-        return err ? err->code : FW_ERR_INTERNAL;
-    if (got == 0)
-        return fw_error_set(err, FW_ERR_INTERNAL, NULL, "an aggregate query returned no row");
-    return FW_OK;
-}
-
 static fw_err read_queue(fw_store *s, fw_store_figures *out, fw_error *err)
 {
     /* A queued job is not changed while it waits, so its updated_at is when
      * it was queued: submitted, released by a parent, or handed back. */
-    fw_err rc = one_row(s, "SELECT COUNT(*), COALESCE(MIN(updated_at), 0) FROM jobs WHERE status = 'queued'", NULL,
+    fw_err rc = fw_sql_one_row(s, "SELECT COUNT(*), COALESCE(MIN(updated_at), 0) FROM jobs WHERE status = 'queued'", NULL,
                         0, err);
     if (rc == FW_OK) {
         out->queued = s->ops->col_int(s, 0);
@@ -77,7 +62,7 @@ static fw_err read_durations(fw_store *s, const double *bounds, size_t n, fw_sto
         fw_sql_append(&b, " THEN 1 ELSE 0 END), 0)");
     }
     fw_sql_append(&b, " FROM jobs WHERE status = 'finished' AND render_duration >= 0");
-    rc = one_row(s, b.sql, b.params, b.count, err);
+    rc = fw_sql_one_row(s, b.sql, b.params, b.count, err);
     if (rc == FW_OK) {
         out->render_count = s->ops->col_int(s, 0);
         out->render_seconds = s->ops->col_double(s, 1);
@@ -90,7 +75,7 @@ static fw_err read_durations(fw_store *s, const double *bounds, size_t n, fw_sto
 
 static fw_err read_recent(fw_store *s, fw_store_figures *out, fw_error *err)
 {
-    fw_err rc = one_row(s,
+    fw_err rc = fw_sql_one_row(s,
                         "SELECT COUNT(*), COALESCE(SUM(rendered_frames), 0), COALESCE(SUM(render_duration), 0) "
                         "FROM (SELECT rendered_frames, render_duration FROM jobs "
                         "      WHERE status = 'finished' AND rendered_frames > 0 AND render_duration > 0 "
@@ -107,7 +92,7 @@ static fw_err read_recent(fw_store *s, fw_store_figures *out, fw_error *err)
 
 static fw_err read_webhooks(fw_store *s, fw_store_figures *out, fw_error *err)
 {
-    fw_err rc = one_row(s,
+    fw_err rc = fw_sql_one_row(s,
                         "SELECT COALESCE(SUM(CASE WHEN status = 'delivered' THEN 1 ELSE 0 END), 0), "
                         "       COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) "
                         "FROM webhook_outbox WHERE status IN ('delivered', 'failed')",

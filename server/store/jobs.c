@@ -755,19 +755,15 @@ fw_err fw_store_job_reap(fw_store *s, int64_t now, int max_attempts, int *requeu
 fw_err fw_store_team_load(fw_store *s, const char *team_id, int64_t since, fw_team_load *out, fw_error *err)
 {
     fw_err rc;
-    int found = 0, r;
+    int found = 0;
 
     memset(out, 0, sizeof(*out));
-    rc = s->ops->query(s,
-                       "SELECT COUNT(*), COALESCE(MIN(created_at), 0) FROM jobs WHERE team_id = $1 AND created_at >= $2",
-                       FW_SQL_ARGS(FW_SQL_T(team_id), FW_SQL_I(since)), err);
+    rc = fw_sql_one_row(s,
+                        "SELECT COUNT(*), COALESCE(MIN(created_at), 0) FROM jobs WHERE team_id = $1 AND created_at >= $2",
+                        FW_SQL_ARGS(FW_SQL_T(team_id), FW_SQL_I(since)), err);
     if (rc == FW_OK) {
-        if ((r = s->ops->row(s, err)) == 1) {
-            out->created = s->ops->col_int(s, 0);
-            out->oldest_created_at = s->ops->col_int(s, 1);
-        } else if (r < 0) {
-            rc = err ? err->code : FW_ERR_INTERNAL;
-        }
+        out->created = s->ops->col_int(s, 0);
+        out->oldest_created_at = s->ops->col_int(s, 1);
     }
     s->ops->done(s);
     if (rc == FW_OK)

@@ -229,3 +229,18 @@ void fw_sql_param(fw_sql_builder *b, fw_sql_value v)
     snprintf(number, sizeof(number), "$%d", b->count);
     fw_sql_append(b, number);
 }
+
+fw_err fw_sql_one_row(fw_store *s, const char *sql, const fw_sql_value *params, int count, fw_error *err)
+{
+    fw_err rc = s->ops->query(s, sql, params, count, err);
+    int got;
+
+    if (rc != FW_OK)
+        return rc;
+    got = s->ops->row(s, err);
+    if (got < 0)
+        return err ? err->code : FW_ERR_INTERNAL;
+    if (got == 0)
+        return fw_error_set(err, FW_ERR_INTERNAL, NULL, "an aggregate query returned no row");
+    return FW_OK;
+}

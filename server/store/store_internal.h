@@ -137,6 +137,10 @@ fw_err fw_sql_exec(fw_store *s, const char *sql, const fw_sql_value *params, int
 fw_err fw_sql_int(fw_store *s, const char *sql, const fw_sql_value *params, int count, int64_t *value, int *found,
                   fw_error *err);
 
+/* Run an aggregate query and stand on its one row (its columns read with col_*); no row is
+ * FW_ERR_INTERNAL. The caller ends the statement with done() either way. */
+fw_err fw_sql_one_row(fw_store *s, const char *sql, const fw_sql_value *params, int count, fw_error *err);
+
 /* Copy a text column into a fixed buffer ("" for NULL), or duplicate it
  * (NULL for NULL). */
 void fw_sql_copy(fw_store *s, int col, char *dst, size_t size);

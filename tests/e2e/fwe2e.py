@@ -293,10 +293,10 @@ class Server:
             raise RuntimeError("framewright serve did not start; its output:\n" + "\n".join(self.proc.lines))
         self.grpc = "%s:%s" % (m.group(1), m.group(2))
         self.http = m.group(3)
-        # The REST gateway's base (http://HOST:PORT, without /api/v2) when --api asked for one.
+        # The REST gateway's base (http(s)://HOST:PORT, without /api/v2) when --api asked for one.
         self.api = None
         if "--api" in extra:
-            _, am = self.proc.wait_line(r"REST API \(/api/v2\) on (http://\S+?)/api/v2", 10, i)
+            _, am = self.proc.wait_line(r"REST API \(/api/v2\) on (https?://\S+?)/api/v2", 10, i)
             if am:
                 self.api = am.group(1)
         j, _ = self.proc.wait_line(r"a first API key", 10, i)

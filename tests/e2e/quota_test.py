@@ -35,8 +35,7 @@ def rest(base, key, method, path, body=None):
 
 def start(env):
     srv = fwe2e.Server(workers=0, env=env, extra=("--api", "127.0.0.1:0"))
-    _, m = srv.proc.wait_line(r"REST API \(/api/v2\) on (\S+)", 30)
-    return srv, m.group(1) if m else ""
+    return srv, (srv.api or "") + "/api/v2"
 
 
 def retry_after_of(e):

@@ -80,8 +80,7 @@ def rest(base, key, method, path, body):
 
 def default_policy(assets):
     srv = fwe2e.Server(workers=1, env={"FRAMEWRIGHT_URL_ALLOW": None}, extra=("--api", "127.0.0.1:0"))
-    _, m = srv.proc.wait_line(r"REST API \(/api/v2\) on (\S+)", 30)
-    api = m.group(1) if m else ""
+    api = srv.api or ""
     c = fwe2e.Client(srv.grpc, srv.key)
     try:
         t = c.upload_template(fwe2e.hello_template())
