@@ -21,7 +21,8 @@
 #include "server/util/log.h"
 
 #define LOOK_BACK_VERSIONS 2000
-#define POLL_MS 100
+#define POLL_MS 100        /* with a notification to wake on (PostgreSQL) */
+#define POLL_QUIET_MS 25   /* without one (SQLite): a job's 2 % steps, 50 ms apart at most, each arrive */
 
 typedef struct watcher {
     fw_rpc_stream *stream;
@@ -236,7 +237,7 @@ static void *hub_thread(void *arg)
             if (poll(&p, 1, POLL_MS) > 0)
                 fw_store_drain_notify(hub->store);
         } else {
-            struct timespec pause = {0, POLL_MS * 1000000L};
+            struct timespec pause = {0, POLL_QUIET_MS * 1000000L};
             nanosleep(&pause, NULL);
         }
         pthread_mutex_lock(&hub->lock);

@@ -53,6 +53,7 @@ typedef struct render_ctx {
     int width, height;     /* output size */
     int first, last;       /* frames to render, inclusive */
     double last_progress_at;
+    double last_progress;
     struct timespec started;
 } render_ctx;
 
@@ -69,9 +70,11 @@ static void report(render_ctx *c, const char *stage, double percent, int force)
     if (!c->req->progress)
         return;
     t = now_seconds();
-    if (!force && t - c->last_progress_at < 0.25)
+    /* The worker paces its writes (progress.h); this only spares it calls. */
+    if (!force && t - c->last_progress_at < 0.25 && percent - c->last_progress < 2.0)
         return;
     c->last_progress_at = t;
+    c->last_progress = percent;
     c->req->progress(c->req->progress_user, stage, percent);
 }
 

@@ -19,9 +19,8 @@
 #include "server/util/fetch.h"
 #include "server/util/fs.h"
 #include "server/util/log.h"
+#include "server/work/progress.h"
 #include "server/work/render_job.h"
-
-#define HEARTBEAT_MS 1000
 
 /* What the render thread and the heartbeat thread share about one job. */
 typedef struct job_run {
@@ -47,43 +46,67 @@ static void stop_render(job_run *run, int why)
 static int64_t lease_ms(const fw_worker_config *c) { return c->lease_ms > 0 ? c->lease_ms : 30000; }
 static int max_attempts(const fw_worker_config *c) { return c->max_attempts > 0 ? c->max_attempts : 3; }
 
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void on_progress(void *user, const char *stage, double percent)
 {
     job_run *run = user;
     pthread_mutex_lock(&run->lock);
-    run->progress = percent;
-    if (strcmp(run->stage, stage) != 0) {
+    if (run->progress != percent || strcmp(run->stage, stage) != 0) {
+        run->progress = percent;
         snprintf(run->stage, sizeof(run->stage), "%s", stage);
-        pthread_cond_signal(&run->wake); /* the heartbeat writes a new stage at once */
+        pthread_cond_signal(&run->wake); /* the heartbeat decides whether it is time to write */
     }
     pthread_mutex_unlock(&run->lock);
 }
 
-/* Renews the lease every second with the latest progress (and at once when the
- * stage changes, so that a short job still shows each stage), on a connection of
- * its own, and raises the cancel flag when the job was cancelled. */
+/* Writes the progress as progress.h paces it, which also renews the lease, on
+ * a connection of its own, and raises the cancel flag when the job was
+ * cancelled. */
 static void *heartbeat(void *arg)
 {
     job_run *run = arg;
     fw_store *store = NULL;
+    fw_progress_pace pace;
+    char written_stage[24] = "";
     fw_error err;
 
     if (fw_store_open(&store, run->config->store_url, &err) != FW_OK) {
         fw_log(FW_LOG_ERROR, "worker", "heartbeat cannot reach the store: %s", err.message);
         return NULL;
     }
+    memset(&pace, 0, sizeof(pace));
     pthread_mutex_lock(&run->lock);
     while (!run->done) {
-        struct timespec until;
         char status[24] = "", stage[24];
         double progress = run->progress;
+        int64_t due = fw_progress_due_in(&pace, progress, strcmp(run->stage, written_stage) != 0, monotonic_ms());
         fw_err rc;
 
+        if (due > 0) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += due / 1000;
+            until.tv_nsec += (due % 1000) * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&run->wake, &run->lock, &until);
+            continue;
+        }
         memcpy(stage, run->stage, sizeof(stage));
         pthread_mutex_unlock(&run->lock);
         rc = fw_store_job_heartbeat(store, run->row->id, run->worker, lease_ms(run->config), progress, stage, status,
                                     &err);
         pthread_mutex_lock(&run->lock);
+        fw_progress_written(&pace, progress, monotonic_ms());
+        memcpy(written_stage, stage, sizeof(written_stage));
         if (rc == FW_ERR_FAILED_PRECONDITION) {
             /* Not ours any more: cancelled (which drops the lease), or reaped
              * and given to another worker. The job's status says which. */
@@ -102,12 +125,6 @@ static void *heartbeat(void *arg)
         } else if (rc != FW_OK) {
             fw_log(FW_LOG_WARN, "worker", "heartbeat for job %s: %s", run->row->id, err.message);
         }
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += HEARTBEAT_MS / 1000;
-        /* Until the next second, or a stage other than the one just written. */
-        while (!run->done && strcmp(run->stage, stage) == 0 &&
-               pthread_cond_timedwait(&run->wake, &run->lock, &until) == 0)
-            ;
     }
     pthread_mutex_unlock(&run->lock);
     fw_store_close(&store);

@@ -44,7 +44,21 @@ def full_flow(c):
     T.check("WatchJob events are of this job", all(e.job.id == job.id for e in events))
     prog = [e.job.progress for e in events]
     T.check("progress never goes back", all(a <= b for a, b in zip(prog, prog[1:])), prog)
-
+    # Progress is written every 2 % or 250 ms, whichever comes first, and
+    # never closer than 50 ms: a render that moves for S seconds shows at
+    # least one value per 250 ms of it (half that is asked, for a busy
+    # machine), and never only its start and end.
+    moving = [e for e in events if 10 < e.job.progress < 95]
+    values = sorted(set(e.job.progress for e in moving))
+    steps = [b - a for a, b in zip(values, values[1:])]
+    span = 0.0
+    if moving:
+        times = [e.job.stats.updated_at.seconds + e.job.stats.updated_at.nanos / 1e9 for e in moving]
+        span = max(times) - min(times)
+    print("progress while rendering: %d values over %.2f s, widest step %.1f %%" %
+          (len(values), span, max(steps or [0])))
+    T.check("WatchJob shows progress while rendering, at least every 500 ms of it",
+            len(values) >= max(3, int(span / 0.5)), (span, prog))
     got = c.get_job(job.id)
     T.check("GetJob: finished", got.status == "finished", got.status)
     T.check("GetJob: progress 100", abs(got.progress - 100.0) < 1e-6, got.progress)
