@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "gateway/gateway.h"
+#include "server/util/log.h"
 
 static int usage(void)
 {
@@ -28,6 +29,11 @@ int main(int argc, char **argv)
     int sig;
     char text[1024];
 
+    fw_error_clear(&err);
+    if (fw_log_configure(&err) != FW_OK) {
+        fprintf(stderr, "framewright-gateway: %s\n", fw_error_text(&err, text, sizeof(text)));
+        return 2;
+    }
     memset(&opts, 0, sizeof(opts));
     opts.listen = getenv("FRAMEWRIGHT_API") ? getenv("FRAMEWRIGHT_API") : "127.0.0.1:8081";
     opts.grpc_address = getenv("FRAMEWRIGHT_GRPC");
@@ -58,7 +64,11 @@ int main(int argc, char **argv)
 
     fw_error_clear(&err);
     if (fw_gateway_start(&gw, &opts, &err) != FW_OK) {
-        fprintf(stderr, "framewright-gateway: %s\n", fw_error_text(&err, text, sizeof(text)));
+        fw_error_text(&err, text, sizeof(text));
+        if (fw_log_get_format() == FW_LOG_JSON)
+            fw_log(FW_LOG_ERROR, "gateway", "%s", text);
+        else
+            fprintf(stderr, "framewright-gateway: %s\n", text);
         return 1;
     }
     printf("framewright-gateway: serving /api/v2 on %s://%.*s:%d for gRPC %s\n", opts.tls_cert_file ? "https" : "http",

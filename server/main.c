@@ -362,10 +362,13 @@ static int cmd_codecs(void)
 
 int main(int argc, char **argv)
 {
-    const char *level = getenv("FRAMEWRIGHT_LOG");
+    fw_error err;
 
-    if (level && strcmp(level, "debug") == 0)
-        fw_log_set_level(FW_LOG_DEBUG);
+    fw_error_clear(&err);
+    if (fw_log_configure(&err) != FW_OK) {
+        print_error("configuration", &err);
+        return 2;
+    }
     fw_fetch_global_init();
     fw_media_log_init();
     if (argc < 2) {

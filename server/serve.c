@@ -47,7 +47,11 @@ extern char **environ;
 static void print_error(const char *what, const fw_error *err)
 {
     char text[FW_ERROR_FIELD_MAX + FW_ERROR_MESSAGE_MAX + 4];
-    fprintf(stderr, "framewright: %s: %s\n", what, fw_error_text(err, text, sizeof(text)));
+    fw_error_text(err, text, sizeof(text));
+    if (fw_log_get_format() == FW_LOG_JSON)
+        fw_log(FW_LOG_ERROR, "serve", "%s: %s", what, text);
+    else
+        fprintf(stderr, "framewright: %s: %s\n", what, text);
 }
 
 /* Signals are taken by sigwait in the main thread only. */

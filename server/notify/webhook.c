@@ -413,8 +413,8 @@ static void deliver(fw_notifier *n, fw_store *store, const fw_webhook_delivery *
     }
     /* The job and event, never the url or headers: they may hold secrets. */
     if (rc != FW_OK)
-        fw_log(FW_LOG_WARN, "webhook", "job %s %s: attempt %d failed (%s); delivery %s", d->job_id, d->event,
-               d->attempts + 1, text, status);
+        fw_log(FW_LOG_WARN, "webhook", "%s: attempt %d failed (%s); delivery %s %s", d->event, d->attempts + 1, text,
+               d->id, status);
 }
 
 /* ---- the threads ----------------------------------------------------------------------------- */
@@ -458,7 +458,9 @@ static void *run(void *arg)
         }
         rc = fw_store_outbox_claim(store, fw_store_now(), lease_ms, &d, &err);
         if (rc == FW_OK) {
+            fw_log_set_job(d.job_id);
             deliver(n, store, &d);
+            fw_log_set_job(NULL);
             fw_webhook_delivery_clear(&d);
             continue;
         }

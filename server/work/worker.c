@@ -76,6 +76,7 @@ static void *heartbeat(void *arg)
     char written_stage[24] = "";
     fw_error err;
 
+    fw_log_set_job(run->row->id);
     if (fw_store_open(&store, run->config->store_url, &err) != FW_OK) {
         fw_log(FW_LOG_ERROR, "worker", "heartbeat cannot reach the store: %s", err.message);
         return NULL;
@@ -123,7 +124,7 @@ static void *heartbeat(void *arg)
         } else if (run->config->stop && atomic_load(run->config->stop)) {
             stop_render(run, RUN_STOPPING);
         } else if (rc != FW_OK) {
-            fw_log(FW_LOG_WARN, "worker", "heartbeat for job %s: %s", run->row->id, err.message);
+            fw_log(FW_LOG_WARN, "worker", "heartbeat: %s", err.message);
         }
     }
     pthread_mutex_unlock(&run->lock);
@@ -409,13 +410,13 @@ static void process(fw_store *store, const fw_worker_config *config, const char 
     pthread_join(beat, NULL);
 
     if (run.why == RUN_LEASE_LOST) {
-        fw_log(FW_LOG_WARN, "worker", "job %s: the lease was lost; another worker has it", row->id);
+        fw_log(FW_LOG_WARN, "worker", "the lease was lost; another worker has the job");
     } else if (run.why == RUN_CANCELLED) {
-        fw_log(FW_LOG_INFO, "worker", "job %s was cancelled", row->id);
+        fw_log(FW_LOG_INFO, "worker", "cancelled");
     } else if (run.why == RUN_STOPPING) {
         /* Stopping: hand the job back; it does not count as an attempt. */
         fw_store_job_release(store, row->id, worker, "the worker stopped", INT_MAX, &err);
-        fw_log(FW_LOG_INFO, "worker", "job %s handed back", row->id);
+        fw_log(FW_LOG_INFO, "worker", "handed back");
     } else if (rc == FW_OK) {
         char *fonts = NULL;
         if (json_array_size(res.font_substitutes)) {
@@ -426,18 +427,19 @@ static void process(fw_store *store, const fw_worker_config *config, const char 
             fonts = json_dumps(res.missing_fonts, JSON_COMPACT);
         }
         if (fw_store_job_complete(store, row->id, worker, res.render_seconds, res.frames, fonts, NULL, &err) != FW_OK)
-            fw_log(FW_LOG_WARN, "worker", "job %s: %s", row->id, err.message);
+            fw_log(FW_LOG_WARN, "worker", "%s", err.message);
         else
-            fw_log(FW_LOG_INFO, "worker", "job %s finished: %d frames in %.2f s", row->id, res.frames,
-                   res.render_seconds);
+            fw_log(FW_LOG_INFO, "worker", "finished: %d frames in %.2f s", res.frames, res.render_seconds);
         free(fonts);
     } else {
         fw_error_text(&err, text, sizeof(text));
         if (is_job_error(rc)) {
             if (fw_store_job_complete(store, row->id, worker, -1, 0, NULL, text, &err) != FW_OK)
-                fw_log(FW_LOG_WARN, "worker", "job %s: %s", row->id, err.message);
+                fw_log(FW_LOG_WARN, "worker", "%s", err.message);
+            else
+                fw_log(FW_LOG_INFO, "worker", "the job failed: %s", text);
         } else {
-            fw_log(FW_LOG_WARN, "worker", "job %s failed on our side (%s); handing it back", row->id, text);
+            fw_log(FW_LOG_WARN, "worker", "failed on our side (%s); handing it back", text);
             fw_store_job_release(store, row->id, worker, text, max_attempts(config), &err);
         }
     }
@@ -474,8 +476,10 @@ static fw_err run_once(fw_store *store, const fw_worker_config *config, const ch
     if (rc)
         return rc;
     *worked = 1;
-    fw_log(FW_LOG_INFO, "worker", "job %s: rendering (attempt %d)", row.id, row.attempts);
+    fw_log_set_job(row.id);
+    fw_log(FW_LOG_INFO, "worker", "rendering (attempt %d, team %s)", row.attempts, row.team_id);
     process(store, config, name, &row);
+    fw_log_set_job(NULL);
     fw_job_row_clear(&row);
     return FW_OK;
 }

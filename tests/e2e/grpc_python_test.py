@@ -4,7 +4,9 @@ template upload to the MP4 fetched from its signed URL, and the API's
 answers to wrong keys, bad jobs, other teams, paging, cancelling and a
 client that goes away mid-stream."""
 
+import json
 import os
+import re
 import grpc
 
 import fwe2e
@@ -34,6 +36,7 @@ def full_flow(c):
     job = c.create_job({"template": {"id": t.id}, "assets": fwe2e.hello_assets(),
                         "settings": {"type": "video", "codec": "video_h264_vbr_5mbps"}})
     T.check("new job is queued", job.status == "queued", job.status)
+    rendered_jobs.append(job.id)
     T.check("new job names its template", job.template_id.value == t.id, job.template_id.value)
 
     events = c.watch(job.id, RENDER_TIMEOUT)
@@ -300,10 +303,42 @@ def on_postgres():
         db.close()
 
 
+rendered_jobs = []
+
+
+def json_logs(srv):
+    """serve ran with FRAMEWRIGHT_LOG_FORMAT=json: every log line is one JSON
+    object with its time, level and component, and each line a worker wrote
+    while it had the full flow's job carries the job's id."""
+    logs, other = [], []
+    for line in srv.proc.lines:
+        if line.startswith("{"):
+            try:
+                logs.append(json.loads(line))
+            except ValueError:
+                other.append(line)
+        elif not (line.startswith("framewright: ") or re.match(r"^fw_\w+$", line)):
+            other.append(line)  # neither a log line nor serve's own start-up text on stdout
+    print("log lines: %d JSON, %d other" % (len(logs), len(other)))
+    T.check("every log line is JSON", not other, other[:5])
+    T.check("every log line has time, level, component and msg",
+            all(isinstance(l.get("time"), str) and l.get("level") in ("error", "warn", "info", "debug") and
+                isinstance(l.get("component"), str) and isinstance(l.get("msg"), str) for l in logs),
+            [l for l in logs if "component" not in l][:3])
+    job_id = rendered_jobs[0] if rendered_jobs else None
+    mine = [l for l in logs if l.get("job") == job_id]
+    msgs = [l["msg"] for l in mine]
+    print("lines of job %s:" % job_id, msgs)
+    T.check("the job's worker lines carry its id: rendering ... finished",
+            any(m.startswith("rendering") for m in msgs) and any(m.startswith("finished") for m in msgs), msgs)
+    T.check("no line names a job in its text without carrying it as a field",
+            not [l for l in logs if job_id and job_id in l.get("msg", "") and l.get("job") != job_id], job_id)
+
+
 def main():
     global c_target
     try:
-        srv = fwe2e.Server(workers=1, name="serve")
+        srv = fwe2e.Server(workers=1, name="serve", env={"FRAMEWRIGHT_LOG_FORMAT": "json"})
     except RuntimeError as e:
         print(e)
         T.check("serve starts", False, "see above")
@@ -324,6 +359,7 @@ def main():
         T.case("frames past the end", frames_past_the_end, c, t)
         T.case("another team", other_team, srv, c, t)
         T.case("client leaves mid-stream", disconnect_mid_stream, c, t)
+        T.case("JSON logs", json_logs, srv)
 
         idle = fwe2e.Server(workers=0, name="serve-idle")
         ic = fwe2e.Client(idle.grpc, idle.key)

@@ -101,7 +101,7 @@ def kill_mid_render(srv, c, long_t):
     T.check("(a) serve starts another worker", len(fresh) == 1, fresh)
     _, m = srv.proc.wait_line(r"\[reaper\].*queued again", LEASE + 30, mark)
     T.check("(a) the reaper hands the job back", m is not None)
-    _, m = srv.proc.wait_line(r"job %s: rendering \(attempt 2\)" % job.id, WAIT, mark)
+    _, m = srv.proc.wait_line(r"job=%s\] rendering \(attempt 2," % job.id, WAIT, mark)
     T.check("(a) a second attempt starts", m is not None)
     T.check("(a) the watch stream ends", w.join())
     print("(a) watch statuses:", w.statuses, w.error)
@@ -116,9 +116,9 @@ def kill_mid_render(srv, c, long_t):
             back and "render:dorender" in st[back[0]:], st)
     # Give a stray second completion the chance to show, then count.
     time.sleep(LEASE)
-    done = srv.proc.log_has(r"job %s finished" % job.id)
+    done = srv.proc.log_has(r"job=%s\] finished:" % job.id)
     T.check("(a) the job finished exactly once", len(done) == 1, done)
-    T.check("(a) no attempt 3", not srv.proc.log_has(r"job %s: rendering \(attempt 3\)" % job.id))
+    T.check("(a) no attempt 3", not srv.proc.log_has(r"job=%s\] rendering \(attempt 3," % job.id))
 
 
 def cancel_mid_render(srv, c, long_t):
@@ -133,12 +133,12 @@ def cancel_mid_render(srv, c, long_t):
     T.check("(b) the watch stream ends", w.join(60))
     T.check("(b) the watch stream ends with manually_cancelled",
             w.statuses and w.statuses[-1] == "manually_cancelled", (w.statuses, w.error))
-    _, m = srv.proc.wait_line(r"job %s was cancelled" % job.id, 60, mark)
+    _, m = srv.proc.wait_line(r"job=%s\] cancelled" % job.id, 60, mark)
     T.check("(b) the worker logs the cancel", m is not None)
     got = c.get_job(job.id)
     T.check("(b) GetJob: manually_cancelled", got.status == "manually_cancelled", got.status)
     T.check("(b) the render did not run to the end", got.progress < 100, got.progress)
-    T.check("(b) no finished line for the job", not srv.proc.log_has(r"job %s finished" % job.id))
+    T.check("(b) no finished line for the job", not srv.proc.log_has(r"job=%s\] finished:" % job.id))
     left = files_of(srv.data, job.id)
     T.check("(b) no file of the job is left (output or scratch)", not left, left)
     if got.output_url.value:
@@ -197,7 +197,7 @@ def postgres_part(admin_url):
         cur = wait_rendering(c, long_id)
         T.check("(c) the long job is caught rendering", cur.status == "render:dorender" and cur.progress > 0,
                 "%s %.1f" % (cur.status, cur.progress))
-        holder = [wk for wk in workers if wk.log_has(r"job %s: rendering \(attempt 1\)" % long_id)]
+        holder = [wk for wk in workers if wk.log_has(r"job=%s\] rendering \(attempt 1," % long_id)]
         T.check("(c) one worker holds the long job", len(holder) == 1, [wk.name for wk in holder])
         if holder:
             victim = holder[0]
@@ -207,7 +207,7 @@ def postgres_part(admin_url):
             _, m = srv.proc.wait_line(r"\[reaper\].*queued again", LEASE + 30)
             T.check("(c) the reaper hands the job back", m is not None)
             survivor = [wk for wk in workers if wk is not victim][0]
-            _, m = survivor.wait_line(r"job %s: rendering \(attempt 2\)" % long_id, WAIT)
+            _, m = survivor.wait_line(r"job=%s\] rendering \(attempt 2," % long_id, WAIT)
             T.check("(c) the other worker takes it up", m is not None)
         for j in jobs:
             w = watchers[j.id]
@@ -220,7 +220,7 @@ def postgres_part(admin_url):
             check_output("(c) job %s" % j.id, c, j.id, 1280, 720, 30)
         time.sleep(LEASE)
         for j in jobs:
-            done = [x for wk in workers for x in wk.log_has(r"job %s finished" % j.id)]
+            done = [x for wk in workers for x in wk.log_has(r"job=%s\] finished:" % j.id)]
             T.check("(c) job %s finished exactly once" % j.id, len(done) == 1, done)
         # The queue is shared: both took jobs (the one killed held the long job).
         took = [len(wk.log_has(r"rendering \(attempt")) for wk in workers]
