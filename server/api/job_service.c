@@ -309,7 +309,42 @@ static fw_err check_sources(const fw_service *svc, const fw_job_spec *job, fw_er
 void fw_prepared_clear(fw_prepared *p)
 {
     fw_job_rows_free(&p->rows, p->count);
+    fw_font_rows_free(&p->fonts, p->font_count);
+    for (size_t i = 0; i < p->template_count; i++)
+        json_decref(p->templates[i].details);
     memset(p, 0, sizeof(*p));
+}
+
+/* The template's status and details (a new reference, or NULL), read from
+ * the store once per call. */
+static fw_err prepared_template(fw_prepared *p, fw_store *store, const char *team_id, const char *id, char status[24],
+                                json_t **details, fw_error *err)
+{
+    fw_template_row tpl;
+    json_t *parsed;
+    fw_err rc;
+
+    for (size_t i = 0; i < p->template_count; i++) {
+        if (strcmp(p->templates[i].id, id) == 0) {
+            memcpy(status, p->templates[i].status, 24);
+            *details = json_incref(p->templates[i].details);
+            return FW_OK;
+        }
+    }
+    memset(&tpl, 0, sizeof(tpl));
+    if ((rc = fw_store_template_get(store, team_id, id, &tpl, err)))
+        return rc;
+    snprintf(status, 24, "%s", tpl.status);
+    parsed = tpl.details_json ? json_loads(tpl.details_json, 0, NULL) : NULL;
+    fw_template_row_clear(&tpl);
+    if (p->template_count < FW_PREPARED_TEMPLATES && strlen(id) < FW_ID_SIZE) {
+        size_t i = p->template_count++;
+        snprintf(p->templates[i].id, sizeof(p->templates[i].id), "%s", id);
+        memcpy(p->templates[i].status, status, 24);
+        p->templates[i].details = json_incref(parsed);
+    }
+    *details = parsed;
+    return FW_OK;
 }
 
 /* A new zeroed row at the end; its index into *index. */
@@ -443,21 +478,17 @@ static fw_err prepare_json(fw_service *svc, fw_store *store, const char *team_id
         goto done;
 
     if (job->template_id) {
-        fw_template_row tpl;
-        memset(&tpl, 0, sizeof(tpl));
-        if ((rc = fw_store_template_get(store, team_id, job->template_id, &tpl, err))) {
+        char status[24];
+        if ((rc = prepared_template(out, store, team_id, job->template_id, status, &details, err))) {
             if (rc == FW_ERR_NOT_FOUND)
                 rc = fw_error_set(err, FW_ERR_NOT_FOUND, "template.id", "no template '%s'", job->template_id);
             goto done;
         }
-        if (strcmp(tpl.status, FW_TEMPLATE_UPLOADED) != 0) {
+        if (strcmp(status, FW_TEMPLATE_UPLOADED) != 0) {
             rc = fw_error_set(err, FW_ERR_FAILED_PRECONDITION, "template.id", "template '%s' is %s, not uploaded",
-                              job->template_id, tpl.status);
-            fw_template_row_clear(&tpl);
+                              job->template_id, status);
             goto done;
         }
-        details = tpl.details_json ? json_loads(tpl.details_json, 0, NULL) : NULL;
-        fw_template_row_clear(&tpl);
         if (details && (rc = check_assets_against(details, job, err)))
             goto done;
     } else if (!fw_fetch_is_remote(job->template_src)) {
@@ -489,10 +520,21 @@ static fw_err prepare_json(fw_service *svc, fw_store *store, const char *team_id
     }
     {
         /* Fonts no team font matches, told at once (secrets/job_inputs.h). */
-        json_t *missing = NULL;
+        json_t *needs = fw_job_font_needs(json, details), *missing;
         fw_job_row *row = &out->rows[index];
-        if ((rc = fw_job_missing_fonts(store, team_id, json, details, &missing, err)))
+        if (json_array_size(needs) && !out->fonts_read) {
+            if ((rc = fw_store_font_list(store, team_id, &out->fonts, &out->font_count, err))) {
+                json_decref(needs);
+                goto done;
+            }
+            out->fonts_read = 1;
+        }
+        missing = fw_job_missing_fonts_among(needs, details, out->fonts, out->font_count);
+        json_decref(needs);
+        if (!missing) {
+            rc = fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory checking fonts");
             goto done;
+        }
         if (json_array_size(missing)) {
             json_t *report = fw_job_font_report(missing, details);
             row->missing_fonts_json = report ? json_dumps(report, JSON_COMPACT) : NULL;

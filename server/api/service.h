@@ -105,9 +105,22 @@ void fw_service_on_upload(void *ctx, const char *key);
 
 /* The rows one request makes: the job, then its child jobs (nested jobs,
  * a join's clips), depth first, each child after its parent. */
+#define FW_PREPARED_TEMPLATES 8
+
 typedef struct fw_prepared {
     fw_job_row *rows;
     size_t count, room;
+    /* Read once per call, not once per job of a batch: the team's fonts and
+     * the templates its jobs name (the first few). */
+    fw_font_row *fonts;
+    size_t font_count;
+    int fonts_read;
+    struct {
+        char id[FW_ID_SIZE];
+        char status[24];
+        json_t *details; /* NULL when the template has none */
+    } templates[FW_PREPARED_TEMPLATES];
+    size_t template_count;
 } fw_prepared;
 
 void fw_prepared_clear(fw_prepared *p);

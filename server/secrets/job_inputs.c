@@ -99,36 +99,24 @@ json_t *fw_job_font_report(json_t *missing, json_t *template_details)
     return json_pack("{s:O,s:o}", "missing", missing, "substitutes", subs);
 }
 
-fw_err fw_job_missing_fonts(fw_store *store, const char *team_id, json_t *job, json_t *template_details,
-                            json_t **missing, fw_error *err)
+json_t *fw_job_missing_fonts_among(json_t *needs, json_t *template_details, const fw_font_row *fonts, size_t count)
 {
-    json_t *needs = fw_job_font_needs(job, template_details), *need;
-    fw_font_row *fonts = NULL;
-    size_t count = 0, i;
-    fw_err rc = FW_OK;
+    json_t *missing = json_array(), *need;
+    size_t i;
 
-    *missing = json_array();
-    if (json_array_size(needs) && (rc = fw_store_font_list(store, team_id, &fonts, &count, err)) == FW_OK) {
-        json_array_foreach(needs, i, need) {
-            json_t *name = json_array_get(need, 0);
-            size_t k;
-            json_t *seen;
-            int dup = 0;
-            if (fw_job_font_choose(need, fonts, count) >= 0 ||
-                drawn_without_team_font(template_details, name))
-                continue;
-            json_array_foreach(*missing, k, seen) dup |= json_equal(seen, name);
-            if (!dup)
-                json_array_append(*missing, name);
-        }
+    if (!missing)
+        return NULL;
+    json_array_foreach(needs, i, need) {
+        json_t *name = json_array_get(need, 0), *seen;
+        size_t k;
+        int dup = 0;
+        if (fw_job_font_choose(need, fonts, count) >= 0 || drawn_without_team_font(template_details, name))
+            continue;
+        json_array_foreach(missing, k, seen) dup |= json_equal(seen, name);
+        if (!dup)
+            json_array_append(missing, name);
     }
-    fw_font_rows_free(&fonts, count);
-    json_decref(needs);
-    if (rc) {
-        json_decref(*missing);
-        *missing = NULL;
-    }
-    return rc;
+    return missing;
 }
 
 fw_err fw_job_fonts_fetch(fw_store *store, fw_storage *storage, const char *team_id, const char *template_id,

@@ -32,11 +32,11 @@ json_t *fw_job_font_needs(json_t *job, json_t *template_details);
 /* For each need, the index of the first font in fonts[0..n) that matches, or -1. */
 int fw_job_font_choose(json_t *need, const fw_font_row *fonts, size_t n);
 
-/* The names of the needs no font of the team matches and the template does
- * not draw by itself (from its bundle, or with a face this machine has of
- * that family, as its details' font match says): a new array. */
-fw_err fw_job_missing_fonts(fw_store *store, const char *team_id, json_t *job, json_t *template_details,
-                            json_t **missing, fw_error *err);
+/* The names of the needs (fw_job_font_needs) no font of fonts[0..count)
+ * (the team's) matches and the template does not draw by itself (from its
+ * bundle, or with a face this machine has of that family, as its details'
+ * font match says): a new array, NULL when out of memory. */
+json_t *fw_job_missing_fonts_among(json_t *needs, json_t *template_details, const fw_font_row *fonts, size_t count);
 
 /* What a job row keeps of its fonts (store.h, missing_fonts_json): the
  * missing names, and what stands in for those the template's details say

@@ -141,6 +141,88 @@ static fw_err check_new_job(const fw_job_row *j, size_t i, fw_error *err)
     return rc;
 }
 
+/* Rows per INSERT: 16 parameters each, far inside both databases' limits,
+ * and few round trips for a batch of 1000. */
+#define INSERT_CHUNK 100
+#define INSERT_COLUMNS 16
+
+/* Which of rows[0..n) was not inserted, given the ids the INSERT returned:
+ * the first whose id is not among them, or is a repeat of an earlier row. */
+static size_t first_not_inserted(const fw_job_row *rows, size_t n, char (*got)[FW_ID_SIZE], size_t got_count)
+{
+    for (size_t i = 0; i < n; i++) {
+        int found = 0;
+        for (size_t k = 0; k < got_count && !found; k++)
+            found = strcmp(got[k], rows[i].id) == 0;
+        for (size_t e = 0; e < i && found; e++)
+            found = strcmp(rows[e].id, rows[i].id) != 0;
+        if (!found)
+            return i;
+    }
+    return 0;
+}
+
+/* One multi-row INSERT of rows[0..n), n <= INSERT_CHUNK; base is the index
+ * of rows[0] in the caller's list, for the error's field. */
+static fw_err insert_chunk(fw_store *s, const fw_job_row *rows, size_t n, size_t base, int64_t now, fw_error *err)
+{
+    static const char head[] =
+        "INSERT INTO jobs (id, team_id, template_id, parent_id, batch_id, kind, status, progress, request_json, "
+        "output_key, output_url, total_assets, created_at, updated_at, webhook_json, missing_fonts_json, version) "
+        "VALUES ";
+    static const char tail[] = " ON CONFLICT (id) DO NOTHING RETURNING id";
+    char sql[sizeof(head) + INSERT_CHUNK * (INSERT_COLUMNS * 6 + 24) + sizeof(tail)];
+    fw_sql_value params[INSERT_CHUNK * INSERT_COLUMNS];
+    char (*got)[FW_ID_SIZE] = NULL;
+    size_t len = 0, got_count = 0;
+    int p = 0, more;
+    fw_err rc;
+
+    memcpy(sql, head, sizeof(head) - 1);
+    len = sizeof(head) - 1;
+    for (size_t i = 0; i < n; i++) {
+        const fw_job_row *j = &rows[i];
+        fw_sql_value row[INSERT_COLUMNS] = {
+            FW_SQL_T(j->id), FW_SQL_T(j->team_id), FW_SQL_OPT(j->template_id), FW_SQL_OPT(j->parent_id),
+            FW_SQL_OPT(j->batch_id), FW_SQL_T(j->kind), FW_SQL_T(j->status), FW_SQL_D(j->progress),
+            FW_SQL_T(j->request_json), FW_SQL_T(j->output_key), FW_SQL_T(j->output_url), FW_SQL_I(j->total_assets),
+            FW_SQL_I(j->created_at), FW_SQL_I(now), FW_SQL_T(j->webhook_json), FW_SQL_T(j->missing_fonts_json),
+        };
+        sql[len++] = i ? ',' : ' ';
+        sql[len++] = '(';
+        for (int c = 0; c < INSERT_COLUMNS; c++) {
+            params[p] = row[c];
+            len += (size_t)snprintf(sql + len, sizeof(sql) - len, "$%d,", ++p);
+        }
+        len += (size_t)snprintf(sql + len, sizeof(sql) - len, "fw_next_version())");
+    }
+    memcpy(sql + len, tail, sizeof(tail));
+
+    if (!(got = calloc(n, sizeof(*got))))
+        return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory storing jobs");
+    rc = s->ops->query(s, sql, params, p, err);
+    while (rc == FW_OK && (more = s->ops->row(s, err)) != 0) {
+        if (more < 0)
+            rc = err ? err->code : FW_ERR_INTERNAL;
+        else if (got_count < n)
+            fw_sql_copy(s, 0, got[got_count++], FW_ID_SIZE);
+    }
+    s->ops->done(s);
+    if (rc == FW_OK && got_count < n) {
+        size_t i = first_not_inserted(rows, n, got, got_count);
+        rc = fw_error_set(err, FW_ERR_ALREADY_EXISTS, "id", "a job with id %s already exists", rows[i].id);
+        fw_error_prefix_field(err, "rows[%zu]", base + i);
+    } else if (rc == FW_ERR_NOT_FOUND) {
+        /* The team's foreign key: the rows of one call are one team's. */
+        fw_error_set(err, rc, "team_id", "no team with id %s", rows[0].team_id);
+        fw_error_prefix_field(err, "rows[%zu]", base);
+    } else if (rc != FW_OK) {
+        fw_error_prefix_field(err, "rows[%zu]", base);
+    }
+    free(got);
+    return rc;
+}
+
 fw_err fw_jobs_insert_rows(fw_store *s, const fw_job_row *rows, size_t count, fw_error *err)
 {
     int64_t now = fw_store_now();
@@ -148,28 +230,8 @@ fw_err fw_jobs_insert_rows(fw_store *s, const fw_job_row *rows, size_t count, fw
 
     for (size_t i = 0; i < count && rc == FW_OK; i++)
         rc = check_new_job(&rows[i], i, err);
-    for (size_t i = 0; i < count && rc == FW_OK; i++) {
-        const fw_job_row *j = &rows[i];
-        rc = fw_sql_exec(s,
-                         "INSERT INTO jobs (id, team_id, template_id, parent_id, batch_id, kind, status, progress, "
-                         "request_json, output_key, output_url, total_assets, created_at, updated_at, version, webhook_json, "
-                         "missing_fonts_json) "
-                         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, fw_next_version(), "
-                         "$15, $16)",
-                         FW_SQL_ARGS(FW_SQL_T(j->id), FW_SQL_T(j->team_id), FW_SQL_OPT(j->template_id),
-                                     FW_SQL_OPT(j->parent_id), FW_SQL_OPT(j->batch_id), FW_SQL_T(j->kind),
-                                     FW_SQL_T(j->status), FW_SQL_D(j->progress), FW_SQL_T(j->request_json),
-                                     FW_SQL_T(j->output_key), FW_SQL_T(j->output_url), FW_SQL_I(j->total_assets),
-                                     FW_SQL_I(j->created_at), FW_SQL_I(now), FW_SQL_T(j->webhook_json),
-                                     FW_SQL_T(j->missing_fonts_json)),
-                         NULL, err);
-        if (rc == FW_ERR_ALREADY_EXISTS)
-            fw_error_set(err, rc, "id", "a job with id %s already exists", j->id);
-        else if (rc == FW_ERR_NOT_FOUND)
-            fw_error_set(err, rc, "team_id", "no team with id %s", j->team_id);
-        if (rc != FW_OK)
-            fw_error_prefix_field(err, "rows[%zu]", i);
-    }
+    for (size_t i = 0; i < count && rc == FW_OK; i += INSERT_CHUNK)
+        rc = insert_chunk(s, rows + i, count - i < INSERT_CHUNK ? count - i : INSERT_CHUNK, i, now, err);
     return rc;
 }
 

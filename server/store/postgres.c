@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_PARAMS 32
+#define MAX_PARAMS 65535 /* the protocol's limit */
 #define OID_INT8 20
 #define OID_TEXT 25
 #define OID_FLOAT8 701
@@ -125,12 +125,16 @@ static void pg_done(fw_store *s)
     p->row = -1;
 }
 
+/* Parameters kept on the stack up to this many; more (a multi-row insert) on the heap. */
+#define STACK_PARAMS 32
+
 static fw_err pg_query(fw_store *s, const char *sql, const fw_sql_value *params, int count, fw_error *err)
 {
     pg_store *p = (pg_store *)s;
-    Oid types[MAX_PARAMS];
-    const char *values[MAX_PARAMS];
-    char numbers[MAX_PARAMS][32];
+    Oid stack_types[STACK_PARAMS], *types = stack_types;
+    const char *stack_values[STACK_PARAMS], **values = stack_values;
+    char stack_numbers[STACK_PARAMS][32], (*numbers)[32] = stack_numbers;
+    void *heap = NULL;
     ExecStatusType st;
     fw_err rc = pg_ready(p, err);
 
@@ -139,6 +143,14 @@ static fw_err pg_query(fw_store *s, const char *sql, const fw_sql_value *params,
     if (count > MAX_PARAMS)
         return fw_error_set(err, FW_ERR_INTERNAL, NULL, "a statement has %d parameters, more than %d", count,
                             MAX_PARAMS);
+    if (count > STACK_PARAMS) {
+        size_t each = sizeof(*types) + sizeof(*values) + sizeof(*numbers);
+        if (!(heap = malloc((size_t)count * each)))
+            return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory binding %d parameters", count);
+        numbers = heap;
+        values = (const char **)(numbers + count);
+        types = (Oid *)(values + count);
+    }
     for (int i = 0; i < count; i++) {
         const fw_sql_value *v = &params[i];
         if (v->type == FW_SQL_INT) {
@@ -157,6 +169,7 @@ static fw_err pg_query(fw_store *s, const char *sql, const fw_sql_value *params,
     pg_done(s);
     fw_store_statement_began(s);
     p->result = PQexecParams(p->conn, sql, count, types, values, NULL, NULL, 0);
+    free(heap);
     st = PQresultStatus(p->result);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
         return pg_fail(p, p->result, "query", err);

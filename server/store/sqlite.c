@@ -22,6 +22,7 @@
 
 #define BUSY_TIMEOUT_MS 15000
 #define STATEMENT_CACHE 64
+#define CACHED_SQL_MAX 4096 /* bytes of SQL; longer statements are prepared each time */
 
 typedef struct cached_statement {
     char *sql; /* our text, with $N placeholders */
@@ -120,7 +121,8 @@ static fw_err prepare(sqlite_store *q, const char *sql, sqlite3_stmt **out, int 
     if (rc != SQLITE_OK)
         return sqlite_fail(q, rc, "prepare", err);
     *owned = 1;
-    if (q->cached < STATEMENT_CACHE) {
+    /* Multi-row inserts come in many sizes; kept, they would fill the cache. */
+    if (q->cached < STATEMENT_CACHE && strlen(sql) <= CACHED_SQL_MAX) {
         char *key = strdup(sql);
         if (key) {
             q->cache[q->cached].sql = key;

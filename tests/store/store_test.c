@@ -468,6 +468,46 @@ static void jobs_are_inserted_together_or_not_at_all(void)
     FW_REQUIRE(fw_store_version(s, &v_after, &err) == FW_OK);
     FW_CHECK_INT(v_after, v_before);
 
+    /* Inserts go 100 rows to a statement: a repeat in the third statement,
+     * of an earlier row of the same call or of a stored job, names its row,
+     * and none of the 250 is kept. */
+    {
+        enum { MANY = 250 };
+        fw_job_row *many = calloc(MANY, sizeof(*many));
+        FW_REQUIRE(many);
+        for (int i = 0; i < MANY; i++)
+            job_at(&many[i], acme, base + 1000 + i);
+        many[230] = many[210];
+        FW_CHECK_INT(fw_store_jobs_insert(s, many, MANY, &err), FW_ERR_ALREADY_EXISTS);
+        FW_CHECK_STR(err.field, "rows[230].id");
+        many[230] = jobs[5];
+        FW_CHECK_INT(fw_store_jobs_insert(s, many, MANY, &err), FW_ERR_ALREADY_EXISTS);
+        FW_CHECK_STR(err.field, "rows[230].id");
+        FW_CHECK_INT(fw_store_job_get(s, NULL, many[0].id, &got, &err), FW_ERR_NOT_FOUND);
+        FW_CHECK_INT(fw_store_job_get(s, NULL, many[249].id, &got, &err), FW_ERR_NOT_FOUND);
+        FW_REQUIRE(fw_store_version(s, &v_after, &err) == FW_OK);
+        FW_CHECK_INT(v_after, v_before);
+        /* Then all 250, each with its own fields and version. */
+        job_at(&many[230], acme, base + 1230);
+        many[7].progress = 12.5;
+        many[7].total_assets = 3;
+        snprintf(many[7].batch_id, sizeof(many[7].batch_id), "01BATCH0000000000000000000");
+        FW_CHECK_INT(fw_store_jobs_insert(s, many, MANY, &err), FW_OK);
+        FW_CHECK_INT(fw_store_job_get(s, acme, many[7].id, &got, &err), FW_OK);
+        FW_CHECK(got.progress == 12.5);
+        FW_CHECK_INT(got.total_assets, 3);
+        FW_CHECK_STR(got.batch_id, "01BATCH0000000000000000000");
+        FW_CHECK_STR(got.template_id, "");
+        FW_CHECK(got.version > v_before);
+        fw_job_row_clear(&got);
+        FW_CHECK_INT(fw_store_job_get(s, acme, many[249].id, &got, &err), FW_OK);
+        FW_CHECK_INT(got.created_at, base + 1249);
+        fw_job_row_clear(&got);
+        FW_REQUIRE(fw_store_version(s, &v_after, &err) == FW_OK);
+        FW_CHECK(v_after - v_before >= MANY); /* PostgreSQL's sequence also spent the refused ones */
+        free(many);
+    }
+
     /* Bad rows are refused before touching the database, naming the row. */
     job_at(&bad[0], acme, base + 200);
     snprintf(bad[0].status, sizeof(bad[0].status), FW_STATUS_FINISHED);
