@@ -77,10 +77,6 @@ static void *heartbeat(void *arg)
     fw_error err;
 
     fw_log_set_job(run->row->id);
-    if (fw_store_open(&store, run->config->store_url, &err) != FW_OK) {
-        fw_log(FW_LOG_ERROR, "worker", "heartbeat cannot reach the store: %s", err.message);
-        return NULL;
-    }
     memset(&pace, 0, sizeof(pace));
     pthread_mutex_lock(&run->lock);
     while (!run->done) {
@@ -103,8 +99,11 @@ static void *heartbeat(void *arg)
         }
         memcpy(stage, run->stage, sizeof(stage));
         pthread_mutex_unlock(&run->lock);
-        rc = fw_store_job_heartbeat(store, run->row->id, run->worker, lease_ms(run->config), progress, stage, status,
-                                    &err);
+        /* A connection that could not be opened (the store restarting) is tried again at the next beat. */
+        rc = store ? FW_OK : fw_store_open(&store, run->config->store_url, &err);
+        if (rc == FW_OK)
+            rc = fw_store_job_heartbeat(store, run->row->id, run->worker, lease_ms(run->config), progress, stage,
+                                        status, &err);
         pthread_mutex_lock(&run->lock);
         fw_progress_written(&pace, progress, monotonic_ms());
         memcpy(written_stage, stage, sizeof(written_stage));
@@ -130,6 +129,57 @@ static void *heartbeat(void *arg)
     pthread_mutex_unlock(&run->lock);
     fw_store_close(&store);
     return NULL;
+}
+
+/* How a job ends, as the worker writes it to the store. */
+typedef struct job_end {
+    enum { END_FINISHED, END_FAILED, END_HANDED_BACK } kind;
+    double render_seconds;
+    int frames;
+    const char *fonts;  /* END_FINISHED: the missing fonts report, or NULL */
+    const char *error;  /* END_FAILED, END_HANDED_BACK: why */
+    int max_attempts;   /* END_HANDED_BACK */
+} job_end;
+
+static fw_err write_end(fw_store *store, const char *id, const char *worker, const job_end *end, fw_error *err)
+{
+    switch (end->kind) {
+    case END_FINISHED:
+        return fw_store_job_complete(store, id, worker, end->render_seconds, end->frames, end->fonts, NULL, err);
+    case END_FAILED:
+        return fw_store_job_complete(store, id, worker, -1, 0, NULL, end->error, err);
+    default:
+        return fw_store_job_release(store, id, worker, end->error, end->max_attempts, err);
+    }
+}
+
+/* The job's end written to the store, tried again while the store does not
+ * answer (a database restarting), so that a render done is not thrown away
+ * with the lease. The reaper leaves leases alone for a lease's time after it
+ * regains the store (serve.c), so a worker that writes within that time
+ * wins. A worker told to stop, or a store away for END_WAIT_MS, leaves the
+ * job to the reaper. */
+#define END_WAIT_MS (5 * 60 * 1000)
+#define END_RETRY_MS 250
+
+static fw_err record_end(fw_store *store, const fw_worker_config *config, const char *id, const char *worker,
+                         const job_end *end, fw_error *err)
+{
+    int64_t give_up = monotonic_ms() + END_WAIT_MS;
+    int waited = 0;
+    fw_err rc;
+
+    while ((rc = write_end(store, id, worker, end, err)) == FW_ERR_UNAVAILABLE && monotonic_ms() < give_up &&
+           !(config->stop && atomic_load(config->stop))) {
+        struct timespec pause = {0, END_RETRY_MS * 1000000L};
+        if (!waited++)
+            fw_log(FW_LOG_WARN, "worker", "the store does not answer (%s); waiting for it to write the job's end",
+                   err->message);
+        nanosleep(&pause, NULL);
+    }
+    if (waited && rc != FW_ERR_UNAVAILABLE)
+        fw_log(FW_LOG_INFO, "worker", "the store answers again");
+    return rc;
 }
 
 /* Failures of the job itself, which another attempt would repeat. */
@@ -415,9 +465,11 @@ static void process(fw_store *store, const fw_worker_config *config, const char 
         fw_log(FW_LOG_INFO, "worker", "cancelled");
     } else if (run.why == RUN_STOPPING) {
         /* Stopping: hand the job back; it does not count as an attempt. */
-        fw_store_job_release(store, row->id, worker, "the worker stopped", INT_MAX, &err);
+        job_end end = {.kind = END_HANDED_BACK, .error = "the worker stopped", .max_attempts = INT_MAX};
+        record_end(store, config, row->id, worker, &end, &err);
         fw_log(FW_LOG_INFO, "worker", "handed back");
     } else if (rc == FW_OK) {
+        job_end end = {.kind = END_FINISHED, .render_seconds = res.render_seconds, .frames = res.frames};
         char *fonts = NULL;
         if (json_array_size(res.font_substitutes)) {
             json_t *report = json_pack("{s:O,s:O}", "missing", res.missing_fonts, "substitutes", res.font_substitutes);
@@ -426,22 +478,23 @@ static void process(fw_store *store, const fw_worker_config *config, const char 
         } else if (json_array_size(res.missing_fonts)) {
             fonts = json_dumps(res.missing_fonts, JSON_COMPACT);
         }
-        if (fw_store_job_complete(store, row->id, worker, res.render_seconds, res.frames, fonts, NULL, &err) != FW_OK)
+        end.fonts = fonts;
+        if (record_end(store, config, row->id, worker, &end, &err) != FW_OK)
             fw_log(FW_LOG_WARN, "worker", "%s", err.message);
         else
             fw_log(FW_LOG_INFO, "worker", "finished: %d frames in %.2f s", res.frames, res.render_seconds);
         free(fonts);
     } else {
-        fw_error_text(&err, text, sizeof(text));
-        if (is_job_error(rc)) {
-            if (fw_store_job_complete(store, row->id, worker, -1, 0, NULL, text, &err) != FW_OK)
-                fw_log(FW_LOG_WARN, "worker", "%s", err.message);
-            else
-                fw_log(FW_LOG_INFO, "worker", "the job failed: %s", text);
-        } else {
+        job_end end = {.kind = END_FAILED, .error = fw_error_text(&err, text, sizeof(text))};
+        if (!is_job_error(rc)) {
             fw_log(FW_LOG_WARN, "worker", "failed on our side (%s); handing it back", text);
-            fw_store_job_release(store, row->id, worker, text, max_attempts(config), &err);
+            end.kind = END_HANDED_BACK;
+            end.max_attempts = max_attempts(config);
         }
+        if (record_end(store, config, row->id, worker, &end, &err) != FW_OK)
+            fw_log(FW_LOG_WARN, "worker", "%s", err.message);
+        else if (end.kind == END_FAILED)
+            fw_log(FW_LOG_INFO, "worker", "the job failed: %s", text);
     }
     fw_render_result_clear(&res);
     fw_job_spec_free(&job);
