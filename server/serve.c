@@ -264,23 +264,34 @@ typedef struct reaper {
     int stopping;
     const char *store_url;
     int max_attempts;
+    int64_t lease_ms;
 } reaper;
 
+/* Leases run out while the store is away (a database restarting) although
+ * their workers live: they could not renew them. So the reaper hands back
+ * nothing until a lease's time after it last found the store unreachable,
+ * or after it started (it cannot know what came before), which gives every
+ * live worker time to renew its lease or record its job's end first. */
 static void *reap(void *arg)
 {
     reaper *r = arg;
     fw_store *store = NULL;
+    int64_t quiet_until = fw_store_now() + r->lease_ms;
     fw_error err;
 
     pthread_mutex_lock(&r->lock);
     while (!r->stopping) {
         struct timespec until;
         int requeued = 0, failed = 0;
+        fw_err rc = FW_OK;
         pthread_mutex_unlock(&r->lock);
-        if (!store && fw_store_open(&store, r->store_url, &err) != FW_OK)
+        if (!store && (rc = fw_store_open(&store, r->store_url, &err)) != FW_OK)
             fw_log(FW_LOG_WARN, "reaper", "%s", err.message);
-        if (store && fw_store_job_reap(store, fw_store_now(), r->max_attempts, &requeued, &failed, &err) != FW_OK)
+        if (store && fw_store_now() >= quiet_until &&
+            (rc = fw_store_job_reap(store, fw_store_now(), r->max_attempts, &requeued, &failed, &err)) != FW_OK)
             fw_log(FW_LOG_WARN, "reaper", "%s", err.message);
+        if (rc == FW_ERR_UNAVAILABLE)
+            quiet_until = fw_store_now() + r->lease_ms;
         if (requeued || failed)
             fw_log(FW_LOG_INFO, "reaper", "jobs of workers that stopped answering: %d queued again, %d failed",
                    requeued, failed);
@@ -457,6 +468,7 @@ int fw_cmd_serve(int argc, char **argv)
 
     rp.store_url = config.database_url;
     rp.max_attempts = config.max_attempts;
+    rp.lease_ms = (int64_t)config.lease_seconds * 1000;
     pthread_mutex_init(&rp.lock, NULL);
     pthread_cond_init(&rp.wake, NULL);
     pthread_create(&rp.thread, NULL, reap, &rp);
