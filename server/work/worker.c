@@ -17,10 +17,13 @@
 #include "server/store/store.h"
 #include "server/util/clock.h"
 #include "server/util/fetch.h"
-#include "server/util/fs.h"
 #include "server/util/log.h"
 #include "server/work/progress.h"
 #include "server/work/render_job.h"
+#include "server/work/scratch.h"
+
+/* A job's scratch folders are "<scratch>/fw-job-XXXXXX" (scratch.h). */
+#define SCRATCH_PREFIX "fw-job-"
 
 /* What the render thread and the heartbeat thread share about one job. */
 typedef struct job_run {
@@ -377,13 +380,15 @@ static fw_err run_join(fw_store *store, const fw_worker_config *config, json_t *
 /* Render the claimed job into the store's and storage's hands. */
 static void process(fw_store *store, const fw_worker_config *config, const char *worker, fw_job_row *row)
 {
-    char dir[PATH_MAX], template_path[PATH_MAX], output[PATH_MAX], text[FW_ERROR_FIELD_MAX + FW_ERROR_MESSAGE_MAX + 4];
+    char template_path[PATH_MAX], output[PATH_MAX], text[FW_ERROR_FIELD_MAX + FW_ERROR_MESSAGE_MAX + 4];
     char fonts_dir[PATH_MAX + 8];
     const char *font_dirs[] = {fonts_dir, NULL};
     const char *ext = strrchr(row->output_key, '.');
     fw_render_request req;
     fw_render_result res;
     fw_job_spec *job = NULL;
+    fw_scratch scratch = {.fd = -1};
+    const char *dir = scratch.path;
     json_t *request = NULL, *upload;
     int is_join = strcmp(row->kind, "join") == 0;
     pthread_t beat;
@@ -402,12 +407,11 @@ static void process(fw_store *store, const fw_worker_config *config, const char 
     pthread_create(&beat, NULL, heartbeat, &run);
 
     fw_error_clear(&err);
-    dir[0] = '\0';
     request = json_loads(row->request_json, 0, NULL);
     if (!json_is_object(request))
         rc = fw_error_set(&err, FW_ERR_INVALID, NULL, "the job's stored request is not a JSON object");
     else
-        rc = fw_make_temp_dir(config->scratch_dir, "fw-job-", dir, sizeof(dir), &err);
+        rc = fw_scratch_make(&scratch, config->scratch_dir, SCRATCH_PREFIX, &err);
     snprintf(output, sizeof(output), "%s/output%s", dir, ext ? ext : "");
     /* The team's secrets, on this copy of the job only. */
     if (rc == FW_OK && config->secrets_key)
@@ -499,8 +503,7 @@ static void process(fw_store *store, const fw_worker_config *config, const char 
     fw_render_result_clear(&res);
     fw_job_spec_free(&job);
     json_decref(request);
-    if (dir[0])
-        fw_remove_tree(dir);
+    fw_scratch_remove(&scratch);
     pthread_mutex_destroy(&run.lock);
     pthread_cond_destroy(&run.wake);
 }
@@ -554,6 +557,7 @@ fw_err fw_worker_run_once(const fw_worker_config *config, int *worked, fw_error 
 fw_err fw_worker_run(const fw_worker_config *config, fw_error *err)
 {
     int64_t idle = config->idle_poll_ms > 0 ? config->idle_poll_ms : 500;
+    int swept;
     char name[192];
     fw_store *store = NULL;
     fw_err rc;
@@ -562,6 +566,9 @@ fw_err fw_worker_run(const fw_worker_config *config, fw_error *err)
     if ((rc = fw_store_open(&store, config->store_url, err)))
         return rc;
     fw_log(FW_LOG_INFO, "worker", "%s takes jobs from the %s store", name, fw_store_kind(store));
+    swept = fw_scratch_sweep(config->scratch_dir, SCRATCH_PREFIX);
+    if (swept)
+        fw_log(FW_LOG_INFO, "worker", "removed %d scratch folder(s) left by workers that died", swept);
     while (!config->stop || !atomic_load(config->stop)) {
         int worked = 0;
         if ((rc = run_once(store, config, name, &worked, err))) {
