@@ -102,6 +102,14 @@ fw_err fw_config_load(fw_config *c, int argc, char **argv, fw_error *err)
     c->workers = getenv("FRAMEWRIGHT_WORKERS") ? atoi(getenv("FRAMEWRIGHT_WORKERS")) : 2;
     c->lease_seconds = getenv("FRAMEWRIGHT_LEASE_SECONDS") ? atoi(getenv("FRAMEWRIGHT_LEASE_SECONDS")) : 30;
     c->max_attempts = 3;
+    if (getenv("FRAMEWRIGHT_MAX_ATTEMPTS") && *getenv("FRAMEWRIGHT_MAX_ATTEMPTS")) {
+        char *end;
+        long n = strtol(getenv("FRAMEWRIGHT_MAX_ATTEMPTS"), &end, 10);
+        if (*end || n < 1 || n > 100)
+            return fw_error_set(err, FW_ERR_INVALID, "FRAMEWRIGHT_MAX_ATTEMPTS", "'%s' is not a number from 1 to 100",
+                                getenv("FRAMEWRIGHT_MAX_ATTEMPTS"));
+        c->max_attempts = (int)n;
+    }
     if (getenv("FRAMEWRIGHT_WEBHOOK_RETRY_BASE_MS")) {
         char *end;
         long ms = strtol(getenv("FRAMEWRIGHT_WEBHOOK_RETRY_BASE_MS"), &end, 10);
