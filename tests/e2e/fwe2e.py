@@ -267,9 +267,10 @@ def wait_worker_pids(serve_pid, count, timeout=10.0):
 class Server:
     """`framewright serve` on OS-chosen ports, with a fresh data folder."""
 
-    def __init__(self, workers=1, lease_seconds=None, database=None, name="serve", extra=(), env=None):
-        """env: variables set (or, with None as the value, removed) for the server."""
-        self.data = tmpdir("fw-data-")
+    def __init__(self, workers=1, lease_seconds=None, database=None, name="serve", extra=(), env=None, data=None):
+        """env: variables set (or, with None as the value, removed) for the server;
+        data: a data folder made by the caller (else a new one)."""
+        self.data = data or tmpdir("fw-data-")
         argv = [framewright_bin(), "serve", "--data", self.data, "--grpc", "127.0.0.1:0",
                 "--http", "127.0.0.1:0", "--workers", str(workers)]
         if lease_seconds is not None:
