@@ -614,8 +614,8 @@ def check_jobs(farm, batch, batch_id, urls):
     # Once: one "finished" line from the workers (all their incarnations) per job.
     finished = {}
     for name in ("worker1", "worker2"):
-        for line in farm.services[name].lines(r"job \w+ finished"):
-            job_id = line.split("job ", 1)[1].split(" ", 1)[0]
+        for line in farm.services[name].lines(r"job=\w+\] finished:"):
+            job_id = line.split("job=", 1)[1].split("]", 1)[0]
             finished[job_id] = finished.get(job_id, 0) + 1
     twice = {j: n for j, n in finished.items() if n != 1}
     T.check("(a) every job was completed by a worker exactly once", set(finished) == set(urls) and not twice,
