@@ -60,6 +60,11 @@ static const fw_gateway_param job_list_params[] = {
     {NULL, NULL},
 };
 
+static const fw_gateway_param version_params[] = {
+    {"version", "version"},
+    {NULL, NULL},
+};
+
 #define D(name) &framewright__v1__##name##__descriptor
 
 /* Literal paths come before {id} ones of the same length ("/jobs/cancel"
@@ -82,6 +87,10 @@ static const fw_gateway_route routes[] = {
      D(get_template_request), D(template_chunk), FW_BODY_NONE, 200, NULL, NULL},
     {"GET", "/api/v2/templates/{id}/download", FW_ROUTE_DOWNLOAD, TEMPLATES "DownloadTemplate",
      D(get_template_request), D(template_chunk), FW_BODY_NONE, 200, NULL, NULL},
+    {"GET", "/api/v2/templates/{id}/versions", FW_ROUTE_UNARY, TEMPLATES "ListTemplateVersions",
+     D(list_template_versions_request), D(list_template_versions_response), FW_BODY_NONE, 200, NULL, NULL},
+    {"DELETE", "/api/v2/templates/{id}/versions", FW_ROUTE_UNARY, TEMPLATES "DeleteTemplateVersion",
+     D(delete_template_version_request), D(delete_template_response), FW_BODY_NONE, 204, NULL, version_params},
 
     /* jobs */
     {"POST", "/api/v2/jobs", FW_ROUTE_UNARY, JOBS "CreateJob", D(job_request), D(job), FW_BODY_JSON, 201, NULL,

@@ -45,6 +45,8 @@ json_t *fw_service_job_json(const fw_job_row *row, json_t *children)
     json_object_set_new(job, "id", json_string(row->id));
     if (row->template_id[0])
         json_object_set_new(job, "templateId", json_string(row->template_id));
+    if (row->template_version)
+        json_object_set_new(job, "templateVersion", json_integer(row->template_version));
     json_object_set_new(job, "status", json_string(row->status));
     json_object_set_new(job, "progress", json_real(row->progress));
     set_time(stats, "createdAt", row->created_at);

@@ -315,18 +315,20 @@ void fw_prepared_clear(fw_prepared *p)
     memset(p, 0, sizeof(*p));
 }
 
-/* The template's status and details (a new reference, or NULL), read from
- * the store once per call. */
-static fw_err prepared_template(fw_prepared *p, fw_store *store, const char *team_id, const char *id, char status[24],
-                                json_t **details, fw_error *err)
+/* The template's status, its version (asked, or 0 for the current one)
+ * and that version's details (a new reference, or NULL), read from the
+ * store once per call. */
+static fw_err prepared_template(fw_prepared *p, fw_store *store, const char *team_id, const char *id, int asked,
+                                char status[24], int *version, json_t **details, fw_error *err)
 {
     fw_template_row tpl;
     json_t *parsed;
     fw_err rc;
 
     for (size_t i = 0; i < p->template_count; i++) {
-        if (strcmp(p->templates[i].id, id) == 0) {
+        if (strcmp(p->templates[i].id, id) == 0 && p->templates[i].asked == asked) {
             memcpy(status, p->templates[i].status, 24);
+            *version = p->templates[i].version;
             *details = json_incref(p->templates[i].details);
             return FW_OK;
         }
@@ -335,11 +337,26 @@ static fw_err prepared_template(fw_prepared *p, fw_store *store, const char *tea
     if ((rc = fw_store_template_get(store, team_id, id, &tpl, err)))
         return rc;
     snprintf(status, 24, "%s", tpl.status);
+    *version = tpl.version;
     parsed = tpl.details_json ? json_loads(tpl.details_json, 0, NULL) : NULL;
     fw_template_row_clear(&tpl);
+    if (asked > 0 && asked != *version) {
+        fw_template_version_row v;
+        json_decref(parsed);
+        if ((rc = fw_store_template_version_get(store, team_id, id, asked, &v, err))) {
+            if (rc == FW_ERR_NOT_FOUND)
+                rc = fw_error_set(err, rc, "template.version", "template '%s' has no version %d", id, asked);
+            return rc;
+        }
+        parsed = v.details_json ? json_loads(v.details_json, 0, NULL) : NULL;
+        free(v.details_json);
+        *version = asked;
+    }
     if (p->template_count < FW_PREPARED_TEMPLATES && strlen(id) < FW_ID_SIZE) {
         size_t i = p->template_count++;
         snprintf(p->templates[i].id, sizeof(p->templates[i].id), "%s", id);
+        p->templates[i].asked = asked;
+        p->templates[i].version = *version;
         memcpy(p->templates[i].status, status, 24);
         p->templates[i].details = json_incref(parsed);
     }
@@ -470,7 +487,7 @@ static fw_err prepare_json(fw_service *svc, fw_store *store, const char *team_id
     json_t *details = NULL, *asset;
     const char *ext;
     size_t first = out->count, index = 0, i;
-    int children = 0;
+    int children = 0, template_version = 0;
     fw_err rc;
 
     if ((rc = fw_job_from_json(&job, json, err)) || (rc = fw_render_output_extension(job, &ext, err)) ||
@@ -479,8 +496,16 @@ static fw_err prepare_json(fw_service *svc, fw_store *store, const char *team_id
 
     if (job->template_id) {
         char status[24];
-        if ((rc = prepared_template(out, store, team_id, job->template_id, status, &details, err))) {
-            if (rc == FW_ERR_NOT_FOUND)
+        json_t *asked = json_object_get(json_object_get(json, "template"), "version");
+        if (asked && (!json_is_integer(asked) || json_integer_value(asked) < 0 ||
+                      json_integer_value(asked) > INT32_MAX)) {
+            rc = fw_error_set(err, FW_ERR_INVALID, "template.version", "a version is a number from 1 (0: the current "
+                                                                        "one)");
+            goto done;
+        }
+        if ((rc = prepared_template(out, store, team_id, job->template_id, (int)json_integer_value(asked), status,
+                                    &template_version, &details, err))) {
+            if (rc == FW_ERR_NOT_FOUND && err && strcmp(err->field, "template.version") != 0)
                 rc = fw_error_set(err, FW_ERR_NOT_FOUND, "template.id", "no template '%s'", job->template_id);
             goto done;
         }
@@ -508,8 +533,10 @@ static fw_err prepare_json(fw_service *svc, fw_store *store, const char *team_id
         snprintf(row->team_id, sizeof(row->team_id), "%s", team_id);
         snprintf(row->parent_id, sizeof(row->parent_id), "%s", parent_id ? parent_id : "");
         snprintf(row->batch_id, sizeof(row->batch_id), "%s", batch_id ? batch_id : "");
-        if (job->template_id)
+        if (job->template_id) {
             snprintf(row->template_id, sizeof(row->template_id), "%s", job->template_id);
+            row->template_version = template_version;
+        }
     }
     json_array_foreach(job->assets, i, asset) {
         if (strcmp(json_string_value(json_object_get(asset, "type")), "job") != 0)

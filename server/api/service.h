@@ -117,6 +117,8 @@ typedef struct fw_prepared {
     int fonts_read;
     struct {
         char id[FW_ID_SIZE];
+        int asked;       /* the version asked for; 0: the current one */
+        int version;     /* the version it is */
         char status[24];
         json_t *details; /* NULL when the template has none */
     } templates[FW_PREPARED_TEMPLATES];

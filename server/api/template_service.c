@@ -68,6 +68,8 @@ static json_t *template_json(const fw_template_row *row, const char *upload_url,
         json_object_set_new(t, "details", details);
     if (row->size)
         json_object_set_new(t, "size", json_integer(row->size));
+    if (row->version)
+        json_object_set_new(t, "version", json_integer(row->version));
     if (upload_url) {
         json_t *info = json_object();
         json_object_set_new(info, "url", json_string(upload_url));
@@ -157,27 +159,32 @@ static fw_err check_bundle(fw_service *svc, const char *path, json_t **details, 
     return rc;
 }
 
-/* Check the bundle in path and keep it as the template's: stored, then the
- * row updated. On a bad bundle the row says why (status error). */
+/* Check the bundle in path and keep it as the template's next version:
+ * stored, then published (store.h). The first bundle of a template goes
+ * where CreateTemplate said; on a bad one the row says why (status error).
+ * A later bundle gets a key of its own, and a bad one leaves the template
+ * as it was. */
 fw_err fw_service_template_accept(fw_service *svc, fw_store *store, fw_template_row *row, const char *path,
                                   int64_t size, fw_error *err)
 {
+    int next = strcmp(row->status, FW_TEMPLATE_UPLOADED) == 0;
     json_t *details = NULL;
     char format[16];
     fw_err rc;
 
     rc = check_bundle(svc, path, &details, format, err);
-    free(row->error);
-    row->error = NULL;
-    free(row->details_json);
-    row->details_json = NULL;
     if (rc != FW_OK) {
-        char text[FW_ERROR_FIELD_MAX + FW_ERROR_MESSAGE_MAX + 4];
-        fw_error_text(err, text, sizeof(text));
-        snprintf(row->status, sizeof(row->status), FW_TEMPLATE_ERROR);
-        row->error = strdup(text);
-        fw_error wrote;
-        fw_store_template_update(store, row, &wrote);
+        if (!next) {
+            char text[FW_ERROR_FIELD_MAX + FW_ERROR_MESSAGE_MAX + 4];
+            fw_error wrote;
+            fw_error_text(err, text, sizeof(text));
+            snprintf(row->status, sizeof(row->status), FW_TEMPLATE_ERROR);
+            free(row->error);
+            row->error = strdup(text);
+            free(row->details_json);
+            row->details_json = NULL;
+            fw_store_template_update(store, row, &wrote);
+        }
         /* The client hears about its bundle, whatever the loader's code was. */
         if (rc != FW_ERR_LIMIT && rc != FW_ERR_NOMEM)
             rc = FW_ERR_INVALID;
@@ -186,12 +193,23 @@ fw_err fw_service_template_accept(fw_service *svc, fw_store *store, fw_template_
             snprintf(err->field, sizeof(err->field), "data");
         return rc;
     }
+    if (next) {
+        char unique[FW_ID_SIZE];
+        fw_id_new(unique);
+        snprintf(row->storage_key, sizeof(row->storage_key), "templates/%s/%s/%s/bundle.%s", row->team_id, row->id,
+                 unique, format);
+    }
     if ((rc = fw_storage_put_file(svc->storage, row->storage_key, path, err)) == FW_OK) {
-        snprintf(row->status, sizeof(row->status), FW_TEMPLATE_UPLOADED);
         snprintf(row->type, sizeof(row->type), "%s", format);
+        free(row->details_json);
         row->details_json = json_dumps(details, JSON_COMPACT);
         row->size = size;
-        rc = fw_store_template_update(store, row, err);
+        free(row->error);
+        row->error = NULL;
+        if ((rc = fw_store_template_publish(store, row, err)) != FW_OK && next) {
+            fw_error ignored;
+            fw_storage_delete(svc->storage, row->storage_key, &ignored);
+        }
     }
     json_decref(details);
     return rc;
@@ -257,10 +275,8 @@ static fw_err upload_template(fw_rpc_call *call, ProtobufCMessage **resp, fw_err
                 rc = fw_error_set(err, FW_ERR_INVALID, "id", "the first message must name the template");
                 goto done;
             }
+            /* A template with a bundle already gets another version. */
             rc = not_found(fw_store_template_get(store, team, chunk->id, &row, err), chunk->id, err);
-            if (rc == FW_OK && strcmp(row.status, FW_TEMPLATE_UPLOADED) == 0)
-                rc = fw_error_set(err, FW_ERR_FAILED_PRECONDITION, "id",
-                                  "template '%s' has its bundle already; create a new template", chunk->id);
             if (rc) {
                 protobuf_c_message_free_unpacked(&chunk->base, NULL);
                 goto done;
@@ -398,6 +414,8 @@ static fw_err delete_template(fw_rpc_call *call, const ProtobufCMessage *req, Pr
     const Framewright__V1__DeleteTemplateRequest *r = (const Framewright__V1__DeleteTemplateRequest *)req;
     fw_service *svc = fw_rpc_call_context(call);
     Framewright__V1__DeleteTemplateResponse *out;
+    fw_template_version_row *versions = NULL;
+    size_t version_count = 0;
     char team[FW_ID_SIZE];
     fw_template_row row;
     fw_store *store;
@@ -406,17 +424,22 @@ static fw_err delete_template(fw_rpc_call *call, const ProtobufCMessage *req, Pr
     if ((rc = fw_service_begin(call, svc, &store, team, err)))
         return rc;
     memset(&row, 0, sizeof(row));
-    if ((rc = not_found(fw_store_template_get(store, team, r->id, &row, err), r->id, err)) == FW_OK) {
+    if ((rc = not_found(fw_store_template_get(store, team, r->id, &row, err), r->id, err)) == FW_OK &&
+        (rc = fw_store_template_versions(store, team, r->id, &versions, &version_count, err)) == FW_OK) {
         rc = fw_store_template_delete(store, team, r->id, err);
         if (rc == FW_ERR_FAILED_PRECONDITION)
             rc = fw_error_set(err, FW_ERR_FAILED_PRECONDITION, "id",
                               "template '%s' is used by jobs that have not ended; cancel them or wait", r->id);
-        if (rc == FW_OK && row.storage_key[0] && strcmp(row.status, FW_TEMPLATE_UPLOADED) == 0) {
+        if (rc == FW_OK) {
             fw_error ignored;
-            /* The row is gone; a blob left behind is only wasted space. */
-            fw_storage_delete(svc->storage, row.storage_key, &ignored);
+            /* The rows are gone; a blob left behind is only wasted space. */
+            for (size_t i = 0; i < version_count; i++)
+                fw_storage_delete(svc->storage, versions[i].storage_key, &ignored);
+            if (row.storage_key[0] && strcmp(row.status, FW_TEMPLATE_UPLOADED) == 0 && !version_count)
+                fw_storage_delete(svc->storage, row.storage_key, &ignored);
         }
     }
+    fw_template_version_rows_free(&versions, version_count);
     fw_template_row_clear(&row);
     fw_store_pool_put(svc->stores, store);
     if (rc)
@@ -494,6 +517,91 @@ static void download_gone(fw_rpc_stream *stream, void *ctx)
     (void)ctx;
 }
 
+/* ---- versions -------------------------------------------------------------------------------- */
+
+static fw_err list_template_versions(fw_rpc_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp,
+                                     fw_error *err)
+{
+    const Framewright__V1__ListTemplateVersionsRequest *r = (const Framewright__V1__ListTemplateVersionsRequest *)req;
+    fw_service *svc = fw_rpc_call_context(call);
+    fw_template_version_row *rows = NULL;
+    char team[FW_ID_SIZE];
+    fw_template_row tpl;
+    size_t count = 0;
+    fw_store *store;
+    json_t *answer = NULL, *list;
+    fw_err rc;
+
+    if ((rc = fw_service_begin(call, svc, &store, team, err)))
+        return rc;
+    memset(&tpl, 0, sizeof(tpl));
+    if ((rc = not_found(fw_store_template_get(store, team, r->id, &tpl, err), r->id, err)) == FW_OK &&
+        (rc = not_found(fw_store_template_versions(store, team, r->id, &rows, &count, err), r->id, err)) == FW_OK) {
+        answer = json_object();
+        list = json_array();
+        for (size_t i = 0; i < count; i++) {
+            fw_template_row shown = tpl;
+            json_t *t, *v = json_object();
+            char text[FW_TIME_TEXT_SIZE];
+            /* The names as GetTemplate lists them, from this version's details. */
+            shown.details_json = rows[i].details_json;
+            shown.error = NULL;
+            shown.version = 0;
+            t = template_json(&shown, NULL, 0);
+            json_object_set_new(v, "version", json_integer(rows[i].version));
+            json_object_set_new(v, "type", json_string(rows[i].type));
+            json_object_set_new(v, "size", json_integer(rows[i].size));
+            json_object_set_new(v, "createdAt", json_string(fw_format_time(rows[i].created_at, text)));
+            json_object_set_new(v, "current", json_boolean(rows[i].version == tpl.version));
+            json_object_set_new(v, "unfinishedJobs", json_integer(rows[i].unfinished_jobs));
+            json_object_set(v, "compositions", json_object_get(t, "compositions"));
+            json_object_set(v, "layers", json_object_get(t, "layers"));
+            json_decref(t);
+            json_array_append_new(list, v);
+        }
+        json_object_set_new(answer, "versions", list);
+    }
+    fw_template_version_rows_free(&rows, count);
+    fw_template_row_clear(&tpl);
+    fw_store_pool_put(svc->stores, store);
+    if (rc)
+        return rc;
+    return fw_service_answer(call, &framewright__v1__list_template_versions_response__descriptor, answer, resp, err);
+}
+
+static fw_err delete_template_version(fw_rpc_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp,
+                                      fw_error *err)
+{
+    const Framewright__V1__DeleteTemplateVersionRequest *r =
+        (const Framewright__V1__DeleteTemplateVersionRequest *)req;
+    fw_service *svc = fw_rpc_call_context(call);
+    Framewright__V1__DeleteTemplateResponse *out;
+    char team[FW_ID_SIZE], key[256];
+    fw_store *store;
+    fw_err rc;
+
+    if ((rc = fw_service_begin(call, svc, &store, team, err)))
+        return rc;
+    if (r->version < 1)
+        rc = fw_error_set(err, FW_ERR_INVALID, "version", "a version is a number from 1, not %d", (int)r->version);
+    else if ((rc = fw_store_template_version_delete(store, team, r->id, r->version, key, err)) == FW_OK && key[0]) {
+        fw_error ignored;
+        /* The row is gone; a blob left behind is only wasted space. */
+        fw_storage_delete(svc->storage, key, &ignored);
+    }
+    if (rc == FW_ERR_NOT_FOUND && err && strcmp(err->field, "id") == 0)
+        rc = not_found(rc, r->id, err);
+    fw_store_pool_put(svc->stores, store);
+    if (rc)
+        return rc;
+    out = fw_rpc_alloc(call, sizeof(*out));
+    if (!out)
+        return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory");
+    framewright__v1__delete_template_response__init(out);
+    *resp = &out->base;
+    return FW_OK;
+}
+
 fw_err fw_template_service_register(fw_rpc_server *srv, fw_service *svc, fw_error *err)
 {
     fw_err rc;
@@ -509,7 +617,11 @@ fw_err fw_template_service_register(fw_rpc_server *srv, fw_service *svc, fw_erro
         (rc = fw_rpc_server_on_unary(srv, "/framewright.v1.TemplateService/DeleteTemplate", delete_template, svc,
                                      err)) ||
         (rc = fw_rpc_server_on_server_stream(srv, "/framewright.v1.TemplateService/DownloadTemplate",
-                                             download_template, download_gone, svc, err)))
+                                             download_template, download_gone, svc, err)) ||
+        (rc = fw_rpc_server_on_unary(srv, "/framewright.v1.TemplateService/ListTemplateVersions",
+                                     list_template_versions, svc, err)) ||
+        (rc = fw_rpc_server_on_unary(srv, "/framewright.v1.TemplateService/DeleteTemplateVersion",
+                                     delete_template_version, svc, err)))
         return rc;
     return FW_OK;
 }

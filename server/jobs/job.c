@@ -21,7 +21,7 @@ static const char *const asset_types[] = {"text",   "data",   "image",    "video
                                           "static", "script", "essential", "function", "job"};
 
 static const char *const job_keys[] = {"template", "preview", "fonts", "assets", "settings", "upload", "webhook", NULL};
-static const char *const template_keys[] = {"id", "src", "composition", NULL};
+static const char *const template_keys[] = {"id", "src", "composition", "version", NULL};
 static const char *const settings_keys[] = {"type", "frames", "quality", "codec", "engine", NULL};
 static const char *const upload_keys[] = {"provider", "prefix", "outputUrl", "params", NULL};
 static const char *const upload_param_keys[] = {"endpoint", "region", "bucket", "acl", "accessKeyId",

@@ -19,7 +19,7 @@
     "id, team_id, template_id, parent_id, batch_id, kind, status, progress, request_json, error, "                   \
     "missing_fonts_json, output_key, output_url, stage, total_assets, attempts, worker, lease_until, "               \
     "created_at, updated_at, started_at, finished_at, error_at, render_duration, version, webhook_json, "            \
-    "rendered_frames"
+    "rendered_frames, template_version"
 
 /* Statuses of a job that has not ended, as a SQL list. */
 #define UNFINISHED "('queued', 'pending', 'render:dorender')"
@@ -59,6 +59,7 @@ static void read_job(fw_store *s, fw_job_row *j)
     j->version = s->ops->col_int(s, 24);
     j->webhook_json = fw_sql_dup(s, 25);
     j->rendered_frames = (int)s->ops->col_int(s, 26);
+    j->template_version = (int)s->ops->col_int(s, 27);
 }
 
 /* Run a query of at most one job row into *out; *found says if there was
@@ -141,10 +142,10 @@ static fw_err check_new_job(const fw_job_row *j, size_t i, fw_error *err)
     return rc;
 }
 
-/* Rows per INSERT: 16 parameters each, far inside both databases' limits,
+/* Rows per INSERT: 17 parameters each, far inside both databases' limits,
  * and few round trips for a batch of 1000. */
 #define INSERT_CHUNK 100
-#define INSERT_COLUMNS 16
+#define INSERT_COLUMNS 17
 
 /* Which of rows[0..n) was not inserted, given the ids the INSERT returned:
  * the first whose id is not among them, or is a repeat of an earlier row. */
@@ -168,7 +169,8 @@ static fw_err insert_chunk(fw_store *s, const fw_job_row *rows, size_t n, size_t
 {
     static const char head[] =
         "INSERT INTO jobs (id, team_id, template_id, parent_id, batch_id, kind, status, progress, request_json, "
-        "output_key, output_url, total_assets, created_at, updated_at, webhook_json, missing_fonts_json, version) "
+        "output_key, output_url, total_assets, created_at, updated_at, webhook_json, missing_fonts_json, "
+        "template_version, version) "
         "VALUES ";
     static const char tail[] = " ON CONFLICT (id) DO NOTHING RETURNING id";
     char sql[sizeof(head) + INSERT_CHUNK * (INSERT_COLUMNS * 6 + 24) + sizeof(tail)];
@@ -187,6 +189,7 @@ static fw_err insert_chunk(fw_store *s, const fw_job_row *rows, size_t n, size_t
             FW_SQL_OPT(j->batch_id), FW_SQL_T(j->kind), FW_SQL_T(j->status), FW_SQL_D(j->progress),
             FW_SQL_T(j->request_json), FW_SQL_T(j->output_key), FW_SQL_T(j->output_url), FW_SQL_I(j->total_assets),
             FW_SQL_I(j->created_at), FW_SQL_I(now), FW_SQL_T(j->webhook_json), FW_SQL_T(j->missing_fonts_json),
+            FW_SQL_I(j->template_version),
         };
         sql[len++] = i ? ',' : ' ';
         sql[len++] = '(';

@@ -141,6 +141,25 @@ static const char *const common_migrations[] = {
     ("CREATE INDEX jobs_team_status ON jobs(team_id, status);"
      "ALTER TABLE jobs ADD COLUMN rendered_frames INTEGER NOT NULL DEFAULT 0;"
      "CREATE INDEX jobs_finished ON jobs(finished_at) WHERE status = 'finished';"),
+
+    /* 5: template versions. The templates row keeps the current version's
+     * bundle; every uploaded bundle, the current one too, has a row here.
+     * A job renders the version it was created with. */
+    ("ALTER TABLE templates ADD COLUMN version INTEGER NOT NULL DEFAULT 0;"
+     "UPDATE templates SET version = 1 WHERE status = 'uploaded';"
+     "CREATE TABLE template_versions ("
+     "  template_id TEXT NOT NULL REFERENCES templates(id) ON DELETE CASCADE,"
+     "  version INTEGER NOT NULL,"
+     "  type TEXT NOT NULL,"
+     "  storage_key TEXT NOT NULL,"
+     "  details_json TEXT,"
+     "  size BIGINT NOT NULL DEFAULT 0,"
+     "  created_at BIGINT NOT NULL,"
+     "  PRIMARY KEY (template_id, version));"
+     "INSERT INTO template_versions (template_id, version, type, storage_key, details_json, size, created_at)"
+     "  SELECT id, 1, type, storage_key, details_json, size, updated_at FROM templates WHERE status = 'uploaded';"
+     "ALTER TABLE jobs ADD COLUMN template_version INTEGER NOT NULL DEFAULT 0;"
+     "UPDATE jobs SET template_version = 1 WHERE template_id IS NOT NULL;"),
 };
 
 #define COMMON_COUNT ((int)(sizeof(common_migrations) / sizeof(common_migrations[0])))

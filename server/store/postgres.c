@@ -308,6 +308,8 @@ static const char *const postgres_migrations[] = {
     NULL,
     /* 4: nothing of PostgreSQL's own. */
     NULL,
+    /* 5: nothing of PostgreSQL's own. */
+    NULL,
 };
 
 static const fw_store_ops postgres_ops = {

@@ -88,7 +88,22 @@ typedef struct fw_template_row {
     char storage_key[256];    /* where the bundle is in blob storage; "" until uploaded */
     int64_t size;             /* bytes of the bundle */
     int64_t created_at, updated_at;
+    int version;              /* the current version (its bundle is the one above); 0 until uploaded */
 } fw_template_row;
+
+/* One uploaded bundle of a template. */
+typedef struct fw_template_version_row {
+    char template_id[FW_ID_SIZE];
+    int version;
+    char type[16];
+    char storage_key[256];
+    char *details_json;       /* owned; NULL when none */
+    int64_t size;
+    int64_t created_at;
+    int64_t unfinished_jobs;  /* jobs not yet ended that render it (filled by the list) */
+} fw_template_version_row;
+
+void fw_template_version_rows_free(fw_template_version_row **rows, size_t count);
 
 /* Frees what a row owns and zeroes it. */
 void fw_template_row_clear(fw_template_row *row);
@@ -106,6 +121,23 @@ void fw_template_rows_free(fw_template_row **rows, size_t count);
 fw_err fw_store_template_update(fw_store *s, const fw_template_row *row, fw_error *err);
 /* FW_ERR_FAILED_PRECONDITION when jobs that have not ended use it. */
 fw_err fw_store_template_delete(fw_store *s, const char *team_id, const char *id, fw_error *err);
+
+/* A new current version of the template from row's type, storage_key,
+ * details_json and size, in one transaction: the next number (1 for the
+ * first upload) into row->version, status uploaded. The previous versions
+ * stay for the jobs that name them. */
+fw_err fw_store_template_publish(fw_store *s, fw_template_row *row, fw_error *err);
+/* Every version of a team's template, newest first, each with the count of
+ * its jobs that have not ended. */
+fw_err fw_store_template_versions(fw_store *s, const char *team_id, const char *id, fw_template_version_row **rows,
+                                  size_t *count, fw_error *err);
+fw_err fw_store_template_version_get(fw_store *s, const char *team_id, const char *id, int version,
+                                     fw_template_version_row *out, fw_error *err);
+/* Removes a version that is not the current one and no unfinished job
+ * renders (FW_ERR_FAILED_PRECONDITION otherwise); its storage key into
+ * storage_key, for the caller to delete the bundle. */
+fw_err fw_store_template_version_delete(fw_store *s, const char *team_id, const char *id, int version,
+                                        char storage_key[256], fw_error *err);
 
 /* ---- jobs ------------------------------------------------------------------------------------ */
 
@@ -132,6 +164,7 @@ typedef struct fw_job_row {
     int64_t created_at, updated_at, started_at, finished_at, error_at;
     double render_duration;       /* seconds; < 0 when not rendered */
     int rendered_frames;          /* frames a finished render drew; 0 when unknown */
+    int template_version;         /* the template's version it renders; 0 without a template id */
     int64_t version;              /* the store-wide change sequence at its last change */
     char *webhook_json;           /* owned; the request's webhook object as JSON; NULL when none */
 } fw_job_row;

@@ -214,6 +214,21 @@ static fw_err fetch_template(fw_store *store, const fw_worker_config *config, co
             rc = fw_error_set(err, FW_ERR_NOT_FOUND, "template.id", "template '%s' no longer exists", row->template_id);
         return rc;
     }
+    if (row->template_version > 0 && row->template_version != tpl.version) {
+        /* The version the job was created with, not the one current now. */
+        fw_template_version_row v;
+        if ((rc = fw_store_template_version_get(store, row->team_id, row->template_id, row->template_version, &v,
+                                                err))) {
+            fw_template_row_clear(&tpl);
+            if (rc == FW_ERR_NOT_FOUND)
+                rc = fw_error_set(err, FW_ERR_NOT_FOUND, "template.version", "template '%s' no longer has version %d",
+                                  row->template_id, row->template_version);
+            return rc;
+        }
+        snprintf(tpl.type, sizeof(tpl.type), "%s", v.type);
+        snprintf(tpl.storage_key, sizeof(tpl.storage_key), "%s", v.storage_key);
+        free(v.details_json);
+    }
     snprintf(path, size, "%s/template.%s", dir, tpl.type);
     rc = fw_storage_get_file(config->storage, tpl.storage_key, path, err);
     fw_template_row_clear(&tpl);

@@ -182,7 +182,10 @@ def templates(h):
             errs[:8])
     r = h.request("PUT", "/templates/%s/upload" % direct["id"], fwe2e.hello_template(),
                   {"Content-Type": "application/octet-stream"})
-    check_response("a second upload", op, r, 409)
+    # "uploading or replacing the template file": the bundle before stays as version 1.
+    check_response("a second upload (a new version)", op, r, 200)
+    T.check("... the template is at version 2", r.status == 200 and r.json().get("version") == 2,
+            r.status == 200 and r.json().get("version"))
     h.request("DELETE", "/templates/" + direct["id"])
     check_response("an unknown id", op, h.request("PUT", "/templates/%s/upload" % MISSING_ID), 404)
     check_response("no token", op, h.request("PUT", "/templates/%s/upload" % t["id"], key=False), 401)

@@ -419,6 +419,101 @@ static void templates_are_created_read_updated_paged_and_deleted(void)
     fw_store_close(&s);
 }
 
+/* ---- template versions ------------------------------------------------------------------- */
+
+static void template_versions_are_numbered_listed_and_held_by_jobs(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE], other[FW_ID_SIZE], key[256];
+    fw_template_row t, got;
+    fw_template_version_row *rows = NULL, v;
+    fw_job_row j, gj;
+    size_t count = 0;
+    int64_t base = 1700000000000;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    FW_REQUIRE(fw_store_team_ensure(s, "other", other, &err) == FW_OK);
+    template_at(&t, acme, base, "Promo");
+    FW_REQUIRE(fw_store_template_insert(s, &t, &err) == FW_OK);
+    FW_CHECK_INT(fw_store_template_versions(s, acme, t.id, &rows, &count, &err), FW_OK);
+    FW_CHECK_INT((int)count, 0);
+    fw_template_version_rows_free(&rows, count);
+
+    /* Two bundles: 1, then 2, each with its own key and details. */
+    snprintf(t.storage_key, sizeof(t.storage_key), "templates/a/1/bundle.json");
+    snprintf(t.type, sizeof(t.type), "json");
+    t.details_json = "{\"v\":1}";
+    t.size = 100;
+    FW_CHECK_INT(fw_store_template_publish(s, &t, &err), FW_OK);
+    FW_CHECK_INT(t.version, 1);
+    snprintf(t.storage_key, sizeof(t.storage_key), "templates/a/2/bundle.zip");
+    snprintf(t.type, sizeof(t.type), "zip");
+    t.details_json = "{\"v\":2}";
+    t.size = 200;
+    FW_CHECK_INT(fw_store_template_publish(s, &t, &err), FW_OK);
+    FW_CHECK_INT(t.version, 2);
+    t.details_json = NULL;
+    FW_CHECK_INT(fw_store_template_get(s, acme, t.id, &got, &err), FW_OK);
+    FW_CHECK_INT(got.version, 2);
+    FW_CHECK_STR(got.status, FW_TEMPLATE_UPLOADED);
+    FW_CHECK_STR(got.storage_key, "templates/a/2/bundle.zip");
+    FW_CHECK_STR(got.details_json, "{\"v\":2}");
+    fw_template_row_clear(&got);
+    FW_CHECK_INT(fw_store_template_version_get(s, acme, t.id, 1, &v, &err), FW_OK);
+    FW_CHECK_STR(v.storage_key, "templates/a/1/bundle.json");
+    FW_CHECK_STR(v.type, "json");
+    FW_CHECK_STR(v.details_json, "{\"v\":1}");
+    FW_CHECK_INT((int)v.size, 100);
+    free(v.details_json);
+    FW_CHECK_INT(fw_store_template_version_get(s, other, t.id, 1, &v, &err), FW_ERR_NOT_FOUND);
+    FW_CHECK_INT(fw_store_template_version_get(s, acme, t.id, 3, &v, &err), FW_ERR_NOT_FOUND);
+    FW_CHECK_STR(err.field, "version");
+    FW_CHECK_INT(fw_store_template_versions(s, other, t.id, &rows, &count, &err), FW_ERR_NOT_FOUND);
+
+    /* A queued job holds version 1: listed, and the version stays. */
+    job_at(&j, acme, base + 10);
+    snprintf(j.template_id, sizeof(j.template_id), "%s", t.id);
+    j.template_version = 1;
+    FW_REQUIRE(insert_one(s, &j) == FW_OK);
+    FW_CHECK_INT(fw_store_job_get(s, acme, j.id, &gj, &err), FW_OK);
+    FW_CHECK_INT(gj.template_version, 1);
+    fw_job_row_clear(&gj);
+    FW_CHECK_INT(fw_store_template_versions(s, acme, t.id, &rows, &count, &err), FW_OK);
+    FW_CHECK_INT((int)count, 2);
+    if (count == 2) {
+        FW_CHECK_INT(rows[0].version, 2);
+        FW_CHECK_INT((int)rows[0].unfinished_jobs, 0);
+        FW_CHECK_INT(rows[1].version, 1);
+        FW_CHECK_INT((int)rows[1].unfinished_jobs, 1);
+    }
+    fw_template_version_rows_free(&rows, count);
+    FW_CHECK_INT(fw_store_template_version_delete(s, acme, t.id, 2, key, &err), FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_CONTAINS(err.message, "current");
+    FW_CHECK_STR(key, "");
+    FW_CHECK_INT(fw_store_template_version_delete(s, acme, t.id, 1, key, &err), FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_CONTAINS(err.message, "not ended");
+    FW_CHECK_INT(fw_store_template_version_delete(s, other, t.id, 1, key, &err), FW_ERR_NOT_FOUND);
+
+    /* Once the job ended, version 1 can go, and only it. */
+    FW_CHECK_INT(fw_store_job_cancel(s, acme, j.id, &gj, &err), FW_OK);
+    fw_job_row_clear(&gj);
+    FW_CHECK_INT(fw_store_template_version_delete(s, acme, t.id, 1, key, &err), FW_OK);
+    FW_CHECK_STR(key, "templates/a/1/bundle.json");
+    FW_CHECK_INT(fw_store_template_version_delete(s, acme, t.id, 1, key, &err), FW_ERR_NOT_FOUND);
+    FW_CHECK_INT(fw_store_template_versions(s, acme, t.id, &rows, &count, &err), FW_OK);
+    FW_CHECK_INT((int)count, 1);
+    fw_template_version_rows_free(&rows, count);
+    /* The next bundle is 3, not a reused 1 or 2. */
+    FW_CHECK_INT(fw_store_template_publish(s, &t, &err), FW_OK);
+    FW_CHECK_INT(t.version, 3);
+    /* Deleting the template takes its versions. */
+    FW_CHECK_INT(fw_store_template_delete(s, acme, t.id, &err), FW_OK);
+    FW_CHECK_INT(fw_store_template_versions(s, acme, t.id, &rows, &count, &err), FW_ERR_NOT_FOUND);
+    fw_store_close(&s);
+}
+
 /* ---- jobs: insert, get, list ----------------------------------------------------------------- */
 
 static void jobs_are_inserted_together_or_not_at_all(void)
@@ -1241,6 +1336,7 @@ BOTH(migrations_are_safe_when_processes_open_a_fresh_database_together)
 BOTH(opening_a_bad_location_fails_with_words)
 BOTH(teams_are_ensured_idempotently_and_keys_find_their_team)
 BOTH(templates_are_created_read_updated_paged_and_deleted)
+BOTH(template_versions_are_numbered_listed_and_held_by_jobs)
 BOTH(jobs_are_inserted_together_or_not_at_all)
 BOTH(jobs_are_listed_by_every_filter_newest_first_in_pages)
 BOTH(jobs_cancel_from_every_unended_state_and_not_after)
@@ -1261,6 +1357,7 @@ int main(void)
     RUN_BOTH(opening_a_bad_location_fails_with_words);
     RUN_BOTH(teams_are_ensured_idempotently_and_keys_find_their_team);
     RUN_BOTH(templates_are_created_read_updated_paged_and_deleted);
+    RUN_BOTH(template_versions_are_numbered_listed_and_held_by_jobs);
     RUN_BOTH(jobs_are_inserted_together_or_not_at_all);
     RUN_BOTH(jobs_are_listed_by_every_filter_newest_first_in_pages);
     RUN_BOTH(jobs_cancel_from_every_unended_state_and_not_after);
