@@ -120,7 +120,7 @@ json_t *fw_job_missing_fonts_among(json_t *needs, json_t *template_details, cons
 }
 
 fw_err fw_job_fonts_fetch(fw_store *store, fw_storage *storage, const char *team_id, const char *template_id,
-                          json_t *job, const char *dir, fw_error *err)
+                          int template_version, json_t *job, const char *dir, fw_error *err)
 {
     json_t *details = NULL, *needs, *need, *files = json_array(), *font;
     fw_font_row *fonts = NULL;
@@ -130,8 +130,18 @@ fw_err fw_job_fonts_fetch(fw_store *store, fw_storage *storage, const char *team
     if (template_id && *template_id) {
         fw_template_row tpl;
         memset(&tpl, 0, sizeof(tpl));
-        if (fw_store_template_get(store, team_id, template_id, &tpl, NULL) == FW_OK && tpl.details_json)
-            details = json_loads(tpl.details_json, 0, NULL);
+        fw_template_version_row v;
+        if (fw_store_template_get(store, team_id, template_id, &tpl, NULL) == FW_OK) {
+            if (template_version > 0 && template_version != tpl.version) {
+                /* What the version the job renders needs, not the current one. */
+                if (fw_store_template_version_get(store, team_id, template_id, template_version, &v, NULL) == FW_OK) {
+                    details = v.details_json ? json_loads(v.details_json, 0, NULL) : NULL;
+                    free(v.details_json);
+                }
+            } else if (tpl.details_json) {
+                details = json_loads(tpl.details_json, 0, NULL);
+            }
+        }
         fw_template_row_clear(&tpl);
     }
     needs = fw_job_font_needs(job, details);

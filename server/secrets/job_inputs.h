@@ -46,9 +46,10 @@ json_t *fw_job_font_report(json_t *missing, json_t *template_details);
 /* Fetch the team's fonts the job (root of a parsed job; its "fonts" array is
  * rewritten) and its template need into dir, and list their file names in
  * the job's fonts, so the renderer, given dir in font_dirs, uses them. Job
- * fonts no team font matches stay as they are (the renderer reports them). */
+ * fonts no team font matches stay as they are (the renderer reports them).
+ * template_version: the version of template_id the job renders (0: the current one). */
 fw_err fw_job_fonts_fetch(fw_store *store, fw_storage *storage, const char *team_id, const char *template_id,
-                          json_t *job, const char *dir, fw_error *err);
+                          int template_version, json_t *job, const char *dir, fw_error *err);
 
 /* Fill the placeholders of every asset src (nested jobs' too) in job. */
 fw_err fw_job_secrets_apply(fw_store *store, const unsigned char key[FW_SECRETS_KEY_SIZE], const char *team_id,

@@ -440,8 +440,8 @@ static void process(fw_store *store, const fw_worker_config *config, const char 
             rc = fetch_template(store, config, row, dir, template_path, sizeof(template_path), &err);
         /* The team's fonts. */
         snprintf(fonts_dir, sizeof(fonts_dir), "%s/fonts", dir);
-        if (rc == FW_OK && (rc = fw_job_fonts_fetch(store, config->storage, row->team_id, row->template_id, job->root,
-                                                    fonts_dir, &err)) == FW_OK)
+        if (rc == FW_OK && (rc = fw_job_fonts_fetch(store, config->storage, row->team_id, row->template_id,
+                                                    row->template_version, job->root, fonts_dir, &err)) == FW_OK)
             job->fonts = json_object_get(job->root, "fonts");
         if (rc == FW_OK) {
             memset(&req, 0, sizeof(req));
