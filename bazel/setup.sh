@@ -63,6 +63,7 @@ packages=(
   postgresql               # a private PostgreSQL server for the farm store tests
   nodejs                   # a real Node.js gRPC client (@grpc/grpc-js); the S3 test server
   npm                      # installs those two's packages from package-lock.json
+  systemd                  # systemd-analyze verifies the farm's unit files (deploy/systemd)
   # tools
   valgrind                 # the leak check of the server (README, --config=valgrind)
 )
