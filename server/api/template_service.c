@@ -409,11 +409,21 @@ static fw_err update_template(fw_rpc_call *call, const ProtobufCMessage *req, Pr
     return rc;
 }
 
+/* The empty answer of a delete. */
+static fw_err deleted(fw_rpc_call *call, ProtobufCMessage **resp, fw_error *err)
+{
+    Framewright__V1__DeleteTemplateResponse *out = fw_rpc_alloc(call, sizeof(*out));
+    if (!out)
+        return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory");
+    framewright__v1__delete_template_response__init(out);
+    *resp = &out->base;
+    return FW_OK;
+}
+
 static fw_err delete_template(fw_rpc_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, fw_error *err)
 {
     const Framewright__V1__DeleteTemplateRequest *r = (const Framewright__V1__DeleteTemplateRequest *)req;
     fw_service *svc = fw_rpc_call_context(call);
-    Framewright__V1__DeleteTemplateResponse *out;
     fw_template_version_row *versions = NULL;
     size_t version_count = 0;
     char team[FW_ID_SIZE];
@@ -444,12 +454,7 @@ static fw_err delete_template(fw_rpc_call *call, const ProtobufCMessage *req, Pr
     fw_store_pool_put(svc->stores, store);
     if (rc)
         return rc;
-    out = fw_rpc_alloc(call, sizeof(*out));
-    if (!out)
-        return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory");
-    framewright__v1__delete_template_response__init(out);
-    *resp = &out->base;
-    return FW_OK;
+    return deleted(call, resp, err);
 }
 
 static fw_err download_template(fw_rpc_call *call, const ProtobufCMessage *req, fw_rpc_stream *stream, fw_error *err)
@@ -575,7 +580,6 @@ static fw_err delete_template_version(fw_rpc_call *call, const ProtobufCMessage 
     const Framewright__V1__DeleteTemplateVersionRequest *r =
         (const Framewright__V1__DeleteTemplateVersionRequest *)req;
     fw_service *svc = fw_rpc_call_context(call);
-    Framewright__V1__DeleteTemplateResponse *out;
     char team[FW_ID_SIZE], key[256];
     fw_store *store;
     fw_err rc;
@@ -594,12 +598,7 @@ static fw_err delete_template_version(fw_rpc_call *call, const ProtobufCMessage 
     fw_store_pool_put(svc->stores, store);
     if (rc)
         return rc;
-    out = fw_rpc_alloc(call, sizeof(*out));
-    if (!out)
-        return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory");
-    framewright__v1__delete_template_response__init(out);
-    *resp = &out->base;
-    return FW_OK;
+    return deleted(call, resp, err);
 }
 
 fw_err fw_template_service_register(fw_rpc_server *srv, fw_service *svc, fw_error *err)

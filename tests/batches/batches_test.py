@@ -20,12 +20,7 @@ def small_job(t, **extra):
     return body
 
 
-def code_of(fn):
-    try:
-        fn()
-    except grpc.RpcError as e:
-        return e.code(), e.details()
-    return None, None
+code_of = fwe2e.code_of
 
 
 class Batches:

@@ -401,6 +401,16 @@ class Client:
         return job
 
 
+def code_of(fn):
+    """The gRPC status code and details fn() raised, or (None, None)."""
+    import grpc
+    try:
+        fn()
+    except grpc.RpcError as e:
+        return e.code(), e.details()
+    return None, None
+
+
 def fetch(url, timeout=60):
     with urllib.request.urlopen(url, timeout=timeout) as r:
         return r.status, r.read()

@@ -18,12 +18,7 @@ T = fwe2e.Checks()
 WAIT = 300
 
 
-def code_of(fn):
-    try:
-        fn()
-    except grpc.RpcError as e:
-        return e.code(), e.details()
-    return None, None
+code_of = fwe2e.code_of
 
 
 def upload_version(c, template_id, data):
