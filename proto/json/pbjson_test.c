@@ -350,7 +350,7 @@ static void test_wrappers_are_plain_values_or_null(void)
     free(out);
     out = format(m, FW_PBJSON_EMIT_DEFAULTS);
     FW_CHECK_STR(out, "{\"id\":\"J\",\"status\":\"\",\"progress\":100,\"children\":[],\"missingFonts\":[],"
-                      "\"parentId\":\"\",\"batchId\":\"\",\"fontSubstitutes\":[]}");
+                      "\"parentId\":\"\",\"batchId\":\"\",\"fontSubstitutes\":[],\"templateVersion\":0}");
     free(out);
     fw_pbjson_message_free(&m);
 
