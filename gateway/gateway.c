@@ -59,6 +59,7 @@ typedef struct request {
     fw_ops_endpoint ops;
     char id[FW_GATEWAY_ID_MAX];
     char *auth; /* the Authorization header as sent */
+    char *idem_key; /* the Idempotency-Key header as sent; NULL when none */
     fw_error err; /* set once something failed while the body was read */
     int failed;
     /* FW_BODY_JSON */
@@ -239,16 +240,22 @@ static enum MHD_Result answer_message(struct MHD_Connection *conn, const fw_gate
 /* ---- gRPC calls ---------------------------------------------------------------------------- */
 
 /* Per-call options: the client's Authorization header goes on as is. */
-static void call_options(const request *rq, int64_t timeout_ms, const char *md[3], fw_rpc_call_options *o)
+static void call_options(const request *rq, int64_t timeout_ms, const char *md[5], fw_rpc_call_options *o)
 {
+    int n = 0;
     memset(o, 0, sizeof(*o));
     o->timeout_ms = timeout_ms;
     if (rq->auth) {
-        md[0] = "authorization";
-        md[1] = rq->auth;
-        md[2] = NULL;
-        o->metadata = md;
+        md[n++] = "authorization";
+        md[n++] = rq->auth;
     }
+    if (rq->idem_key) {
+        md[n++] = "idempotency-key";
+        md[n++] = rq->idem_key;
+    }
+    md[n] = NULL;
+    if (n)
+        o->metadata = md;
 }
 
 typedef struct query_list {
@@ -271,7 +278,7 @@ static enum MHD_Result serve_unary(struct MHD_Connection *conn, request *rq, Pro
 {
     ProtobufCMessage *resp = NULL;
     fw_rpc_call_options o;
-    const char *md[3];
+    const char *md[5];
     fw_error err;
     enum MHD_Result ok;
     fw_error_clear(&err);
@@ -340,7 +347,7 @@ static int open_stream(struct MHD_Connection *conn, request *rq, ProtobufCMessag
                        ProtobufCMessage **first, enum MHD_Result *answered)
 {
     fw_rpc_call_options o;
-    const char *md[3];
+    const char *md[5];
     fw_error err;
     fw_error_clear(&err);
     *first = NULL;
@@ -623,7 +630,7 @@ static void upload_data(request *rq, const char *data, size_t size)
     }
     if (!rq->writer) {
         fw_rpc_call_options o;
-        const char *md[3];
+        const char *md[5];
         call_options(rq, rq->gw->rpc_timeout_ms, md, &o);
         if (!rq->chunk && !(rq->chunk = malloc(UPLOAD_CHUNK))) {
             fw_error_set(&err, FW_ERR_NOMEM, NULL, "out of memory");
@@ -658,7 +665,7 @@ static enum MHD_Result finish_upload(struct MHD_Connection *conn, request *rq)
          * stranger or a wrong id hears 401 or 404, not how to upload. */
         Framewright__V1__GetTemplateRequest get = FRAMEWRIGHT__V1__GET_TEMPLATE_REQUEST__INIT;
         fw_rpc_call_options o;
-        const char *md[3];
+        const char *md[5];
         get.id = rq->id;
         call_options(rq, rq->gw->rpc_timeout_ms, md, &o);
         if (fw_rpc_client_unary(rq->gw->rpc, "/framewright.v1.TemplateService/GetTemplate", &get.base,
@@ -801,6 +808,7 @@ static void request_free(request *rq)
     free(rq->file);
     free(rq->file_name);
     free(rq->auth);
+    free(rq->idem_key);
     free(rq);
 }
 
@@ -817,6 +825,7 @@ static enum MHD_Result begin(fw_gateway *gw, struct MHD_Connection *conn, const 
     const fw_gateway_route *route = NULL;
     char id[FW_GATEWAY_ID_MAX], allow[64];
     const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *idem_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Idempotency-Key");
     const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     unsigned long long declared = length ? strtoull(length, NULL, 10) : 0, limit;
     fw_ops_endpoint ops = fw_gateway_ops_endpoint(url);
@@ -854,6 +863,18 @@ static enum MHD_Result begin(fw_gateway *gw, struct MHD_Connection *conn, const 
             return MHD_YES;
         }
     }
+    for (const char *c = idem_key; c && *c; c++) {
+        if ((unsigned char)*c < 0x21 || (unsigned char)*c > 0x7e) {
+            if (!(rq = calloc(1, sizeof(*rq))))
+                return MHD_NO;
+            rq->gw = gw;
+            rq->refuse_status = 400;
+            snprintf(rq->refuse_text, sizeof(rq->refuse_text),
+                     "idempotency-key: takes printable ASCII without spaces");
+            *con_cls = rq;
+            return MHD_YES;
+        }
+    }
     if (ops) {
         if (!(rq = calloc(1, sizeof(*rq))))
             return MHD_NO;
@@ -879,7 +900,8 @@ static enum MHD_Result begin(fw_gateway *gw, struct MHD_Connection *conn, const 
     rq->gw = gw;
     rq->route = route;
     memcpy(rq->id, id, sizeof(id));
-    if (auth && !(rq->auth = strdup(auth))) {
+    if ((auth && !(rq->auth = strdup(auth))) || (idem_key && !(rq->idem_key = strdup(idem_key)))) {
+        free(rq->auth);
         free(rq);
         return MHD_NO;
     }

@@ -41,6 +41,7 @@
 #include "server/work/worker.h"
 
 #define MAX_WORKERS 64
+#define IDEMPOTENCY_KEY_MS (24 * 3600 * 1000LL)
 
 extern char **environ;
 
@@ -276,7 +277,7 @@ static void *reap(void *arg)
 {
     reaper *r = arg;
     fw_store *store = NULL;
-    int64_t quiet_until = fw_store_now() + r->lease_ms;
+    int64_t quiet_until = fw_store_now() + r->lease_ms, next_expiry = 0;
     fw_error err;
 
     pthread_mutex_lock(&r->lock);
@@ -295,6 +296,12 @@ static void *reap(void *arg)
         if (requeued || failed)
             fw_log(FW_LOG_INFO, "reaper", "jobs of workers that stopped answering: %d queued again, %d failed",
                    requeued, failed);
+        /* Idempotency keys live a day; forgotten once a minute. */
+        if (store && rc == FW_OK && fw_store_now() >= next_expiry) {
+            next_expiry = fw_store_now() + 60 * 1000;
+            if (fw_store_idempotency_expire(store, fw_store_now() - IDEMPOTENCY_KEY_MS, NULL, &err) != FW_OK)
+                fw_log(FW_LOG_WARN, "reaper", "%s", err.message);
+        }
         pthread_mutex_lock(&r->lock);
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += 1;

@@ -73,13 +73,22 @@ static fw_err create_batch(fw_rpc_call *call, const ProtobufCMessage *req, Proto
     fw_batch_row batch;
     fw_prepared p = {0};
     size_t *first = NULL; /* per job: the index of its row in p, or SIZE_MAX */
-    json_t *out = NULL, *jobs, *errors;
+    json_t *out = NULL, *jobs, *errors, *replay = NULL;
+    const fw_idempotency *row = NULL;
+    fw_service_idem idem = {0};
     char team[FW_ID_SIZE];
     fw_store *store;
     fw_err rc;
 
     if ((rc = fw_service_begin(call, svc, &store, team, err)))
         return rc;
+    if ((rc = fw_service_idem_begin(call, store, team, "CreateBatch", req, &idem, &replay, err)))
+        goto done;
+    if (replay) {
+        out = replay; /* the first call's answer; nothing is written */
+        rc = fw_service_answer(call, &framewright__v1__batch_created__descriptor, json_incref(out), resp, err);
+        goto done;
+    }
     if (r->n_jobs == 0 || r->n_jobs > MAX_BATCH) {
         rc = fw_error_set(err, FW_ERR_INVALID, "jobs", "a batch has 1 to %d jobs, not %zu", MAX_BATCH, r->n_jobs);
         goto done;
@@ -117,9 +126,6 @@ static fw_err create_batch(fw_rpc_call *call, const ProtobufCMessage *req, Proto
             json_array_append_new(errors, job_error((int)i, &one));
         }
     }
-    if ((p.count && (rc = fw_service_check_quota(svc, store, team, p.count, err))) ||
-        (rc = fw_store_batch_insert(store, &batch, p.rows, p.count, err)))
-        goto done;
     for (size_t i = 0; i < r->n_jobs; i++)
         if (first[i] != SIZE_MAX)
             json_array_append_new(jobs, job_result((int)i, &p, first[i]));
@@ -129,8 +135,22 @@ static fw_err create_batch(fw_rpc_call *call, const ProtobufCMessage *req, Proto
     json_object_set_new(out, "total", json_integer(batch.total));
     json_object_set_new(out, "created", json_integer(batch.created));
     json_object_set_new(out, "failed", json_integer(batch.failed));
+    if (idem.on && !(row = fw_service_idem_row(&idem, out))) {
+        rc = fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory");
+        goto done;
+    }
+    if (p.count && (rc = fw_service_check_quota(svc, store, team, p.count, err)))
+        goto done;
+    rc = fw_store_batch_insert(store, &batch, p.rows, p.count, row, err);
+    if ((rc = fw_service_idem_lost(store, team, &idem, rc, &replay, err)) != FW_OK)
+        goto done;
+    if (replay) {
+        json_decref(out);
+        out = replay;
+    }
     rc = fw_service_answer(call, &framewright__v1__batch_created__descriptor, json_incref(out), resp, err);
 done:
+    fw_service_idem_clear(&idem);
     json_decref(out);
     free(first);
     fw_prepared_clear(&p);

@@ -650,66 +650,91 @@ done:
 
 /* Insert what a request made and answer with its first row, as it was created: a worker may have
  * claimed it already, which the answer does not show (WatchJob does). */
+/* Store the prepared rows (with the call's idempotency key, if any) and
+ * answer with the first: the job as it was queued. A call that comes again
+ * with its key gets the first call's answer and stores nothing. */
 static fw_err insert_and_answer(fw_rpc_call *call, fw_store *store, const char *team, fw_prepared *p,
-                                ProtobufCMessage **resp, fw_error *err)
+                                fw_service_idem *idem, ProtobufCMessage **resp, fw_error *err)
 {
-    json_t *children = fw_prepared_children(p, 0);
-    fw_job_row row;
+    json_t *children = fw_prepared_children(p, 0), *answer = NULL, *replay = NULL;
+    const fw_idempotency *row = NULL;
+    fw_job_row shown = p->rows[0];
     fw_err rc;
 
-    memset(&row, 0, sizeof(row));
-    if ((rc = fw_service_check_quota(fw_rpc_call_context(call), store, team, p->count, err)) == FW_OK &&
-        (rc = fw_store_jobs_insert(store, p->rows, p->count, err)) == FW_OK &&
-        (rc = fw_store_job_get(store, team, p->rows[0].id, &row, err)) == FW_OK) {
-        if (strcmp(row.status, FW_STATUS_RENDERING) == 0) {
-            snprintf(row.status, sizeof(row.status), "%s", p->rows[0].status);
-            row.worker[0] = '\0';
-            row.started_at = 0;
-        }
-        rc = fw_service_job_message(&row, children, resp, err);
-    }
-    if (rc == FW_OK)
-        rc = fw_service_defer_free(call, *resp, err);
-    fw_job_row_clear(&row);
+    shown.updated_at = shown.created_at;
+    answer = fw_service_job_json(&shown, children);
     json_decref(children);
+    if (!answer)
+        return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory");
+    if (idem->on && !(row = fw_service_idem_row(idem, answer)))
+        rc = fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory");
+    else if ((rc = fw_service_check_quota(fw_rpc_call_context(call), store, team, p->count, err)) == FW_OK)
+        rc = fw_store_jobs_insert_keyed(store, p->rows, p->count, row, err);
+    if ((rc = fw_service_idem_lost(store, team, idem, rc, &replay, err)) == FW_OK && replay) {
+        json_decref(answer);
+        answer = replay;
+    }
+    if (rc != FW_OK) {
+        json_decref(answer);
+        return rc;
+    }
+    return fw_service_answer(call, &framewright__v1__job__descriptor, answer, resp, err);
+}
+
+/* The job calls that create: the key's earlier answer, or prepare and insert. */
+typedef fw_err (*prepare_fn)(fw_service *svc, fw_store *store, const char *team, const ProtobufCMessage *req,
+                             fw_prepared *p, fw_error *err);
+
+static fw_err create_with(fw_rpc_call *call, const char *method, const ProtobufCMessage *req, prepare_fn prepare,
+                          ProtobufCMessage **resp, fw_error *err)
+{
+    fw_service *svc = fw_rpc_call_context(call);
+    char team[FW_ID_SIZE];
+    fw_service_idem idem;
+    json_t *replay = NULL;
+    fw_store *store;
+    fw_prepared p = {0};
+    fw_err rc;
+
+    if ((rc = fw_service_begin(call, svc, &store, team, err)))
+        return rc;
+    if ((rc = fw_service_idem_begin(call, store, team, method, req, &idem, &replay, err)) == FW_OK) {
+        if (replay)
+            rc = fw_service_answer(call, &framewright__v1__job__descriptor, replay, resp, err);
+        else if ((rc = prepare(svc, store, team, req, &p, err)) == FW_OK)
+            rc = insert_and_answer(call, store, team, &p, &idem, resp, err);
+    }
+    fw_service_idem_clear(&idem);
+    fw_prepared_clear(&p);
+    fw_store_pool_put(svc->stores, store);
+    return rc;
+}
+
+static fw_err prepare_render(fw_service *svc, fw_store *store, const char *team, const ProtobufCMessage *req,
+                             fw_prepared *p, fw_error *err)
+{
+    return fw_service_prepare_job(svc, store, team, req, NULL, p, err);
+}
+
+static fw_err prepare_join_request(fw_service *svc, fw_store *store, const char *team, const ProtobufCMessage *req,
+                                   fw_prepared *p, fw_error *err)
+{
+    json_t *json = NULL;
+    fw_err rc = fw_pbjson_from_message(req, 0, &json, err);
+    if (rc == FW_OK)
+        rc = prepare_join(svc, store, team, json, p, err);
+    json_decref(json);
     return rc;
 }
 
 static fw_err create_job(fw_rpc_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, fw_error *err)
 {
-    fw_service *svc = fw_rpc_call_context(call);
-    char team[FW_ID_SIZE];
-    fw_store *store;
-    fw_prepared p = {0};
-    fw_err rc;
-
-    if ((rc = fw_service_begin(call, svc, &store, team, err)))
-        return rc;
-    if ((rc = fw_service_prepare_job(svc, store, team, req, NULL, &p, err)) == FW_OK)
-        rc = insert_and_answer(call, store, team, &p, resp, err);
-    fw_prepared_clear(&p);
-    fw_store_pool_put(svc->stores, store);
-    return rc;
+    return create_with(call, "CreateJob", req, prepare_render, resp, err);
 }
 
 static fw_err create_join_job(fw_rpc_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, fw_error *err)
 {
-    fw_service *svc = fw_rpc_call_context(call);
-    char team[FW_ID_SIZE];
-    fw_store *store;
-    fw_prepared p = {0};
-    json_t *json = NULL;
-    fw_err rc;
-
-    if ((rc = fw_service_begin(call, svc, &store, team, err)))
-        return rc;
-    if ((rc = fw_pbjson_from_message(req, 0, &json, err)) == FW_OK &&
-        (rc = prepare_join(svc, store, team, json, &p, err)) == FW_OK)
-        rc = insert_and_answer(call, store, team, &p, resp, err);
-    json_decref(json);
-    fw_prepared_clear(&p);
-    fw_store_pool_put(svc->stores, store);
-    return rc;
+    return create_with(call, "CreateJoinJob", req, prepare_join_request, resp, err);
 }
 
 /* The ids of a job's children, oldest first: a new array. */

@@ -147,4 +147,30 @@ fw_err fw_service_answer(fw_rpc_call *call, const ProtobufCMessageDescriptor *d,
 /* Free a message once the call is done (for unary responses). */
 fw_err fw_service_defer_free(fw_rpc_call *call, ProtobufCMessage *message, fw_error *err);
 
+/* ---- idempotency keys (idempotency.c) ----------------------------------------------------------- */
+
+/* A create call's Idempotency-Key (gRPC metadata "idempotency-key", the
+ * REST header of that name): the same key and request again get the first
+ * call's answer and write nothing; the same key with another request is
+ * INVALID_ARGUMENT. Keys live a day. */
+typedef struct fw_service_idem {
+    int on;                      /* the call has a key */
+    char key[256];
+    char method[32];
+    char hash[65];
+    fw_idempotency row;          /* for the store: points into this struct; response_json owned */
+} fw_service_idem;
+
+/* Read the call's key; when it answered before, *replay is that answer (a
+ * new reference; the caller answers with it and writes nothing). */
+fw_err fw_service_idem_begin(fw_rpc_call *call, fw_store *store, const char *team, const char *method,
+                             const ProtobufCMessage *req, fw_service_idem *idem, json_t **replay, fw_error *err);
+/* The store's row for the answer about to be given (NULL without a key). */
+const fw_idempotency *fw_service_idem_row(fw_service_idem *idem, json_t *answer);
+/* After an insert lost the race for the key (rc FW_ERR_ALREADY_EXISTS on
+ * "idempotency-key"): the winner's answer into *replay. Other codes pass. */
+fw_err fw_service_idem_lost(fw_store *store, const char *team, fw_service_idem *idem, fw_err rc, json_t **replay,
+                            fw_error *err);
+void fw_service_idem_clear(fw_service_idem *idem);
+
 #endif

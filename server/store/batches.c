@@ -14,7 +14,7 @@
 #include <string.h>
 
 fw_err fw_store_batch_insert(fw_store *s, const fw_batch_row *batch, const fw_job_row *rows, size_t count,
-                             fw_error *err)
+                             const fw_idempotency *idem, fw_error *err)
 {
     fw_err rc;
 
@@ -23,7 +23,9 @@ fw_err fw_store_batch_insert(fw_store *s, const fw_batch_row *batch, const fw_jo
     rc = s->ops->begin(s, FW_TX_WRITE, err);
     if (rc != FW_OK)
         return rc;
-    rc = fw_sql_exec(s,
+    rc = fw_idempotency_insert(s, batch->team_id, idem, err);
+    if (rc == FW_OK)
+        rc = fw_sql_exec(s,
                      "INSERT INTO batches (id, team_id, total, created, failed, created_at) "
                      "VALUES ($1, $2, $3, $4, $5, $6)",
                      FW_SQL_ARGS(FW_SQL_T(batch->id), FW_SQL_T(batch->team_id), FW_SQL_I(batch->total),

@@ -238,7 +238,8 @@ fw_err fw_jobs_insert_rows(fw_store *s, const fw_job_row *rows, size_t count, fw
     return rc;
 }
 
-fw_err fw_store_jobs_insert(fw_store *s, const fw_job_row *rows, size_t count, fw_error *err)
+fw_err fw_store_jobs_insert_keyed(fw_store *s, const fw_job_row *rows, size_t count, const fw_idempotency *idem,
+                                  fw_error *err)
 {
     fw_err rc = FW_OK;
 
@@ -249,8 +250,16 @@ fw_err fw_store_jobs_insert(fw_store *s, const fw_job_row *rows, size_t count, f
     rc = s->ops->begin(s, FW_TX_WRITE, err);
     if (rc != FW_OK)
         return rc;
-    rc = fw_jobs_insert_rows(s, rows, count, err);
+    /* The key first: a call that lost the race writes nothing. */
+    rc = fw_idempotency_insert(s, rows[0].team_id, idem, err);
+    if (rc == FW_OK)
+        rc = fw_jobs_insert_rows(s, rows, count, err);
     return fw_sql_end(s, rc, err);
+}
+
+fw_err fw_store_jobs_insert(fw_store *s, const fw_job_row *rows, size_t count, fw_error *err)
+{
+    return fw_store_jobs_insert_keyed(s, rows, count, NULL, err);
 }
 
 fw_err fw_jobs_query(fw_store *s, const char *where, const fw_sql_value *params, int count, size_t limit,

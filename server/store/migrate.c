@@ -160,6 +160,19 @@ static const char *const common_migrations[] = {
      "  SELECT id, 1, type, storage_key, details_json, size, updated_at FROM templates WHERE status = 'uploaded';"
      "ALTER TABLE jobs ADD COLUMN template_version INTEGER NOT NULL DEFAULT 0;"
      "UPDATE jobs SET template_version = 1 WHERE template_id IS NOT NULL;"),
+
+    /* 6: idempotency keys: what a create call answered, kept with the rows it
+     * wrote (in the same transaction), so that the same call again gets the
+     * same answer and writes nothing. */
+    ("CREATE TABLE idempotency_keys ("
+     "  team_id TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,"
+     "  idem_key TEXT NOT NULL,"
+     "  method TEXT NOT NULL,"
+     "  request_hash TEXT NOT NULL,"
+     "  response_json TEXT NOT NULL,"
+     "  created_at BIGINT NOT NULL,"
+     "  PRIMARY KEY (team_id, idem_key));"
+     "CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);"),
 };
 
 #define COMMON_COUNT ((int)(sizeof(common_migrations) / sizeof(common_migrations[0])))

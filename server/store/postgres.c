@@ -310,6 +310,8 @@ static const char *const postgres_migrations[] = {
     NULL,
     /* 5: nothing of PostgreSQL's own. */
     NULL,
+    /* 6: nothing of PostgreSQL's own. */
+    NULL,
 };
 
 static const fw_store_ops postgres_ops = {

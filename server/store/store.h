@@ -188,6 +188,30 @@ fw_err fw_store_team_load(fw_store *s, const char *team_id, int64_t since, fw_te
 
 fw_err fw_store_jobs_insert(fw_store *s, const fw_job_row *rows, size_t count, fw_error *err);
 
+/* ---- idempotency keys ------------------------------------------------------------------------ */
+
+/* A create call's key and the answer it gave, written with the call's rows.
+ * Keys are per team; what the store keeps of one is at most a day old
+ * (fw_store_idempotency_expire). */
+typedef struct fw_idempotency {
+    const char *key;           /* the client's Idempotency-Key, 1 to 255 printable characters */
+    const char *method;        /* the call, e.g. "CreateJob" */
+    const char *request_hash;  /* hex SHA-256 of the request, as the service canonicalises it */
+    const char *response_json; /* the answer, as the API's JSON */
+} fw_idempotency;
+
+/* What the team's key answered: method, request_hash and response_json,
+ * each new (free them); FW_ERR_NOT_FOUND when the key is unused. */
+fw_err fw_store_idempotency_get(fw_store *s, const char *team_id, const char *key, char **method,
+                                char **request_hash, char **response_json, fw_error *err);
+/* fw_store_jobs_insert, with the key written in the same transaction;
+ * FW_ERR_ALREADY_EXISTS on field "idempotency-key" when another call took
+ * the key first (and then nothing is written). idem may be NULL. */
+fw_err fw_store_jobs_insert_keyed(fw_store *s, const fw_job_row *rows, size_t count, const fw_idempotency *idem,
+                                  fw_error *err);
+/* Forget keys made before `before` (ms); how many into *removed (may be NULL). */
+fw_err fw_store_idempotency_expire(fw_store *s, int64_t before, int64_t *removed, fw_error *err);
+
 /* team_id NULL: any team (workers and the server's own bookkeeping). */
 fw_err fw_store_job_get(fw_store *s, const char *team_id, const char *id, fw_job_row *out, fw_error *err);
 
@@ -298,9 +322,10 @@ typedef struct fw_batch_row {
 } fw_batch_row;
 
 /* The batch row and its accepted jobs (count rows: the jobs and their
- * children) in one transaction: all or none. */
+ * children) in one transaction: all or none; idem (may be NULL) as in
+ * fw_store_jobs_insert_keyed. */
 fw_err fw_store_batch_insert(fw_store *s, const fw_batch_row *batch, const fw_job_row *rows, size_t count,
-                             fw_error *err);
+                             const fw_idempotency *idem, fw_error *err);
 
 /* FW_ERR_NOT_FOUND when the team has no such batch. */
 fw_err fw_store_batch_get(fw_store *s, const char *team_id, const char *id, fw_batch_row *out, fw_error *err);

@@ -161,4 +161,7 @@ void fw_sql_append(fw_sql_builder *b, const char *text);
 /* Appends "$N" for a new parameter. */
 void fw_sql_param(fw_sql_builder *b, fw_sql_value v);
 
+/* Inside a write transaction: the key's row (idem NULL: nothing). */
+fw_err fw_idempotency_insert(fw_store *s, const char *team_id, const fw_idempotency *idem, fw_error *err);
+
 #endif

@@ -514,6 +514,60 @@ static void template_versions_are_numbered_listed_and_held_by_jobs(void)
     fw_store_close(&s);
 }
 
+/* ---- idempotency keys -------------------------------------------------------------------- */
+
+static void idempotency_keys_are_written_with_their_rows_once(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE], other[FW_ID_SIZE], *method = NULL, *hash = NULL, *answer = NULL;
+    fw_job_row a, b, got;
+    fw_batch_row batch, seen;
+    fw_idempotency idem = {.key = "order-42", .method = "CreateJob", .request_hash = "abc", .response_json = "{}"};
+    int64_t removed = 0, base = 1700000000000;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    FW_REQUIRE(fw_store_team_ensure(s, "other", other, &err) == FW_OK);
+    FW_CHECK_INT(fw_store_idempotency_get(s, acme, "order-42", &method, &hash, &answer, &err), FW_ERR_NOT_FOUND);
+    job_at(&a, acme, base);
+    FW_CHECK_INT(fw_store_jobs_insert_keyed(s, &a, 1, &idem, &err), FW_OK);
+    FW_CHECK_INT(fw_store_idempotency_get(s, acme, "order-42", &method, &hash, &answer, &err), FW_OK);
+    FW_CHECK_STR(method, "CreateJob");
+    FW_CHECK_STR(hash, "abc");
+    FW_CHECK_STR(answer, "{}");
+    free(method);
+    free(hash);
+    free(answer);
+    /* The same key again: refused on the key, and its job is not written. */
+    job_at(&b, acme, base + 1);
+    FW_CHECK_INT(fw_store_jobs_insert_keyed(s, &b, 1, &idem, &err), FW_ERR_ALREADY_EXISTS);
+    FW_CHECK_STR(err.field, "idempotency-key");
+    FW_CHECK_INT(fw_store_job_get(s, NULL, b.id, &got, &err), FW_ERR_NOT_FOUND);
+    /* Keys are the team's: another team may use the same one; so may a batch of it. */
+    job_at(&b, other, base + 2);
+    FW_CHECK_INT(fw_store_jobs_insert_keyed(s, &b, 1, &idem, &err), FW_OK);
+    memset(&batch, 0, sizeof(batch));
+    fw_id_new(batch.id);
+    snprintf(batch.team_id, sizeof(batch.team_id), "%s", acme);
+    batch.total = batch.created = 1;
+    batch.created_at = base;
+    job_at(&b, acme, base + 3);
+    FW_CHECK_INT(fw_store_batch_insert(s, &batch, &b, 1, &idem, &err), FW_ERR_ALREADY_EXISTS);
+    FW_CHECK_INT(fw_store_batch_get(s, acme, batch.id, &seen, &err), FW_ERR_NOT_FOUND);
+    idem.key = "batch-7";
+    FW_CHECK_INT(fw_store_batch_insert(s, &batch, &b, 1, &idem, &err), FW_OK);
+    if (fw_store_job_get(s, acme, b.id, &got, &err) == FW_OK)
+        fw_job_row_clear(&got);
+    else
+        FW_CHECK(!"the batch's job is there");
+    /* A day later they are forgotten. */
+    FW_CHECK_INT(fw_store_idempotency_expire(s, fw_store_now() + 1, &removed, &err), FW_OK);
+    FW_CHECK_INT((int)removed, 3);
+    FW_CHECK_INT(fw_store_idempotency_get(s, acme, "order-42", &method, &hash, &answer, &err), FW_ERR_NOT_FOUND);
+    fw_store_close(&s);
+}
+
 /* ---- jobs: insert, get, list ----------------------------------------------------------------- */
 
 static void jobs_are_inserted_together_or_not_at_all(void)
@@ -1337,6 +1391,7 @@ BOTH(opening_a_bad_location_fails_with_words)
 BOTH(teams_are_ensured_idempotently_and_keys_find_their_team)
 BOTH(templates_are_created_read_updated_paged_and_deleted)
 BOTH(template_versions_are_numbered_listed_and_held_by_jobs)
+BOTH(idempotency_keys_are_written_with_their_rows_once)
 BOTH(jobs_are_inserted_together_or_not_at_all)
 BOTH(jobs_are_listed_by_every_filter_newest_first_in_pages)
 BOTH(jobs_cancel_from_every_unended_state_and_not_after)
@@ -1358,6 +1413,7 @@ int main(void)
     RUN_BOTH(teams_are_ensured_idempotently_and_keys_find_their_team);
     RUN_BOTH(templates_are_created_read_updated_paged_and_deleted);
     RUN_BOTH(template_versions_are_numbered_listed_and_held_by_jobs);
+    RUN_BOTH(idempotency_keys_are_written_with_their_rows_once);
     RUN_BOTH(jobs_are_inserted_together_or_not_at_all);
     RUN_BOTH(jobs_are_listed_by_every_filter_newest_first_in_pages);
     RUN_BOTH(jobs_cancel_from_every_unended_state_and_not_after);
