@@ -350,10 +350,12 @@ class Rest:
         self.key = key
         self.retries = 0
 
-    def once(self, method, path, body=None, timeout=30):
+    def once(self, method, path, body=None, timeout=30, idempotency_key=None):
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.base + path, data=data, method=method)
         req.add_header("authorization", "Bearer " + self.key)
+        if idempotency_key:
+            req.add_header("idempotency-key", idempotency_key)
         if data is not None:
             req.add_header("content-type", "application/json")
         try:
@@ -384,23 +386,16 @@ class Rest:
 
 
 def submit_batch(rest, jobs, deadline=180):
-    """POST /batches, tried again while the service is down. A try whose
-    answer was lost may have been stored all the same: before each new try
-    the team's jobs are listed (the team has no others), and a batch found
-    there is the one sent."""
+    """POST /batches with an Idempotency-Key, sent again with the same key
+    while the service is down: a try whose answer was lost but which was
+    stored answers the same batch again, and no second batch is made."""
     end = time.monotonic() + deadline
+    key = "chaos-batch-%d" % random.getrandbits(48)
     tries = 0
     while True:
-        if tries:
-            st, listing = rest.call("GET", "/api/v2/jobs?limit=1")
-            if st == 200 and listing:
-                batch_id = listing[0].get("batchId")
-                st, batch = rest.call("GET", "/api/v2/batches/%s" % batch_id)
-                print("an earlier try of the batch was stored: batch %s" % batch_id, flush=True)
-                return batch_id, {j["id"]: j.get("outputUrl") for j in batch.get("jobs", [])}, tries
         tries += 1
         try:
-            st, created = rest.once("POST", "/api/v2/batches", {"jobs": jobs}, timeout=120)
+            st, created = rest.once("POST", "/api/v2/batches", {"jobs": jobs}, timeout=120, idempotency_key=key)
         except Down as e:
             if time.monotonic() > end:
                 raise RuntimeError("the batch could not be sent for %d s (%s)" % (deadline, e))
@@ -620,6 +615,9 @@ def check_jobs(farm, batch, batch_id, urls):
     twice = {j: n for j, n in finished.items() if n != 1}
     T.check("(a) every job was completed by a worker exactly once", set(finished) == set(urls) and not twice,
             (len(finished), twice, sorted(set(urls) - set(finished))[:5]))
+    batches = sql_rows(farm.db, "SELECT id FROM batches")
+    T.check("(a) the store holds the one batch sent (its POST carried an Idempotency-Key)",
+            [r[0] for r in batches] == [batch_id], batches)
     rows = sql_rows(farm.db, "SELECT id, status, attempts FROM jobs WHERE batch_id = '%s'" % batch_id)
     T.check("(a) the store: %d finished rows" % JOBS, sum(1 for r in rows if r[1] == "finished") == JOBS,
             len(rows))
