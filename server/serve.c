@@ -419,7 +419,8 @@ int fw_cmd_serve(int argc, char **argv)
             goto out;
         }
     }
-    {
+    /* On S3 the bucket answers the signed URLs itself: there is nothing to serve. */
+    if (fw_storage_get_kind(storage) == FW_STORAGE_LOCAL) {
         fw_file_server_options fopts = {.on_upload = fw_service_on_upload, .on_upload_ctx = &service};
         if (fw_file_server_start(&files, storage, config.http_addr, &fopts, &err)) {
             print_error("--http", &err);
@@ -506,7 +507,8 @@ int fw_cmd_serve(int argc, char **argv)
 
     printf("framewright: serving gRPC on %s:%d%s, HTTP on %s, data in %s, %d workers, %s store\n",
            strncmp(config.grpc_addr, "[::]", 4) == 0 ? "[::]" : "127.0.0.1", fw_rpc_server_port(rpc),
-           opts.tls_cert_file ? " (TLS)" : "", config.public_url, config.data_dir, sup.count,
+           opts.tls_cert_file ? " (TLS)" : "", files ? config.public_url : "none (S3 serves the URLs)",
+           config.data_dir, sup.count,
            strncmp(config.database_url, "postgres", 8) == 0 ? "postgres" : "sqlite");
     if (gateway)
         printf("framewright: REST API (/api/v2) on %s://%.*s:%d/api/v2\n", opts.tls_cert_file ? "https" : "http",

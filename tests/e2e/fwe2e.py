@@ -288,7 +288,7 @@ class Server:
                 else:
                     penv[k] = v
         self.proc = Proc(argv, name, env=penv)
-        i, m = self.proc.wait_line(r"serving gRPC on ([0-9.]+):(\d+).*HTTP on (\S+?),", 60)
+        i, m = self.proc.wait_line(r"serving gRPC on ([0-9.]+):(\d+).*HTTP on (\S+?)[, ]", 60)
         if m is None:
             self.proc.stop(5)
             raise RuntimeError("framewright serve did not start; its output:\n" + "\n".join(self.proc.lines))
