@@ -11,8 +11,10 @@
 // /path?query STATUS", so a test can see what a client actually sent (that
 // a big file went up as a multipart upload, for instance).
 //
-// Prints "ready http://127.0.0.1:PORT" once listening (PORT 0: any free one);
-// exits on SIGTERM/SIGINT, and once process FW_S3_OWNER_PID (when set) is gone.
+// Listens on 127.0.0.1, or on the address FW_S3_ADDRESS names (a test's
+// private bridge, say). Prints "ready http://ADDRESS:PORT" once listening
+// (PORT 0: any free one); exits on SIGTERM/SIGINT, and once process
+// FW_S3_OWNER_PID (when set) is gone.
 'use strict';
 
 const fs = require('fs');
@@ -30,7 +32,7 @@ AWSAccount.DUMMY_ACCOUNT.createKeyPair(accessKeyId, secretAccessKey);
 
 fs.mkdirSync(directory, { recursive: true });
 const server = new S3rver({
-  address: '127.0.0.1',
+  address: process.env.FW_S3_ADDRESS || '127.0.0.1',
   port: Number(port),
   directory,
   silent: true,

@@ -19,6 +19,7 @@
 #                       the source tree so the tree stays clean.
 #   FW_S3_OWNER_PID     when set, the server exits by itself once that
 #                       process is gone (a test that crashed cannot leak it).
+#   FW_S3_ADDRESS       the address to listen on instead of 127.0.0.1.
 #
 # Exit status: 0 done, 3 Node.js or npm is not installed, 1 anything else.
 set -euo pipefail
