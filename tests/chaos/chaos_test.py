@@ -198,11 +198,12 @@ class Service:
 
 
 class Postgres(Service):
-    """A private PostgreSQL server in a folder of its own, on a loopback port.
-    Killing it is SIGKILL of the postmaster: its backends notice and exit,
-    and the next start runs crash recovery."""
+    """A private PostgreSQL server in a folder of its own, on a loopback port
+    (or on `listen`, letting in the clients of the `trust` network, a CIDR
+    block). Killing it is SIGKILL of the postmaster: its backends notice and
+    exit, and the next start runs crash recovery."""
 
-    def __init__(self, bindir):
+    def __init__(self, bindir, listen="127.0.0.1", trust=None):
         # Under /tmp, not the test's folder: the server runs as the postgres
         # user (it refuses root) and must be able to reach its folder.
         self.dir = tempfile.mkdtemp(prefix="fw-chaos-pg-", dir="/tmp")
@@ -216,12 +217,15 @@ class Postgres(Service):
                                   "-E", "UTF8"], capture_output=True, text=True, timeout=120)
         if r.returncode != 0:
             raise RuntimeError("initdb failed: %s%s" % (r.stdout, r.stderr))
+        if trust:
+            with open(os.path.join(self.data, "pg_hba.conf"), "a") as f:
+                f.write("host all all %s trust\n" % trust)
         self.port = free_port()
         super().__init__("postgres", run + [os.path.join(bindir, "postgres"), "-D", self.data, "-p", str(self.port),
-                                            "-k", self.dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+                                            "-k", self.dir, "-c", "listen_addresses=" + listen, "-c", "fsync=off",
                                             "-c", "max_connections=200"],
                          r"database system is ready to accept connections")
-        self.admin_url = "postgresql://fw@127.0.0.1:%d/postgres" % self.port
+        self.admin_url = "postgresql://fw@%s:%d/postgres" % (listen, self.port)
 
     def postmaster_pid(self):
         with open(os.path.join(self.data, "postmaster.pid")) as f:
