@@ -64,6 +64,7 @@ packages=(
   nodejs                   # a real Node.js gRPC client (@grpc/grpc-js); the S3 test server
   npm                      # installs those two's packages from package-lock.json
   systemd                  # systemd-analyze verifies the farm's unit files (deploy/systemd)
+  iproute2                 # ip netns, veth and bridge: the worker machines of tests/farm
   # tools
   valgrind                 # the leak check of the server (README, --config=valgrind)
 )
