@@ -4,6 +4,7 @@
 #include "server/work/worker.h"
 
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -569,6 +570,27 @@ fw_err fw_worker_run_once(const fw_worker_config *config, int *worked, fw_error 
     return rc;
 }
 
+/* An idle worker waits for a job to change in another process (PostgreSQL's
+ * NOTIFY, so a new job is taken at once) or for idle_ms, whichever comes
+ * first; the timeout still finds work where the store has no notifications
+ * (SQLite) or one was missed. A notification that arrived during the last
+ * call waits inside the store, not on the socket: it is drained first. */
+static void wait_for_work(fw_store *store, int64_t idle_ms)
+{
+    int fd = fw_store_notify_fd(store);
+    struct timespec pause = {(time_t)(idle_ms / 1000), (long)(idle_ms % 1000) * 1000000L};
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+    if (fd < 0) {
+        nanosleep(&pause, NULL);
+        return;
+    }
+    if (fw_store_drain_notify(store) > 0)
+        return;
+    if (poll(&pfd, 1, (int)idle_ms) > 0)
+        fw_store_drain_notify(store);
+}
+
 fw_err fw_worker_run(const fw_worker_config *config, fw_error *err)
 {
     int64_t idle = config->idle_poll_ms > 0 ? config->idle_poll_ms : 500;
@@ -587,12 +609,12 @@ fw_err fw_worker_run(const fw_worker_config *config, fw_error *err)
     while (!config->stop || !atomic_load(config->stop)) {
         int worked = 0;
         if ((rc = run_once(store, config, name, &worked, err))) {
-            fw_log(FW_LOG_WARN, "worker", "%s", err->message);
-            worked = 0; /* the store is unreachable: wait, then try again */
-        }
-        if (!worked) {
+            /* The store is unreachable (its socket may stay readable): wait, then try again. */
             struct timespec pause = {(time_t)(idle / 1000), (long)(idle % 1000) * 1000000L};
+            fw_log(FW_LOG_WARN, "worker", "%s", err->message);
             nanosleep(&pause, NULL);
+        } else if (!worked) {
+            wait_for_work(store, idle);
         }
     }
     fw_store_close(&store);
