@@ -345,6 +345,14 @@ def case_join(farm, figures):
     jobs = farm.wait(ids)
     check_outputs(farm, "(c)", jobs, SHORT)
     figures["(c) jobs per machine"] = ", ".join("%s %d" % kv for kv in spread(farm, ids).items())
+    # On an idle farm a new job is taken when its NOTIFY arrives, not at a machine's next look.
+    time.sleep(1.0)
+    t0 = time.monotonic()
+    job_id = farm.submit(farm.short, 1)[0]
+    taker = wait_rendering(farm.machines, job_id, 30)
+    T.check("(c) an idle farm takes a new job", taker is not None)
+    figures["(c) idle farm: job created to rendering"] = "%.3f s" % (time.monotonic() - t0)
+    farm.wait([job_id])
 
 
 def case_kill(farm, figures):
