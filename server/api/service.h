@@ -85,13 +85,18 @@ fw_err fw_service_job_event(const fw_job_row *row, ProtobufCMessage **out, fw_er
 /* 1 when the status is one a job never leaves. */
 int fw_service_status_is_final(const char *status);
 
-/* Check the bundle at path (size bytes) and keep it as row's template:
- * stored under row->storage_key, row updated to uploaded with its details -
- * or, for a bundle that does not load, to error with the reason (and
- * FW_ERR_INVALID naming the problem). Used by UploadTemplate and by HTTP
- * uploads to a template's upload URL. */
+/* Check the bundle at path (size bytes) and keep it as row's template's
+ * next version (the first stored under row->storage_key; a bad first one
+ * sets the row to error with the reason, and FW_ERR_INVALID names the
+ * problem; a bad later one leaves the template as it was). Used by
+ * UploadTemplate and by HTTP uploads to a template's upload URL. */
 fw_err fw_service_template_accept(fw_service *svc, fw_store *store, fw_template_row *row, const char *path,
                                   int64_t size, fw_error *err);
+
+/* A template awaiting its bundle whose bundle is in the bucket (a PUT to
+ * the signed URL on S3): checked and kept now; row is read again. Nothing
+ * to do for other templates or local storage. */
+fw_err fw_service_template_pick_up(fw_service *svc, fw_store *store, fw_template_row *row, fw_error *err);
 
 /* Every ${secret.NAME} a job (its JSON) names in asset sources, upload and
  * webhook must be a secret of the team: FW_ERR_INVALID naming the field

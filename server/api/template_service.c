@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,6 +328,57 @@ done:
     return rc;
 }
 
+/* On S3 a bundle PUT to CreateTemplate's signed URL reaches the bucket
+ * without passing here. A template still awaiting its bundle is looked for
+ * there when it is read, and what is found is checked and kept like a
+ * streamed upload (one at a time in this server). row is read again. */
+fw_err fw_service_template_pick_up(fw_service *svc, fw_store *store, fw_template_row *row, fw_error *err)
+{
+    static pthread_mutex_t one_at_a_time = PTHREAD_MUTEX_INITIALIZER;
+    char path[PATH_MAX], team[FW_ID_SIZE], id[FW_ID_SIZE];
+    fw_storage_stat st;
+    fw_error why;
+    fw_err rc;
+    int fd;
+
+    if (strcmp(row->status, FW_TEMPLATE_AWAITING_UPLOAD) != 0 || fw_storage_get_kind(svc->storage) == FW_STORAGE_LOCAL)
+        return FW_OK;
+    memset(&st, 0, sizeof(st));
+    if (fw_storage_stat_key(svc->storage, row->storage_key, &st, &why) != FW_OK || !st.exists)
+        return FW_OK; /* not there (yet): still awaiting its upload */
+    pthread_mutex_lock(&one_at_a_time);
+    memcpy(team, row->team_id, sizeof(team));
+    memcpy(id, row->id, sizeof(id));
+    fw_template_row_clear(row);
+    /* Another call may have taken it meanwhile. */
+    if ((rc = fw_store_template_get(store, team, id, row, err)) != FW_OK ||
+        strcmp(row->status, FW_TEMPLATE_AWAITING_UPLOAD) != 0) {
+        pthread_mutex_unlock(&one_at_a_time);
+        return rc;
+    }
+    snprintf(path, sizeof(path), "%s/fw-upload-XXXXXX", svc->config.scratch_dir ? svc->config.scratch_dir : "/tmp");
+    if ((fd = fw_create_temp_file(path)) < 0) {
+        pthread_mutex_unlock(&one_at_a_time);
+        return fw_error_set(err, FW_ERR_IO, NULL, "cannot make a scratch file for the upload: %s", strerror(errno));
+    }
+    close(fd);
+    if ((int64_t)st.size > svc->config.max_template_bytes) {
+        fw_error wrote;
+        snprintf(row->status, sizeof(row->status), FW_TEMPLATE_ERROR);
+        free(row->error);
+        row->error = strdup("data: the bundle is larger than the server takes");
+        fw_store_template_update(store, row, &wrote);
+    } else if (fw_storage_get_file(svc->storage, row->storage_key, path, &why) == FW_OK) {
+        /* A bad bundle marks the row (status error); the call that read it still answers. */
+        fw_service_template_accept(svc, store, row, path, (int64_t)st.size, &why);
+    }
+    unlink(path);
+    fw_template_row_clear(row);
+    rc = fw_store_template_get(store, team, id, row, err);
+    pthread_mutex_unlock(&one_at_a_time);
+    return rc;
+}
+
 static fw_err get_template(fw_rpc_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, fw_error *err)
 {
     const Framewright__V1__GetTemplateRequest *r = (const Framewright__V1__GetTemplateRequest *)req;
@@ -339,7 +391,8 @@ static fw_err get_template(fw_rpc_call *call, const ProtobufCMessage *req, Proto
     if ((rc = fw_service_begin(call, svc, &store, team, err)))
         return rc;
     memset(&row, 0, sizeof(row));
-    if ((rc = not_found(fw_store_template_get(store, team, r->id, &row, err), r->id, err)) == FW_OK)
+    if ((rc = not_found(fw_store_template_get(store, team, r->id, &row, err), r->id, err)) == FW_OK &&
+        (rc = fw_service_template_pick_up(svc, store, &row, err)) == FW_OK)
         rc = template_message(call, &row, NULL, 0, resp, err);
     fw_template_row_clear(&row);
     fw_store_pool_put(svc->stores, store);

@@ -28,6 +28,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 for _base in (os.environ.get("RUNFILES_DIR"), os.environ.get("TEST_SRCDIR")):
     if _base:
@@ -328,6 +329,38 @@ def case_batch(farm, figures):
     T.check("(a) every machine rendered at least one job of the batch", all(per.values()), per)
 
 
+def case_direct_upload(farm, figures):
+    """A Nexrender client's way: CreateTemplate, the bundle PUT to the signed
+    URL it answered (straight to the bucket), then GetTemplate until it is
+    uploaded; the template is then rendered by the farm. A bad bundle PUT
+    the same way ends the template in error."""
+    c = farm.client
+    results = {}
+    for name, data in (("good", fwe2e.long_template(*SHORT)), ("bad", b"{not a template")):
+        t = c.templates.CreateTemplate(c.template_pb2.CreateTemplateRequest(type="json", display_name=name),
+                                       metadata=c.md(), timeout=30)
+        req = urllib.request.Request(t.upload_info.url, data=data, method="PUT")
+        with urllib.request.urlopen(req, timeout=60) as r:
+            put = r.status
+        got, end = None, time.monotonic() + 60
+        while time.monotonic() < end:
+            got = c.templates.GetTemplate(c.template_pb2.GetTemplateRequest(id=t.id), metadata=c.md(), timeout=60)
+            if got.status != "awaiting_upload":
+                break
+            time.sleep(0.25)
+        results[name] = (put, t, got)
+    put, t, got = results["good"]
+    T.check("(e) the bundle PUT to the signed S3 URL: 200, then GetTemplate says uploaded, version 1",
+            put == 200 and (got.status, got.version) == ("uploaded", 1), (put, got.status, got.error.value))
+    T.check("(e) ... with its composition", [x.width for x in got.details.compositions] == [SHORT[0]],
+            got.details)
+    ids = farm.submit(t.id, 2)
+    check_outputs(farm, "(e) jobs of it:", farm.wait(ids), SHORT)
+    put, t, got = results["bad"]
+    T.check("(e) a bad bundle PUT the same way: the template is in error, saying why",
+            put == 200 and got.status == "error" and got.error.value, (put, got.status, got.error.value))
+
+
 def case_join(farm, figures):
     ids = farm.submit(farm.short, BATCH * 2)
     m = farm.add_machine(start=False)
@@ -467,6 +500,7 @@ def run(bindir):
     farm = Farm(bindir)
     figures = {}
     T.case("(a) a batch over three machines", case_batch, farm, figures)
+    T.case("(e) a bundle PUT to the signed S3 URL", case_direct_upload, farm, figures)
     T.case("(c) a machine joins during a batch", case_join, farm, figures)
     T.case("(b) a machine is killed mid-job", case_kill, farm, figures)
     T.case("(d) a machine loses the network", case_outage, farm, figures)
