@@ -89,7 +89,10 @@ cleanup() {
   for p in /proc/[0-9]*; do
     [ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && kill -KILL "${p#/proc/}" 2>/dev/null
   done
-  local i
+  local i m
+  # What the tests mounted inside the root (ip netns keeps /run/netns mounted), deepest first.
+  while read -r m; do umount -l "$m" 2>/dev/null; done < <(awk -v r="$root/" 'index($2, r) == 1 {print $2}' \
+    /proc/self/mounts | sort -r)
   for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do umount -l "${mounts[i]}" 2>/dev/null; done
   if [ "${FW_FRESH_KEEP:-0}" = 1 ]; then say "the root is kept in $root"; else rm -rf --one-file-system "$root"; fi
 }
