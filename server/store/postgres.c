@@ -40,15 +40,23 @@ typedef struct pg_store {
     int in_tx;        /* between our BEGIN and COMMIT/ROLLBACK */
 } pg_store;
 
-/* libpq's messages end with a newline; ours do not. */
+/* libpq's messages end with a newline and may hold more lines ("\n\tIs the
+ * server running ..."); ours are one line. */
 static fw_err pg_fail_text(fw_err code, const char *field, const char *doing, const char *text, fw_error *err)
 {
     char buf[FW_ERROR_MESSAGE_MAX];
-    size_t n;
-    snprintf(buf, sizeof(buf), "%s", text && *text ? text : "no message");
-    n = strlen(buf);
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-        buf[--n] = '\0';
+    size_t n = 0;
+    for (const char *c = text && *text ? text : "no message"; *c && n + 1 < sizeof(buf); c++) {
+        if (*c == '\n' || *c == '\t' || *c == '\r') {
+            if (n > 0 && buf[n - 1] != ' ')
+                buf[n++] = ' ';
+        } else {
+            buf[n++] = *c;
+        }
+    }
+    while (n > 0 && buf[n - 1] == ' ')
+        n--;
+    buf[n] = '\0';
     return fw_error_set(err, code, field, "postgres %s: %s", doing, buf);
 }
 
@@ -285,6 +293,18 @@ static int pg_drain_notify(fw_store *s)
     return count;
 }
 
+static void pg_reconnect(fw_store *s)
+{
+    pg_store *p = (pg_store *)s;
+    fw_error err;
+    if (p->in_tx)
+        return;
+    pg_done(s);
+    PQreset(p->conn);
+    if (PQstatus(p->conn) == CONNECTION_OK)
+        pg_setup(p, &err);
+}
+
 static void pg_close(fw_store *s)
 {
     pg_store *p = (pg_store *)s;
@@ -334,19 +354,31 @@ static const fw_store_ops postgres_ops = {
     .done = pg_done,
     .notify_fd = pg_notify_fd,
     .drain_notify = pg_drain_notify,
+    .reconnect = pg_reconnect,
     .close = pg_close,
 };
+
+/* A machine that loses its link must notice within seconds, not after the
+ * kernel's retransmissions give up (a quarter of an hour), so that its calls
+ * fail, the connection is reset and the machine rejoins when the link comes
+ * back: a connection attempt gives up after 10 s; data unacknowledged for
+ * 15 s breaks the connection; an idle one (a worker waiting on NOTIFY) is
+ * probed after 15 s and dropped after three unanswered probes 5 s apart.
+ * The URL comes last and so may set any of these itself. */
+static const char *const keywords[] = {"connect_timeout", "keepalives",       "keepalives_idle", "keepalives_interval",
+                                       "keepalives_count", "tcp_user_timeout", "dbname",          NULL};
 
 fw_err fw_postgres_open(fw_store **out, const char *url, fw_error *err)
 {
     pg_store *p = calloc(1, sizeof(*p));
+    const char *values[] = {"10", "1", "15", "5", "3", "15000", url, NULL};
     fw_err rc;
 
     if (!p)
         return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory opening the store");
     p->base.ops = &postgres_ops;
     p->row = -1;
-    p->conn = PQconnectdb(url);
+    p->conn = PQconnectdbParams(keywords, values, 1);
     if (!p->conn) {
         free(p);
         return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory connecting to PostgreSQL");

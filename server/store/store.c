@@ -89,6 +89,12 @@ int fw_store_drain_notify(fw_store *s)
     return s->ops->drain_notify(s);
 }
 
+void fw_store_reconnect(fw_store *s)
+{
+    if (s->ops->reconnect)
+        s->ops->reconnect(s);
+}
+
 int64_t fw_store_now(void)
 {
     struct timespec ts;

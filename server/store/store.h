@@ -307,6 +307,13 @@ fw_err fw_store_version(fw_store *s, int64_t *version, fw_error *err);
 int fw_store_notify_fd(fw_store *s);
 int fw_store_drain_notify(fw_store *s);
 
+/* Drops the store's connection and opens a new one (PostgreSQL; nothing for
+ * SQLite), for a caller that saw the store fail: a connection that lived
+ * through a network outage may wait long for the server's backed-off
+ * retransmissions, a new one does not. The notify fd may change. A
+ * connection that cannot be opened now is opened again by the next call. */
+void fw_store_reconnect(fw_store *s);
+
 /* ---- batches (batches.c) --------------------------------------------------------------------- */
 
 /* A batch: up to 1000 jobs submitted in one call. Its jobs (and their

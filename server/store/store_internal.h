@@ -76,6 +76,7 @@ typedef struct fw_store_ops {
 
     int (*notify_fd)(fw_store *s);
     int (*drain_notify)(fw_store *s);
+    void (*reconnect)(fw_store *s); /* NULL: nothing to do */
     void (*close)(fw_store *s);
 } fw_store_ops;
 
