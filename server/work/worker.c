@@ -37,6 +37,7 @@ typedef struct job_run {
     double progress;
     char stage[24];
     atomic_int cancel;        /* stop the render: see why */
+    atomic_int store_failed;  /* a call to the store failed during the job */
     enum { RUN_ON = 0, RUN_CANCELLED, RUN_LEASE_LOST, RUN_STOPPING } why;
 } job_run;
 
@@ -67,6 +68,20 @@ static void on_progress(void *user, const char *stage, double percent)
         pthread_cond_signal(&run->wake); /* the heartbeat decides whether it is time to write */
     }
     pthread_mutex_unlock(&run->lock);
+}
+
+/* A job no longer ours was cancelled (which drops the lease), or reaped and
+ * given to another worker. The job's status says which. */
+static int why_not_ours(fw_store *store, const char *id)
+{
+    fw_job_row now;
+    fw_error err;
+    int why = RUN_LEASE_LOST;
+    memset(&now, 0, sizeof(now));
+    if (fw_store_job_get(store, NULL, id, &now, &err) == FW_OK && strcmp(now.status, FW_STATUS_CANCELLED) == 0)
+        why = RUN_CANCELLED;
+    fw_job_row_clear(&now);
+    return why;
 }
 
 /* Writes the progress as progress.h paces it, which also renews the lease, on
@@ -112,22 +127,14 @@ static void *heartbeat(void *arg)
         fw_progress_written(&pace, progress, monotonic_ms());
         memcpy(written_stage, stage, sizeof(written_stage));
         if (rc == FW_ERR_FAILED_PRECONDITION) {
-            /* Not ours any more: cancelled (which drops the lease), or reaped
-             * and given to another worker. The job's status says which. */
-            fw_job_row now;
-            memset(&now, 0, sizeof(now));
-            if (fw_store_job_get(store, NULL, run->row->id, &now, &err) == FW_OK &&
-                strcmp(now.status, FW_STATUS_CANCELLED) == 0)
-                stop_render(run, RUN_CANCELLED);
-            else
-                stop_render(run, RUN_LEASE_LOST);
-            fw_job_row_clear(&now);
+            stop_render(run, why_not_ours(store, run->row->id));
         } else if (rc == FW_OK && strcmp(status, FW_STATUS_CANCELLED) == 0) {
             stop_render(run, RUN_CANCELLED);
         } else if (run->config->stop && atomic_load(run->config->stop)) {
             stop_render(run, RUN_STOPPING);
         } else if (rc != FW_OK) {
             fw_log(FW_LOG_WARN, "worker", "heartbeat: %s", err.message);
+            atomic_store(&run->store_failed, 1);
         }
     }
     pthread_mutex_unlock(&run->lock);
@@ -184,6 +191,45 @@ static fw_err record_end(fw_store *store, const fw_worker_config *config, const 
     if (waited && rc != FW_ERR_UNAVAILABLE)
         fw_log(FW_LOG_INFO, "worker", "the store answers again");
     return rc;
+}
+
+/* Before the output goes up: is the job still ours? The heartbeat may be
+ * waiting on a connection that lost its link, and meanwhile the reaper may
+ * have given the job to another worker, whose output would be overwritten.
+ * Renewed here, on the worker's own connection, and tried again while the
+ * store does not answer (as record_end). Stops the render (the cancel flag)
+ * when the job is not ours any more or was cancelled. */
+static void confirm_lease(fw_store *store, job_run *run)
+{
+    int64_t give_up = monotonic_ms() + END_WAIT_MS;
+    char status[24] = "", stage[24];
+    double progress;
+    int why;
+    fw_error err;
+    fw_err rc;
+
+    pthread_mutex_lock(&run->lock);
+    progress = run->progress;
+    memcpy(stage, run->stage, sizeof(stage));
+    pthread_mutex_unlock(&run->lock);
+    while ((rc = fw_store_job_heartbeat(store, run->row->id, run->worker, lease_ms(run->config), progress, stage,
+                                        status, &err)) == FW_ERR_UNAVAILABLE &&
+           monotonic_ms() < give_up && !atomic_load(&run->cancel)) {
+        struct timespec pause = {0, END_RETRY_MS * 1000000L};
+        atomic_store(&run->store_failed, 1);
+        if (run->config->stop && atomic_load(run->config->stop))
+            break;
+        nanosleep(&pause, NULL);
+    }
+    why = rc == FW_ERR_FAILED_PRECONDITION ? why_not_ours(store, run->row->id) : RUN_ON;
+    pthread_mutex_lock(&run->lock);
+    if (rc == FW_ERR_FAILED_PRECONDITION)
+        stop_render(run, why);
+    else if (rc == FW_OK && strcmp(status, FW_STATUS_CANCELLED) == 0)
+        stop_render(run, RUN_CANCELLED);
+    else if (rc != FW_OK)
+        stop_render(run, run->config->stop && atomic_load(run->config->stop) ? RUN_STOPPING : RUN_LEASE_LOST);
+    pthread_mutex_unlock(&run->lock);
 }
 
 /* Failures of the job itself, which another attempt would repeat. */
@@ -394,7 +440,10 @@ static fw_err run_join(fw_store *store, const fw_worker_config *config, json_t *
 }
 
 /* Render the claimed job into the store's and storage's hands. */
-static void process(fw_store *store, const fw_worker_config *config, const char *worker, fw_job_row *row)
+/* Renders the job and writes its end. Returns whether the store failed the
+ * worker meanwhile, or took the job away (most likely the same: the store
+ * was out of reach for a lease). */
+static int process(fw_store *store, const fw_worker_config *config, const char *worker, fw_job_row *row)
 {
     char template_path[PATH_MAX], output[PATH_MAX], text[FW_ERROR_FIELD_MAX + FW_ERROR_MESSAGE_MAX + 4];
     char fonts_dir[PATH_MAX + 8];
@@ -420,6 +469,7 @@ static void process(fw_store *store, const fw_worker_config *config, const char 
     pthread_mutex_init(&run.lock, NULL);
     pthread_cond_init(&run.wake, NULL);
     atomic_init(&run.cancel, 0);
+    atomic_init(&run.store_failed, 0);
     pthread_create(&beat, NULL, heartbeat, &run);
 
     fw_error_clear(&err);
@@ -465,6 +515,8 @@ static void process(fw_store *store, const fw_worker_config *config, const char 
         }
     }
     upload = json_object_get(request, "upload");
+    if (rc == FW_OK && !atomic_load(&run.cancel))
+        confirm_lease(store, &run);
     if (rc == FW_OK && !atomic_load(&run.cancel))
         rc = json_is_object(upload) && config->secrets_key
                  ? fw_job_upload(store, config->secrets_key, row->team_id, upload, row->id, ext ? ext + 1 : "bin",
@@ -522,6 +574,7 @@ static void process(fw_store *store, const fw_worker_config *config, const char 
     fw_scratch_remove(&scratch);
     pthread_mutex_destroy(&run.lock);
     pthread_cond_destroy(&run.wake);
+    return atomic_load(&run.store_failed) || run.why == RUN_LEASE_LOST;
 }
 
 static void worker_name(const fw_worker_config *config, char *out, size_t size)
@@ -550,7 +603,12 @@ static fw_err run_once(fw_store *store, const fw_worker_config *config, const ch
     *worked = 1;
     fw_log_set_job(row.id);
     fw_log(FW_LOG_INFO, "worker", "rendering (attempt %d, team %s)", row.attempts, row.team_id);
-    process(store, config, name, &row);
+    if (process(store, config, name, &row)) {
+        /* Out of reach for a while: this connection may have lived through it
+         * with the server's retransmissions backed off for tens of seconds. */
+        fw_log(FW_LOG_INFO, "worker", "reconnecting to the store");
+        fw_store_reconnect(store);
+    }
     fw_log_set_job(NULL);
     fw_job_row_clear(&row);
     return FW_OK;
