@@ -167,6 +167,8 @@ typedef struct fw_job_row {
     int template_version;         /* the template's version it renders; 0 without a template id */
     int64_t version;              /* the store-wide change sequence at its last change */
     char *webhook_json;           /* owned; the request's webhook object as JSON; NULL when none */
+    int chunks;                   /* chunks of a split render; 0 when rendered whole */
+    char *workers_json;           /* owned; JSON array of the workers that rendered it; NULL when not noted */
 } fw_job_row;
 
 void fw_job_row_clear(fw_job_row *row);
@@ -313,6 +315,88 @@ int fw_store_drain_notify(fw_store *s);
  * retransmissions, a new one does not. The notify fd may change. A
  * connection that cannot be opened now is opened again by the next call. */
 void fw_store_reconnect(fw_store *s);
+
+/* ---- chunks of a split render (chunks.c) ----------------------------------------------------- */
+
+/* A long video job is rendered as chunks: frame ranges that any worker may
+ * claim, each with a lease like a job's, each encoded to a segment object in
+ * storage. The worker holding the job (its coordinator) plans the chunks,
+ * renders some itself, and once every chunk is finished joins the segments.
+ * Chunks are claimed only while their job is being rendered (status
+ * render:dorender); a job queued again (its coordinator died) keeps its
+ * chunks, and the next coordinator carries on with them. Rows go with their
+ * job (ON DELETE CASCADE). PostgreSQL sends NOTIFY fw_jobs on every chunk
+ * change too, so idle workers wake when chunks are planned. */
+
+#define FW_CHUNK_QUEUED "queued"
+#define FW_CHUNK_RENDERING "rendering"
+#define FW_CHUNK_FINISHED "finished"
+#define FW_CHUNK_ERROR "error"
+
+typedef struct fw_chunk_row {
+    char job_id[FW_ID_SIZE];
+    int index;                /* 0, 1, ... in frame order */
+    int first_frame, last_frame; /* composition frame numbers, inclusive */
+    char status[16];          /* FW_CHUNK_* */
+    char worker[64];          /* who holds the lease; "" when nobody */
+    int64_t lease_until;
+    int attempts;             /* claims so far */
+    double progress;          /* 0..100 of this chunk */
+    char segment_key[256];    /* storage key of the finished chunk's segment; "" before */
+    double render_seconds;    /* of the finished chunk */
+    char *error;              /* owned; NULL when none */
+    int64_t created_at, updated_at;
+} fw_chunk_row;
+
+void fw_chunk_rows_free(fw_chunk_row **rows, size_t count);
+
+/* Plan the job's chunks, ranges[i] = {first_frame, last_frame}, only by the
+ * worker holding the job (else FW_ERR_FAILED_PRECONDITION). A job that has
+ * chunks already keeps them (a coordinator that took over): *planned is how
+ * many it has, which the caller then reads with fw_store_chunks_get. */
+fw_err fw_store_chunks_plan(fw_store *s, const char *job_id, const char *worker, const int (*ranges)[2], int count,
+                            int *planned, fw_error *err);
+
+/* Claim a queued chunk for `worker` with a lease: of job_id, or of any job
+ * being rendered when job_id is NULL (the oldest job's first). Status
+ * rendering, attempts + 1, progress 0. FW_ERR_NOT_FOUND when none. */
+fw_err fw_store_chunk_claim(fw_store *s, const char *worker, int64_t lease_ms, const char *job_id,
+                            fw_chunk_row *out, fw_error *err);
+
+/* Renew the chunk's lease and write its progress, only by its holder
+ * (FW_ERR_FAILED_PRECONDITION otherwise; FW_ERR_NOT_FOUND without the row).
+ * job_status gets the job's status, so the chunk's worker stops when the job
+ * was cancelled or ended. */
+fw_err fw_store_chunk_heartbeat(fw_store *s, const char *job_id, int index, const char *worker, int64_t lease_ms,
+                                double progress, char job_status[24], fw_error *err);
+
+/* The chunk's segment is in storage: finished, progress 100, its key and
+ * render time kept. Only by its holder while the job is being rendered
+ * (FW_ERR_FAILED_PRECONDITION otherwise: the segment is not wanted). */
+fw_err fw_store_chunk_finish(fw_store *s, const char *job_id, int index, const char *worker,
+                             const char *segment_key, double render_seconds, fw_error *err);
+
+/* Hand a chunk back unfinished, only by its holder: queued again while
+ * attempts < max_attempts, otherwise error with the text. counts == 0 (a
+ * worker stopping) does not count the attempt. */
+fw_err fw_store_chunk_release(fw_store *s, const char *job_id, int index, const char *worker, const char *error,
+                              int max_attempts, int counts, fw_error *err);
+
+/* The job's chunks, in order. */
+fw_err fw_store_chunks_get(fw_store *s, const char *job_id, fw_chunk_row **rows, size_t *count, fw_error *err);
+
+/* Remove the job's chunks (the job was joined, cancelled or failed). */
+fw_err fw_store_chunks_delete(fw_store *s, const char *job_id, fw_error *err);
+
+/* Chunks whose lease ran out before now: queued again while attempts <
+ * max_attempts, otherwise error ("the worker stopped answering"). */
+fw_err fw_store_chunk_reap(fw_store *s, int64_t now, int max_attempts, int *requeued, int *failed, fw_error *err);
+
+/* How the job was rendered, only by the worker holding it, before it
+ * completes it: chunks (0 when not split) and the workers as a JSON array
+ * of names. Read back in fw_job_row's chunks and workers_json. */
+fw_err fw_store_job_note_render(fw_store *s, const char *id, const char *worker, int chunks,
+                                const char *workers_json, fw_error *err);
 
 /* ---- batches (batches.c) --------------------------------------------------------------------- */
 
