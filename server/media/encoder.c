@@ -185,6 +185,12 @@ static void remove_temp(fw_encoder *enc)
 
 /* ---- codec set-up ----------------------------------------------------- */
 
+int fw_encoder_keyframe_interval(int fps_num, int fps_den)
+{
+    int n = fps_den > 0 ? 2 * fps_num / fps_den : 0;
+    return n > 0 ? n : 1;
+}
+
 static void set_x264_options(fw_encoder *enc, AVDictionary **o)
 {
     AVCodecContext *c = enc->avctx;
@@ -204,7 +210,7 @@ static void set_x264_options(fw_encoder *enc, AVDictionary **o)
         c->rc_max_rate = rate * 3 / 2;
         c->rc_buffer_size = (int)rate;
     }
-    c->gop_size = 2 * enc->opts.fps_num / enc->opts.fps_den;
+    c->gop_size = fw_encoder_keyframe_interval(enc->opts.fps_num, enc->opts.fps_den);
 }
 
 static void set_codec_options(fw_encoder *enc, AVDictionary **o)

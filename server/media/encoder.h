@@ -113,6 +113,11 @@ fw_err fw_encoder_finish(fw_encoder *enc, fw_error *err);
  * at any time, also after finish (then it does nothing). */
 void fw_encoder_abort(fw_encoder *enc);
 
+/* Frames from one keyframe to the next in H.264 video at this rate (two
+ * seconds' worth). A split render's chunks are whole multiples of it, so
+ * each chunk starts where the whole render has a keyframe anyway. */
+int fw_encoder_keyframe_interval(int fps_num, int fps_den);
+
 /* Frames submitted so far. */
 int64_t fw_encoder_frames_submitted(const fw_encoder *enc);
 

@@ -103,6 +103,8 @@ typedef struct join {
     int last_percent;
     int64_t frames_written;
     double seconds_written;
+    transcoder *sound;        /* segments: the sound encoded beside the copied video */
+    float *sound_buffer;      /* segments: interleaved samples read from opts->sound */
 } join;
 
 static fw_err av_failure(fw_error *err, fw_err code, const char *field, const char *what, int averr)
@@ -300,6 +302,14 @@ static const char *copy_obstacle(const join *j, char *why, size_t size)
     return why;
 }
 
+/* Used by the copy of a split render's segments too, which encodes its sound. */
+static int64_t samples_at(const join *j, int64_t slot);
+static fw_err queue_samples(join *j, transcoder *t, void **planes, int count, fw_error *err);
+static fw_err drain_audio(join *j, transcoder *t, int flush, fw_error *err);
+static fw_err encode(join *j, AVCodecContext *c, AVStream *st, AVFrame *frame, fw_error *err);
+static fw_err open_audio_encoder(join *j, transcoder *t, fw_error *err);
+static fw_err add_encoded_stream(join *j, AVCodecContext *c, AVStream **out, fw_error *err);
+
 /* ---- output ------------------------------------------------------------ */
 
 static fw_err output_open(join *j, fw_error *err)
@@ -377,6 +387,31 @@ static fw_err write_packet(join *j, AVPacket *p, AVRational from, AVStream *to, 
 
 /* ---- stream copy ------------------------------------------------------- */
 
+/* Segments: the sound read from opts->sound up to sample position target,
+ * never past the whole's end, and encoded as it goes. */
+static fw_err queue_sound_to(join *j, transcoder *t, int64_t target, fw_error *err)
+{
+    int64_t end = samples_at(j, j->opts->sound_frames);
+    if (target > end)
+        target = end;
+    while (t->samples_queued < target) {
+        int64_t n = target - t->samples_queued;
+        int count = n < SILENCE_CHUNK ? (int)n : SILENCE_CHUNK;
+        float *interleaved = j->sound_buffer;
+        float *planes[2] = {j->sound_buffer + 2 * SILENCE_CHUNK, j->sound_buffer + 3 * SILENCE_CHUNK};
+        fw_err e = j->opts->sound->read(j->opts->sound->user, interleaved, count, err);
+        if (e != FW_OK)
+            return e;
+        for (int i = 0; i < count; i++) {
+            planes[0][i] = interleaved[2 * i];
+            planes[1][i] = interleaved[2 * i + 1];
+        }
+        if ((e = queue_samples(j, t, (void **)planes, count, err)) != FW_OK)
+            return e;
+    }
+    return FW_OK;
+}
+
 /* Per output stream while copying: times in the input time base, which every
  * clip shares (that was checked). */
 typedef struct copy_track {
@@ -442,6 +477,8 @@ static fw_err copy_clip(join *j, size_t index, copy_track tracks[2], int64_t *of
             break;
         }
         int s = p->stream_index == in.video->index ? 0 : in.audio && p->stream_index == in.audio->index ? 1 : -1;
+        if (s == 1 && j->opts->segments)
+            s = -1; /* a segment's own sound is not the whole's */
         /* Packets before a later clip's start (AAC priming) would land on the
          * previous clip's end; the first clip keeps them in its edit list. */
         if (index > 0 && (p->flags & AV_PKT_FLAG_DISCARD))
@@ -453,6 +490,9 @@ static fw_err copy_clip(join *j, size_t index, copy_track tracks[2], int64_t *of
             e = write_packet(j, p, tracks[s].time_base, tracks[s].out, err);
             if (e == FW_OK && s == 0)
                 j->frames_written++;
+            /* The sound keeps pace with the pictures, so the muxer interleaves both. */
+            if (e == FW_OK && s == 0 && j->sound)
+                e = queue_sound_to(j, j->sound, samples_at(j, j->frames_written), err);
         }
         av_packet_unref(p);
     }
@@ -478,13 +518,22 @@ static fw_err join_by_copy(join *j, fw_error *err)
     const clip *first = &j->clips[0];
     fw_err e = copy_add_stream(j, first->video, first->video_time_base, &tracks[0].out, err);
     tracks[0].time_base = first->video_time_base;
-    if (e == FW_OK && first->audio) {
+    if (e == FW_OK && j->sound) {
+        e = open_audio_encoder(j, j->sound, err);
+        if (e == FW_OK)
+            e = add_encoded_stream(j, j->sound->audio_encoder, &j->out_audio, err);
+        /* interleaved samples as read, then the two planes the encoder takes */
+        j->sound_buffer = calloc(4 * SILENCE_CHUNK, sizeof(float));
+        if (e == FW_OK && !j->sound_buffer)
+            e = fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory for sound");
+    } else if (e == FW_OK && first->audio && !j->opts->segments) {
         e = copy_add_stream(j, first->audio, first->audio_time_base, &tracks[1].out, err);
         tracks[1].time_base = first->audio_time_base;
     }
     if (e == FW_OK) {
         j->out_video = tracks[0].out;
-        j->out_audio = tracks[1].out;
+        if (!j->sound)
+            j->out_audio = tracks[1].out;
         j->out_video->avg_frame_rate = first->frame_rate;
         e = output_start(j, err);
     }
@@ -495,6 +544,15 @@ static fw_err join_by_copy(join *j, fw_error *err)
     int64_t offset = 0;
     for (size_t i = 0; i < j->count && e == FW_OK; i++)
         e = copy_clip(j, i, tracks, &offset, err);
+    if (e == FW_OK && j->sound) {
+        /* The rest of the sound (the whole's length, whatever the packets
+         * said), the partial last AAC frame, then the encoder's own tail. */
+        e = queue_sound_to(j, j->sound, samples_at(j, j->opts->sound_frames), err);
+        if (e == FW_OK)
+            e = drain_audio(j, j->sound, 1, err);
+        if (e == FW_OK)
+            e = encode(j, j->sound->audio_encoder, j->out_audio, NULL, err);
+    }
     if (e == FW_OK)
         j->seconds_written = tracks[0].end * av_q2d(tracks[0].time_base);
     return e;
@@ -1115,6 +1173,7 @@ fw_err fw_media_join(const char *const *inputs, size_t count, const fw_join_opti
                      fw_join_result *result, fw_error *err)
 {
     join j;
+    transcoder sound;
     char why[160];
     memset(&j, 0, sizeof(j));
     if (result)
@@ -1130,13 +1189,20 @@ fw_err fw_media_join(const char *const *inputs, size_t count, const fw_join_opti
     j.last_percent = -1;
     snprintf(j.final_path, sizeof(j.final_path), "%s", opts->output_path);
 
+    memset(&sound, 0, sizeof(sound));
+    if (opts->segments && opts->sound)
+        j.sound = &sound;
     e = probe_all(&j, err);
     fw_join_method method = FW_JOIN_NONE;
     if (e == FW_OK) {
         choose_format(&j);
         method = *copy_obstacle(&j, why, sizeof(why)) ? FW_JOIN_REENCODE : FW_JOIN_COPY;
-        if (method == FW_JOIN_REENCODE)
+        if (method == FW_JOIN_REENCODE && opts->segments)
+            e = fw_error_set(err, FW_ERR_FAILED_PRECONDITION, "segments", "the segments cannot be copied: %s", why);
+        else if (method == FW_JOIN_REENCODE)
             fw_log(FW_LOG_INFO, "join", "re-encoding %zu clips: %s", count, why);
+    }
+    if (e == FW_OK) {
         j.packet = av_packet_alloc();
         if (!j.packet)
             e = fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory for packets");
@@ -1167,6 +1233,8 @@ fw_err fw_media_join(const char *const *inputs, size_t count, const fw_join_opti
         }
     }
     output_discard(&j);
+    transcoder_free(&sound);
+    free(j.sound_buffer);
     av_packet_free(&j.packet);
     for (size_t i = 0; j.clips && i < count; i++)
         clip_free(&j.clips[i]);

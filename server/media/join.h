@@ -61,6 +61,15 @@ typedef struct fw_join_options {
     const atomic_int *cancel;  /* polled between packets; non-zero cancels. May be NULL. */
     fw_join_progress_fn progress; /* may be NULL */
     void *progress_user;
+    /* The segments of one split render: the clips must be copied (a clip
+     * that cannot be is FW_ERR_FAILED_PRECONDITION, never re-encoded), their
+     * own sound is left out, and this sound, when not NULL, is encoded once
+     * over the whole (AAC as the render's: 48 kHz stereo, 192 kb/s, 128 in
+     * draft), exactly sound_frames frames' worth at the clips' frame rate, so
+     * nothing is cut or repeated where one segment meets the next. */
+    int segments;
+    const fw_audio_source *sound;
+    int64_t sound_frames;
 } fw_join_options;
 
 typedef enum fw_join_method {

@@ -20,6 +20,7 @@
 #include "server/media/codec.h"
 #include "server/media/encoder.h"
 #include "server/media/footage.h"
+#include "server/media/join.h"
 #include "server/media/soundtrack.h"
 #include "server/render/engine.h"
 #include "server/template/assets.h"
@@ -324,7 +325,17 @@ static fw_err stage_prerender(render_ctx *c, fw_error *err)
         (rc = open_clips(c, err)))
         return rc;
     fw_engine_get_info(c->engine, &c->info);
-    return choose_output(c, err);
+    if ((rc = choose_output(c, err)))
+        return rc;
+    if (c->req->part) {
+        if (c->req->part_first < c->first || c->req->part_last > c->last || c->req->part_first > c->req->part_last)
+            return fw_error_set(err, FW_ERR_INVALID, "settings.frames",
+                                "frames %d to %d are not within the job's frames %d to %d", c->req->part_first,
+                                c->req->part_last, c->first, c->last);
+        c->first = c->req->part_first;
+        c->last = c->req->part_last;
+    }
+    return FW_OK;
 }
 
 fw_err fw_render_load_engine(fw_engine **out, const char *engine, json_t *doc, fw_fontset *fonts,
@@ -388,8 +399,8 @@ static fw_err open_soundtrack(render_ctx *c, fw_error *err)
     int skipped = 0;
     fw_err rc;
 
-    if (c->job->settings.type != FW_OUTPUT_VIDEO || !c->codec->audio_encoder)
-        return FW_OK;
+    if (c->job->settings.type != FW_OUTPUT_VIDEO || !c->codec->audio_encoder || c->req->part)
+        return FW_OK; /* a part's sound is added over the whole when the parts are joined */
     if ((rc = fw_lottie_sounds(c->doc, &found, &count, &skipped, err)))
         return rc;
     if (skipped)
@@ -412,23 +423,70 @@ static fw_err open_soundtrack(render_ctx *c, fw_error *err)
     return rc;
 }
 
+/* Lottie frame rates are decimals (29.97 is stored as 29.97); keep three places. */
+static void frame_rate(const render_ctx *c, int *num, int *den)
+{
+    *num = (int)(c->info.fps * 1000 + 0.5);
+    *den = 1000;
+    if (*num % 1000 == 0) {
+        *num /= 1000;
+        *den = 1;
+    }
+}
+
+static void join_progress(int percent, void *user)
+{
+    report(user, "render", 10.0 + 0.85 * percent, 0);
+}
+
+/* The parts of a split render joined, with the sound of the whole. */
+static fw_err join_parts(render_ctx *c, int fps_num, int fps_den, fw_error *err)
+{
+    fw_audio_source audio = {.read = read_soundtrack};
+    fw_join_options opts;
+    fw_join_result joined;
+    fw_err rc;
+
+    if (!c->codec->audio_encoder || strcmp(c->codec->encoder, "libx264") != 0)
+        return fw_error_set(err, FW_ERR_INVALID, "settings.codec", "%s cannot be rendered in parts", c->codec->name);
+    if ((rc = open_soundtrack(c, err)))
+        return rc;
+    memset(&opts, 0, sizeof(opts));
+    opts.output_path = c->req->output_path;
+    opts.quality = c->job->settings.draft || c->job->settings.preview ? FW_QUALITY_DRAFT : FW_QUALITY_FULL;
+    opts.cancel = c->req->cancel;
+    opts.progress = join_progress;
+    opts.progress_user = c;
+    opts.segments = 1;
+    opts.sound_frames = c->last - c->first + 1;
+    if (c->soundtrack) {
+        audio.user = c->soundtrack;
+        opts.sound = &audio;
+    }
+    if ((rc = fw_media_join(c->req->segments, c->req->segment_count, &opts, &joined, err)))
+        return rc;
+    if (joined.frame_count != opts.sound_frames || joined.fps_num * fps_den != fps_num * joined.fps_den)
+        return fw_error_set(err, FW_ERR_INTERNAL, "segments", "the parts hold %lld frames at %d/%d fps, not %lld at %d/%d",
+                            (long long)joined.frame_count, joined.fps_num, joined.fps_den,
+                            (long long)opts.sound_frames, fps_num, fps_den);
+    c->result->frames = (int)joined.frame_count;
+    return FW_OK;
+}
+
 static fw_err stage_render(render_ctx *c, fw_error *err)
 {
     fw_audio_source audio = {.read = read_soundtrack};
     fw_encoder_options opts;
-    int fps_num, fps_den = 1000;
+    int fps_num, fps_den;
     int total;
     fw_err rc;
 
     if (c->job->settings.type == FW_OUTPUT_AEP)
         return write_document(c, err);
 
-    /* Lottie frame rates are decimals (29.97 is stored as 29.97); keep three places. */
-    fps_num = (int)(c->info.fps * 1000 + 0.5);
-    if (fps_num % 1000 == 0) {
-        fps_num /= 1000;
-        fps_den = 1;
-    }
+    frame_rate(c, &fps_num, &fps_den);
+    if (c->req->segments)
+        return join_parts(c, fps_num, fps_den, err);
     total = c->last - c->first + 1;
     memset(&opts, 0, sizeof(opts));
     opts.codec = c->codec;
@@ -534,6 +592,17 @@ fw_err fw_render_job(const fw_render_request *req, fw_render_result *result, fw_
     if (rc == FW_OK) {
         report(&c, "prerender", 5, 1);
         rc = stage_prerender(&c, err);
+    }
+    if (rc == FW_OK && req->plan_only) {
+        result->first_frame = c.first;
+        result->last_frame = c.last;
+        if (c.codec) {
+            frame_rate(&c, &result->fps_num, &result->fps_den);
+            result->splittable = c.job->settings.type == FW_OUTPUT_VIDEO && strcmp(c.codec->encoder, "libx264") == 0 &&
+                                 c.codec->muxer && strcmp(c.codec->muxer, "mp4") == 0;
+        }
+        stage_cleanup(&c);
+        return FW_OK;
     }
     if (rc == FW_OK) {
         report(&c, "render", 10, 1);

@@ -43,6 +43,19 @@ typedef struct fw_render_request {
     double max_clip_seconds;      /* video and audio assets' limits; 0: fw_asset_options_init's */
     int max_clip_side;
     uint64_t max_media_bytes;
+
+    /* A split render (worker.c), in three kinds of call:
+     * - plan_only: everything up to the first frame, then stop with the
+     *   job's frame range, rate and whether it can be split in the result
+     *   (no output);
+     * - part: only frames part_first..part_last of the job's range, without
+     *   sound, encoded exactly as the whole would be: a segment;
+     * - segments: no frame drawn; the rendered parts, in order, joined by
+     *   stream copy with the job's sound encoded once over the whole range. */
+    int plan_only;
+    int part, part_first, part_last;
+    const char *const *segments;
+    size_t segment_count;
 } fw_render_request;
 
 typedef struct fw_render_result {
@@ -56,6 +69,10 @@ typedef struct fw_render_result {
      * syntheticItalic}]; caller frees (fw_render_result_clear). */
     json_t *font_substitutes;
     double render_seconds;        /* prerender to postrender, wall clock */
+    /* plan_only: */
+    int first_frame, last_frame;  /* the job's frame range, inclusive */
+    int fps_num, fps_den;         /* its frame rate */
+    int splittable;               /* H.264 in MP4: parts can be joined by stream copy */
 } fw_render_result;
 
 fw_err fw_render_job(const fw_render_request *request, fw_render_result *result, fw_error *err);
