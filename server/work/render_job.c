@@ -53,6 +53,7 @@ typedef struct render_ctx {
     fw_encoder *encoder;
     int width, height;     /* output size */
     int first, last;       /* frames to render, inclusive */
+    int part;              /* a part of a split render: no sound */
     double last_progress_at;
     double last_progress;
     struct timespec started;
@@ -325,16 +326,36 @@ static fw_err stage_prerender(render_ctx *c, fw_error *err)
         (rc = open_clips(c, err)))
         return rc;
     fw_engine_get_info(c->engine, &c->info);
-    if ((rc = choose_output(c, err)))
-        return rc;
-    if (c->req->part) {
-        if (c->req->part_first < c->first || c->req->part_last > c->last || c->req->part_first > c->req->part_last)
-            return fw_error_set(err, FW_ERR_INVALID, "settings.frames",
-                                "frames %d to %d are not within the job's frames %d to %d", c->req->part_first,
-                                c->req->part_last, c->first, c->last);
-        c->first = c->req->part_first;
-        c->last = c->req->part_last;
+    return choose_output(c, err);
+}
+
+static void frame_rate(const render_ctx *c, int *num, int *den);
+
+/* A part of the job's frames: the request's, or the planner's choice. */
+static fw_err choose_part(render_ctx *c, fw_error *err)
+{
+    int first = c->req->part_first, last = c->req->part_last;
+    fw_render_split split = c->req->part ? FW_RENDER_PART : FW_RENDER_WHOLE;
+    fw_err rc;
+
+    if (c->req->planner && !c->req->segments && c->codec) {
+        fw_render_plan plan = {.first_frame = c->first, .last_frame = c->last};
+        frame_rate(c, &plan.fps_num, &plan.fps_den);
+        plan.splittable = c->job->settings.type == FW_OUTPUT_VIDEO && strcmp(c->codec->encoder, "libx264") == 0 &&
+                          c->codec->muxer && strcmp(c->codec->muxer, "mp4") == 0;
+        if ((rc = c->req->planner(c->req->planner_user, &plan, &split, &first, &last, err)))
+            return rc;
     }
+    c->result->split = split;
+    if (split != FW_RENDER_PART)
+        return FW_OK;
+    if (first < c->first || last > c->last || first > last)
+        return fw_error_set(err, FW_ERR_INVALID, "settings.frames",
+                            "frames %d to %d are not within the job's frames %d to %d", first, last, c->first,
+                            c->last);
+    c->first = first;
+    c->last = last;
+    c->part = 1;
     return FW_OK;
 }
 
@@ -399,7 +420,7 @@ static fw_err open_soundtrack(render_ctx *c, fw_error *err)
     int skipped = 0;
     fw_err rc;
 
-    if (c->job->settings.type != FW_OUTPUT_VIDEO || !c->codec->audio_encoder || c->req->part)
+    if (c->job->settings.type != FW_OUTPUT_VIDEO || !c->codec->audio_encoder || c->part)
         return FW_OK; /* a part's sound is added over the whole when the parts are joined */
     if ((rc = fw_lottie_sounds(c->doc, &found, &count, &skipped, err)))
         return rc;
@@ -593,14 +614,9 @@ fw_err fw_render_job(const fw_render_request *req, fw_render_result *result, fw_
         report(&c, "prerender", 5, 1);
         rc = stage_prerender(&c, err);
     }
-    if (rc == FW_OK && req->plan_only) {
-        result->first_frame = c.first;
-        result->last_frame = c.last;
-        if (c.codec) {
-            frame_rate(&c, &result->fps_num, &result->fps_den);
-            result->splittable = c.job->settings.type == FW_OUTPUT_VIDEO && strcmp(c.codec->encoder, "libx264") == 0 &&
-                                 c.codec->muxer && strcmp(c.codec->muxer, "mp4") == 0;
-        }
+    if (rc == FW_OK)
+        rc = choose_part(&c, err);
+    if (rc == FW_OK && result->split == FW_RENDER_NOTHING) {
         stage_cleanup(&c);
         return FW_OK;
     }

@@ -24,6 +24,23 @@
  * job's overall progress, 0 to 100. */
 typedef void (*fw_progress_fn)(void *user, const char *stage, double percent);
 
+/* What a split render's planner learns once the job's frames are known. */
+typedef struct fw_render_plan {
+    int first_frame, last_frame; /* the job's frame range, inclusive */
+    int fps_num, fps_den;        /* its frame rate */
+    int splittable;              /* H.264 in MP4: parts can be joined by stream copy */
+} fw_render_plan;
+
+typedef enum fw_render_split {
+    FW_RENDER_WHOLE = 0, /* render every frame, as without a planner */
+    FW_RENDER_PART,      /* render only *part_first to *part_last: a segment */
+    FW_RENDER_NOTHING,   /* stop here: no output (nothing left to draw now) */
+} fw_render_split;
+
+/* Called once, after prerender, on the rendering thread. */
+typedef fw_err (*fw_render_planner)(void *user, const fw_render_plan *plan, fw_render_split *split, int *part_first,
+                                    int *part_last, fw_error *err);
+
 typedef struct fw_render_request {
     const fw_job_spec *job;
     const char *job_dir;          /* relative paths in the job resolve here; NULL: current folder */
@@ -44,15 +61,16 @@ typedef struct fw_render_request {
     int max_clip_side;
     uint64_t max_media_bytes;
 
-    /* A split render (worker.c), in three kinds of call:
-     * - plan_only: everything up to the first frame, then stop with the
-     *   job's frame range, rate and whether it can be split in the result
-     *   (no output);
-     * - part: only frames part_first..part_last of the job's range, without
-     *   sound, encoded exactly as the whole would be: a segment;
+    /* A split render (worker.c):
+     * - planner (may be NULL): told the job's frames, it chooses to render
+     *   them whole, a part of them, or nothing;
+     * - part: only frames part_first..part_last of the job's range. A part
+     *   (this or the planner's) has no sound and is encoded exactly as the
+     *   whole would be: a segment;
      * - segments: no frame drawn; the rendered parts, in order, joined by
      *   stream copy with the job's sound encoded once over the whole range. */
-    int plan_only;
+    fw_render_planner planner;
+    void *planner_user;
     int part, part_first, part_last;
     const char *const *segments;
     size_t segment_count;
@@ -69,10 +87,7 @@ typedef struct fw_render_result {
      * syntheticItalic}]; caller frees (fw_render_result_clear). */
     json_t *font_substitutes;
     double render_seconds;        /* prerender to postrender, wall clock */
-    /* plan_only: */
-    int first_frame, last_frame;  /* the job's frame range, inclusive */
-    int fps_num, fps_den;         /* its frame rate */
-    int splittable;               /* H.264 in MP4: parts can be joined by stream copy */
+    fw_render_split split;        /* what the planner chose (WHOLE without one) */
 } fw_render_result;
 
 fw_err fw_render_job(const fw_render_request *request, fw_render_result *result, fw_error *err);

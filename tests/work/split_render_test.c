@@ -151,10 +151,32 @@ static int keyframes(const char *name, char *is_key)
     return i;
 }
 
+/* A planner as a worker's: it notes the plan and asks for nothing, or for
+ * the part it was given. */
+typedef struct planned {
+    fw_render_plan plan;
+    int calls;
+    fw_render_split answer;
+    int first, last;
+} planned;
+
+static fw_err plan_it(void *user, const fw_render_plan *plan, fw_render_split *split, int *first, int *last,
+                      fw_error *err)
+{
+    planned *p = user;
+    p->plan = *plan;
+    p->calls++;
+    *split = p->answer;
+    *first = p->first;
+    *last = p->last;
+    return FW_OK;
+}
+
 static void test_parts_joined_are_the_whole(void)
 {
     char tone[PATH_MAX];
-    fw_render_request plan = {.plan_only = 1}, whole = {0};
+    planned noted = {.answer = FW_RENDER_NOTHING};
+    fw_render_request plan = {.planner = plan_it, .planner_user = &noted}, whole = {0};
     fw_render_result res;
     fw_error err = {0};
 
@@ -162,13 +184,15 @@ static void test_parts_joined_are_the_whole(void)
     FW_REQUIRE(write_tone_wav(tone, 48000, 2, 12.0, 12.0, 440, 0.5) == 0);
     FW_REQUIRE(write_template("moving.json") == 0);
 
-    /* The plan: the job's range and rate; H.264 in MP4 can be split; no output. */
+    /* The plan: the job's range and rate; H.264 in MP4 can be split; nothing asked, no output. */
     FW_REQUIRE(run(&plan, "plan.mp4", &res, &err) == FW_OK);
-    FW_CHECK_INT(res.first_frame, 0);
-    FW_CHECK_INT(res.last_frame, FRAMES - 1);
-    FW_CHECK_INT(res.fps_num, 30);
-    FW_CHECK_INT(res.fps_den, 1);
-    FW_CHECK_INT(res.splittable, 1);
+    FW_CHECK_INT(noted.calls, 1);
+    FW_CHECK_INT(res.split, FW_RENDER_NOTHING);
+    FW_CHECK_INT(noted.plan.first_frame, 0);
+    FW_CHECK_INT(noted.plan.last_frame, FRAMES - 1);
+    FW_CHECK_INT(noted.plan.fps_num, 30);
+    FW_CHECK_INT(noted.plan.fps_den, 1);
+    FW_CHECK_INT(noted.plan.splittable, 1);
     char path[PATH_MAX];
     in_dir(path, sizeof(path), "plan.mp4");
     FW_CHECK_MSG(access(path, F_OK) != 0, "a plan writes no output");
@@ -177,16 +201,22 @@ static void test_parts_joined_are_the_whole(void)
     FW_REQUIRE(run(&whole, "whole.mp4", &res, &err) == FW_OK);
     fw_render_result_clear(&res);
 
-    /* Parts of two keyframe intervals, the last one shorter. */
+    /* Parts of two keyframe intervals, the last one shorter: the first as
+     * the planner's choice (as a worker renders its first chunk), the others
+     * asked for. */
     int chunk = 2 * fw_encoder_keyframe_interval(30, 1), parts = 0;
     char names[8][32];
     const char *segments[8];
     for (int first = 0; first < FRAMES; first += chunk, parts++) {
-        fw_render_request part = {.part = 1, .part_first = first,
-                                  .part_last = first + chunk - 1 < FRAMES - 1 ? first + chunk - 1 : FRAMES - 1};
+        int last = first + chunk - 1 < FRAMES - 1 ? first + chunk - 1 : FRAMES - 1;
+        planned choose = {.answer = FW_RENDER_PART, .first = first, .last = last};
+        fw_render_request part = {.part = 1, .part_first = first, .part_last = last};
+        if (first == 0)
+            part = (fw_render_request){.planner = plan_it, .planner_user = &choose};
         snprintf(names[parts], sizeof(names[parts]), "part%d.mp4", parts);
         FW_REQUIRE(run(&part, names[parts], &res, &err) == FW_OK);
-        FW_CHECK_INT(res.frames, part.part_last - part.part_first + 1);
+        FW_CHECK_INT(res.frames, last - first + 1);
+        FW_CHECK_INT(res.split, FW_RENDER_PART);
         fw_render_result_clear(&res);
         in_dir(path, sizeof(path), names[parts]);
         char codec[32] = "";
