@@ -59,6 +59,14 @@ json_t *fw_service_job_json(const fw_job_row *row, json_t *children)
         json_object_set_new(stats, "renderDuration", json_real(row->render_duration));
     if (row->error)
         json_object_set_new(stats, "error", json_string(row->error));
+    if (row->chunks > 0)
+        json_object_set_new(stats, "chunks", json_integer(row->chunks));
+    if (row->workers_json) {
+        json_t *workers = json_loads(row->workers_json, 0, NULL);
+        if (json_is_array(workers) && json_array_size(workers))
+            json_object_set(stats, "workers", workers);
+        json_decref(workers);
+    }
     json_object_set_new(job, "stats", stats);
     if (row->output_url)
         json_object_set_new(job, "outputUrl", json_string(row->output_url));

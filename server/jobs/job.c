@@ -22,7 +22,7 @@ static const char *const asset_types[] = {"text",   "data",   "image",    "video
 
 static const char *const job_keys[] = {"template", "preview", "fonts", "assets", "settings", "upload", "webhook", NULL};
 static const char *const template_keys[] = {"id", "src", "composition", "version", NULL};
-static const char *const settings_keys[] = {"type", "frames", "quality", "codec", "engine", NULL};
+static const char *const settings_keys[] = {"type", "frames", "quality", "codec", "engine", "chunks", NULL};
 static const char *const upload_keys[] = {"provider", "prefix", "outputUrl", "params", NULL};
 static const char *const upload_param_keys[] = {"endpoint", "region", "bucket", "acl", "accessKeyId",
                                                 "accessKeySecret", NULL};
@@ -264,7 +264,7 @@ static fw_err parse_settings(const json_t *settings, bool preview, const char *p
     static const char *const qualities[] = {"draft", "full", NULL};
     char field[FW_ERROR_FIELD_MAX], sub[FW_ERROR_FIELD_MAX];
     const char *type = NULL, *quality = NULL, *codec = NULL, *engine = NULL;
-    json_t *frames;
+    json_t *frames, *chunks;
     fw_err rc;
 
     memset(s, 0, sizeof(*s));
@@ -306,6 +306,14 @@ static fw_err parse_settings(const json_t *settings, bool preview, const char *p
     if (frames && !json_is_null(frames) &&
         (rc = parse_frames(frames, s, join_path(sub, sizeof(sub), field, "frames"), err)))
         return rc;
+    chunks = json_object_get(settings, "chunks");
+    if (chunks && !json_is_null(chunks)) {
+        if (!json_is_integer(chunks) || json_integer_value(chunks) < 0 ||
+            json_integer_value(chunks) > FW_JOB_MAX_CHUNKS)
+            return fw_error_set(err, FW_ERR_INVALID, join_path(sub, sizeof(sub), field, "chunks"),
+                                "must be a whole number from 0 (the farm's choice) to %d", FW_JOB_MAX_CHUNKS);
+        s->chunks = (int)json_integer_value(chunks);
+    }
     return FW_OK;
 }
 

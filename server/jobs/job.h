@@ -30,7 +30,10 @@ typedef struct fw_render_settings {
     bool draft;         /* quality "draft" */
     bool preview;       /* fast low-resolution render */
     char engine[32];    /* "" for the default engine */
+    int chunks;         /* parts of a split render: 0 the farm's choice, 1 whole, N about N */
 } fw_render_settings;
+
+#define FW_JOB_MAX_CHUNKS 1000
 
 typedef struct fw_job_spec {
     json_t *root;              /* the whole job document, owned */

@@ -62,6 +62,11 @@ static void test_settings_frames_range_quality_codec_and_preview(void)
                      &err) == FW_OK);
     FW_CHECK_INT(job->settings.frame_start, 7);
     FW_CHECK_INT(job->settings.frame_end, 7);
+    FW_CHECK_INT(job->settings.chunks, 0);
+    fw_job_spec_free(&job);
+
+    FW_REQUIRE(parse("{\"template\":{\"src\":\"t.json\"},\"settings\":{\"chunks\":12}}", &job, &err) == FW_OK);
+    FW_CHECK_INT(job->settings.chunks, 12);
     fw_job_spec_free(&job);
 }
 
@@ -103,6 +108,9 @@ static void test_every_mistake_names_its_field(void)
     CHECK_REFUSED("{\"template\":{\"id\":\"x\"},\"settings\":{\"frames\":[20,10]}}", "settings.frames", "start <= end");
     CHECK_REFUSED("{\"template\":{\"id\":\"x\"},\"settings\":{\"frames\":-3}}", "settings.frames", "out of range");
     CHECK_REFUSED("{\"template\":{\"id\":\"x\"},\"settings\":{\"fps\":30}}", "", "unknown field 'fps'");
+    CHECK_REFUSED("{\"template\":{\"id\":\"x\"},\"settings\":{\"chunks\":-1}}", "settings.chunks", "whole number");
+    CHECK_REFUSED("{\"template\":{\"id\":\"x\"},\"settings\":{\"chunks\":1001}}", "settings.chunks", "to 1000");
+    CHECK_REFUSED("{\"template\":{\"id\":\"x\"},\"settings\":{\"chunks\":2.5}}", "settings.chunks", "whole number");
     CHECK_REFUSED("{\"template\":{\"id\":\"x\"},\"fonts\":[\"a.ttf\",3]}", "fonts[1]", "font file name");
     CHECK_REFUSED("{\"template\":{\"id\":\"x\"},\"webhook\":{\"url\":\"ftp://x\"}}", "webhook.url", "http(s)");
     CHECK_REFUSED("{\"template\":{\"id\":\"x\"},\"webhook\":{\"url\":\"https://x\",\"method\":\"PATCH\"}}",
