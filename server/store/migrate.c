@@ -173,6 +173,32 @@ static const char *const common_migrations[] = {
      "  created_at BIGINT NOT NULL,"
      "  PRIMARY KEY (team_id, idem_key));"
      "CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);"),
+
+    /* 7: chunks of a split render: frame ranges of a job that any worker may
+     * claim while the job renders, each leased like a job. Claims look for
+     * the queued chunks of one job in order (chunks_queued), the reaper for
+     * rendering chunks whose lease ran out (chunks_lease). The job notes how
+     * it was rendered: its chunks and the workers that drew them. */
+    ("CREATE TABLE chunks ("
+     "  job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+     "  idx INTEGER NOT NULL,"
+     "  first_frame INTEGER NOT NULL,"
+     "  last_frame INTEGER NOT NULL,"
+     "  status TEXT NOT NULL,"
+     "  worker TEXT NOT NULL DEFAULT '',"
+     "  lease_until BIGINT NOT NULL DEFAULT 0,"
+     "  attempts INTEGER NOT NULL DEFAULT 0,"
+     "  progress DOUBLE PRECISION NOT NULL DEFAULT 0,"
+     "  segment_key TEXT NOT NULL DEFAULT '',"
+     "  render_seconds DOUBLE PRECISION NOT NULL DEFAULT 0,"
+     "  error TEXT,"
+     "  created_at BIGINT NOT NULL,"
+     "  updated_at BIGINT NOT NULL,"
+     "  PRIMARY KEY (job_id, idx));"
+     "CREATE INDEX chunks_queued ON chunks(job_id, idx) WHERE status = 'queued';"
+     "CREATE INDEX chunks_lease ON chunks(lease_until) WHERE status = 'rendering';"
+     "ALTER TABLE jobs ADD COLUMN chunks INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE jobs ADD COLUMN workers_json TEXT;"),
 };
 
 #define COMMON_COUNT ((int)(sizeof(common_migrations) / sizeof(common_migrations[0])))

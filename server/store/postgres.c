@@ -332,6 +332,11 @@ static const char *const postgres_migrations[] = {
     NULL,
     /* 6: nothing of PostgreSQL's own. */
     NULL,
+    /* 7: chunks notify like jobs, so that idle workers waiting on LISTEN wake
+     * when chunks are planned or handed back. A row trigger, not a statement
+     * one: a claim that found nothing changes no row and wakes nobody. */
+    "CREATE TRIGGER chunks_notify AFTER INSERT OR UPDATE OR DELETE ON chunks"
+    "  FOR EACH ROW EXECUTE FUNCTION fw_jobs_notify();",
 };
 
 static const fw_store_ops postgres_ops = {

@@ -314,6 +314,8 @@ static const char *const sqlite_migrations[] = {
     NULL,
     /* 6: nothing of SQLite's own. */
     NULL,
+    /* 7: nothing of SQLite's own. */
+    NULL,
 };
 
 static const fw_store_ops sqlite_ops = {

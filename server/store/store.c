@@ -142,6 +142,7 @@ void fw_job_row_clear(fw_job_row *row)
     free(row->missing_fonts_json);
     free(row->output_url);
     free(row->webhook_json);
+    free(row->workers_json);
     memset(row, 0, sizeof(*row));
 }
 
