@@ -740,6 +740,33 @@ fw_err fw_store_job_complete(fw_store *s, const char *id, const char *worker, do
     return fw_sql_end(s, rc, err);
 }
 
+fw_err fw_store_job_note_render(fw_store *s, const char *id, const char *worker, int chunks,
+                                const char *workers_json, fw_error *err)
+{
+    json_t *workers = workers_json ? json_loads(workers_json, 0, NULL) : NULL;
+    int64_t changed = 0;
+    int is_array = json_is_array(workers);
+    fw_err rc;
+
+    json_decref(workers);
+    if (chunks < 0)
+        return fw_error_set(err, FW_ERR_INVALID, "chunks", "a render has 0 chunks or more, not %d", chunks);
+    if (workers_json && !is_array)
+        return fw_error_set(err, FW_ERR_INVALID, "workers_json", "the workers are a JSON array of names");
+    rc = s->ops->begin(s, FW_TX_WRITE, err);
+    if (rc != FW_OK)
+        return rc;
+    rc = fw_sql_exec(s,
+                     "UPDATE jobs SET chunks = $3, workers_json = $4, updated_at = $5, version = fw_next_version() "
+                     "WHERE id = $1 AND worker = $2 AND status = 'render:dorender'",
+                     FW_SQL_ARGS(FW_SQL_T(id), FW_SQL_T(worker), FW_SQL_I(chunks), FW_SQL_T(workers_json),
+                                 FW_SQL_I(fw_store_now())),
+                     &changed, err);
+    if (rc == FW_OK && changed == 0)
+        rc = not_held(s, id, worker, NULL, err);
+    return fw_sql_end(s, rc, err);
+}
+
 /* Requeue while attempts remain, else fail: shared by release and reap. */
 #define REQUEUE_OR_FAIL                                                                                          \
     "status = CASE WHEN attempts < $2 THEN 'queued' ELSE 'error' END, "                                          \

@@ -338,8 +338,8 @@ typedef struct fw_chunk_row {
     int index;                /* 0, 1, ... in frame order */
     int first_frame, last_frame; /* composition frame numbers, inclusive */
     char status[16];          /* FW_CHUNK_* */
-    char worker[64];          /* who holds the lease; "" when nobody */
-    int64_t lease_until;
+    char worker[64];          /* who holds the lease, or who rendered a finished chunk; "" when nobody */
+    int64_t lease_until;      /* 0 when not rendering */
     int attempts;             /* claims so far */
     double progress;          /* 0..100 of this chunk */
     char segment_key[256];    /* storage key of the finished chunk's segment; "" before */
@@ -350,10 +350,12 @@ typedef struct fw_chunk_row {
 
 void fw_chunk_rows_free(fw_chunk_row **rows, size_t count);
 
-/* Plan the job's chunks, ranges[i] = {first_frame, last_frame}, only by the
- * worker holding the job (else FW_ERR_FAILED_PRECONDITION). A job that has
- * chunks already keeps them (a coordinator that took over): *planned is how
- * many it has, which the caller then reads with fw_store_chunks_get. */
+/* Plan the job's chunks, ranges[i] = {first_frame, last_frame} in ascending
+ * order without overlaps (else FW_ERR_INVALID), only by the worker holding
+ * the job (else FW_ERR_FAILED_PRECONDITION; FW_ERR_NOT_FOUND without the
+ * job). A job that has chunks already keeps them (a coordinator that took
+ * over): *planned is how many it has, which the caller then reads with
+ * fw_store_chunks_get. */
 fw_err fw_store_chunks_plan(fw_store *s, const char *job_id, const char *worker, const int (*ranges)[2], int count,
                             int *planned, fw_error *err);
 
@@ -371,14 +373,16 @@ fw_err fw_store_chunk_heartbeat(fw_store *s, const char *job_id, int index, cons
                                 double progress, char job_status[24], fw_error *err);
 
 /* The chunk's segment is in storage: finished, progress 100, its key and
- * render time kept. Only by its holder while the job is being rendered
- * (FW_ERR_FAILED_PRECONDITION otherwise: the segment is not wanted). */
+ * render time kept, and the worker's name (who rendered it). Only by its
+ * holder while the job is being rendered (FW_ERR_FAILED_PRECONDITION
+ * otherwise: the segment is not wanted; FW_ERR_NOT_FOUND without the row). */
 fw_err fw_store_chunk_finish(fw_store *s, const char *job_id, int index, const char *worker,
                              const char *segment_key, double render_seconds, fw_error *err);
 
 /* Hand a chunk back unfinished, only by its holder: queued again while
- * attempts < max_attempts, otherwise error with the text. counts == 0 (a
- * worker stopping) does not count the attempt. */
+ * attempts < max_attempts, otherwise error with the text (NULL: a text of
+ * the store's). counts == 0 (a worker stopping) does not count the attempt:
+ * it is taken back from attempts. */
 fw_err fw_store_chunk_release(fw_store *s, const char *job_id, int index, const char *worker, const char *error,
                               int max_attempts, int counts, fw_error *err);
 
@@ -389,12 +393,14 @@ fw_err fw_store_chunks_get(fw_store *s, const char *job_id, fw_chunk_row **rows,
 fw_err fw_store_chunks_delete(fw_store *s, const char *job_id, fw_error *err);
 
 /* Chunks whose lease ran out before now: queued again while attempts <
- * max_attempts, otherwise error ("the worker stopped answering"). */
+ * max_attempts, otherwise error ("the worker stopped answering"). *requeued
+ * and *failed count them (either may be NULL). */
 fw_err fw_store_chunk_reap(fw_store *s, int64_t now, int max_attempts, int *requeued, int *failed, fw_error *err);
 
 /* How the job was rendered, only by the worker holding it, before it
  * completes it: chunks (0 when not split) and the workers as a JSON array
- * of names. Read back in fw_job_row's chunks and workers_json. */
+ * of names (else FW_ERR_INVALID). Read back in fw_job_row's chunks and
+ * workers_json. A change of the job: it takes a version. */
 fw_err fw_store_job_note_render(fw_store *s, const char *id, const char *worker, int chunks,
                                 const char *workers_json, fw_error *err);
 
