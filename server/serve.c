@@ -296,6 +296,16 @@ static void *reap(void *arg)
         if (requeued || failed)
             fw_log(FW_LOG_INFO, "reaper", "jobs of workers that stopped answering: %d queued again, %d failed",
                    requeued, failed);
+        /* Chunks are leased like jobs, and held back in the same quiet periods. */
+        requeued = failed = 0;
+        if (store && rc == FW_OK && fw_store_now() >= quiet_until &&
+            (rc = fw_store_chunk_reap(store, fw_store_now(), r->max_attempts, &requeued, &failed, &err)) != FW_OK)
+            fw_log(FW_LOG_WARN, "reaper", "%s", err.message);
+        if (rc == FW_ERR_UNAVAILABLE)
+            quiet_until = fw_store_now() + r->lease_ms;
+        if (requeued || failed)
+            fw_log(FW_LOG_INFO, "reaper", "chunks of workers that stopped answering: %d queued again, %d failed",
+                   requeued, failed);
         /* Idempotency keys live a day; forgotten once a minute. */
         if (store && rc == FW_OK && fw_store_now() >= next_expiry) {
             next_expiry = fw_store_now() + 60 * 1000;
