@@ -8,6 +8,7 @@
  */
 #include <libpq-fe.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1298,6 +1299,637 @@ static void a_change_on_one_connection_wakes_the_other(void)
     fw_store_close(&writer);
 }
 
+/* ---- chunks of a split render ---------------------------------------------------------------- */
+
+/* Run SQL on the case's database from a connection of the test's own (the
+ * store has no call for what the case needs: a schema taken back, a job
+ * deleted). 1 when every statement ran. */
+static int raw_sql(const char *sql)
+{
+    int ok = 0;
+    if (!g_pg) {
+        sqlite3 *db;
+        char *msg = NULL;
+        if (sqlite3_open(g_url, &db) == SQLITE_OK &&
+            sqlite3_exec(db, "PRAGMA foreign_keys = ON;", NULL, NULL, NULL) == SQLITE_OK)
+            ok = sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK;
+        if (!ok)
+            fprintf(stderr, "  %s: %s\n", sql, msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        sqlite3_close(db);
+    } else {
+        PGconn *c = PQconnectdb(g_url);
+        PGresult *r = PQexec(c, sql);
+        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok)
+            fprintf(stderr, "  %s: %s", sql, PQerrorMessage(c));
+        PQclear(r);
+        PQfinish(c);
+    }
+    return ok;
+}
+
+/* A job of team acme created at `created`, claimed by worker (its
+ * coordinator), into *job. */
+static int rendering_job(fw_store *s, const char *team, int64_t created, const char *worker, fw_job_row *job)
+{
+    fw_job_row got;
+    fw_error err;
+    job_at(job, team, created);
+    if (insert_one(s, job) != FW_OK || fw_store_job_claim(s, worker, 60000, &got, &err) != FW_OK)
+        return 0;
+    int mine = strcmp(got.id, job->id) == 0;
+    fw_job_row_clear(&got);
+    return mine;
+}
+
+/* Chunks of count frames each, count of them, from frame 0. */
+static const int (*frame_ranges(int count, int frames))[2]
+{
+    static int ranges[256][2];
+    for (int i = 0; i < count && i < 256; i++) {
+        ranges[i][0] = i * frames;
+        ranges[i][1] = i * frames + frames - 1;
+    }
+    return (const int(*)[2])ranges;
+}
+
+static fw_chunk_row chunk_of(fw_store *s, const char *job_id, int index)
+{
+    fw_chunk_row *rows = NULL, out;
+    size_t count = 0;
+    fw_error err;
+    memset(&out, 0, sizeof(out));
+    snprintf(out.status, sizeof(out.status), "(missing)");
+    if (fw_store_chunks_get(s, job_id, &rows, &count, &err) == FW_OK && (size_t)index < count) {
+        out = rows[index];
+        rows[index].error = NULL; /* the copy owns it now */
+    }
+    fw_chunk_rows_free(&rows, count);
+    return out;
+}
+
+static void chunks_are_planned_only_by_the_jobs_holder_and_only_once(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE];
+    fw_job_row job, waiting;
+    fw_chunk_row *rows = NULL;
+    size_t count = 0;
+    int planned = -1;
+    fw_error err;
+    static const int backwards[2][2] = {{10, 19}, {0, 9}}, inside_out[1][2] = {{9, 0}};
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    FW_REQUIRE(rendering_job(s, acme, fw_store_now() - 1000, "coordinator", &job));
+    job_at(&waiting, acme, fw_store_now());
+    FW_REQUIRE(insert_one(s, &waiting) == FW_OK);
+    int64_t before = version_now(s);
+
+    FW_CHECK_INT(fw_store_chunks_plan(s, job.id, "someone-else", frame_ranges(3, 10), 3, &planned, &err),
+                 FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_CONTAINS(err.message, "someone-else");
+    FW_CHECK_INT(fw_store_chunks_plan(s, waiting.id, "coordinator", frame_ranges(3, 10), 3, &planned, &err),
+                 FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_INT(fw_store_chunks_plan(s, "01NOSUCHJOB000000000000000", "coordinator", frame_ranges(3, 10), 3,
+                                      &planned, &err),
+                 FW_ERR_NOT_FOUND);
+    FW_CHECK_INT(fw_store_chunks_plan(s, job.id, "coordinator", backwards, 2, &planned, &err), FW_ERR_INVALID);
+    FW_CHECK_INT(fw_store_chunks_plan(s, job.id, "coordinator", inside_out, 1, &planned, &err), FW_ERR_INVALID);
+    FW_CHECK_INT(fw_store_chunks_plan(s, job.id, "coordinator", frame_ranges(3, 10), 0, &planned, &err),
+                 FW_ERR_INVALID);
+    FW_CHECK_INT(fw_store_chunks_get(s, job.id, &rows, &count, &err), FW_OK);
+    FW_CHECK_INT(count, 0);
+    fw_chunk_rows_free(&rows, count);
+
+    FW_CHECK_INT(fw_store_chunks_plan(s, job.id, "coordinator", frame_ranges(3, 10), 3, &planned, &err), FW_OK);
+    FW_CHECK_INT(planned, 3);
+    /* A coordinator that took over plans again and keeps what was planned. */
+    FW_CHECK_INT(fw_store_chunks_plan(s, job.id, "coordinator", frame_ranges(5, 6), 5, &planned, &err), FW_OK);
+    FW_CHECK_INT(planned, 3);
+    FW_CHECK_INT(fw_store_chunks_get(s, job.id, &rows, &count, &err), FW_OK);
+    FW_REQUIRE(count == 3);
+    for (int i = 0; i < 3; i++) {
+        FW_CHECK_STR(rows[i].job_id, job.id);
+        FW_CHECK_INT(rows[i].index, i);
+        FW_CHECK_INT(rows[i].first_frame, i * 10);
+        FW_CHECK_INT(rows[i].last_frame, i * 10 + 9);
+        FW_CHECK_STR(rows[i].status, FW_CHUNK_QUEUED);
+        FW_CHECK_STR(rows[i].worker, "");
+        FW_CHECK_INT(rows[i].attempts, 0);
+        FW_CHECK_INT(rows[i].lease_until, 0);
+        FW_CHECK_STR(rows[i].segment_key, "");
+        FW_CHECK(rows[i].error == NULL);
+        FW_CHECK(rows[i].created_at > 0 && rows[i].updated_at == rows[i].created_at);
+    }
+    fw_chunk_rows_free(&rows, count);
+    FW_CHECK(rows == NULL);
+    /* Chunks are not job changes: the watch feed does not see them. */
+    FW_CHECK_INT(version_now(s), before);
+
+    /* More chunks than one INSERT holds. */
+    fw_job_row big;
+    FW_REQUIRE(rendering_job(s, acme, fw_store_now() - 5000, "coordinator", &big)); /* older than the one waiting */
+    FW_CHECK_INT(fw_store_chunks_plan(s, big.id, "coordinator", frame_ranges(250, 2), 250, &planned, &err), FW_OK);
+    FW_CHECK_INT(planned, 250);
+    fw_chunk_row last = chunk_of(s, big.id, 249);
+    FW_CHECK_INT(last.first_frame, 498);
+    FW_CHECK_INT(last.last_frame, 499);
+    free(last.error);
+    fw_store_close(&s);
+}
+
+static void chunks_are_claimed_in_order_and_only_while_their_job_renders(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE];
+    fw_job_row older, newer, requeued;
+    fw_chunk_row got;
+    int planned = 0;
+    int64_t base = fw_store_now() - 100000;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    FW_REQUIRE(rendering_job(s, acme, base, "c1", &older));
+    FW_REQUIRE(rendering_job(s, acme, base + 10, "c2", &newer));
+    FW_REQUIRE(rendering_job(s, acme, base + 5, "c3", &requeued));
+    FW_REQUIRE(fw_store_chunks_plan(s, newer.id, "c2", frame_ranges(2, 10), 2, &planned, &err) == FW_OK);
+    FW_REQUIRE(fw_store_chunks_plan(s, older.id, "c1", frame_ranges(2, 10), 2, &planned, &err) == FW_OK);
+    FW_REQUIRE(fw_store_chunks_plan(s, requeued.id, "c3", frame_ranges(2, 10), 2, &planned, &err) == FW_OK);
+    /* Its coordinator gave the job back: it keeps its chunks, which wait. */
+    FW_REQUIRE(fw_store_job_release(s, requeued.id, "c3", NULL, 3, &err) == FW_OK);
+    int64_t before = version_now(s);
+
+    /* Of one job, lowest index first. */
+    FW_CHECK_INT(fw_store_chunk_claim(s, "w1", 30000, newer.id, &got, &err), FW_OK);
+    FW_CHECK_STR(got.job_id, newer.id);
+    FW_CHECK_INT(got.index, 0);
+    FW_CHECK_STR(got.status, FW_CHUNK_RENDERING);
+    FW_CHECK_STR(got.worker, "w1");
+    FW_CHECK_INT(got.attempts, 1);
+    FW_CHECK(got.lease_until >= fw_store_now() + 25000 && got.lease_until <= fw_store_now() + 30000);
+    FW_CHECK_INT(fw_store_chunk_claim(s, "w1", 30000, requeued.id, &got, &err), FW_ERR_NOT_FOUND);
+    FW_CHECK_INT(fw_store_chunk_claim(s, "w1", 0, NULL, &got, &err), FW_ERR_INVALID);
+    FW_CHECK_INT(fw_store_chunk_claim(s, "", 1000, NULL, &got, &err), FW_ERR_INVALID);
+
+    /* Of any job: the oldest job's first. */
+    static const char *const expect[][2] = {{"older", "0"}, {"older", "1"}, {"newer", "1"}};
+    for (int i = 0; i < 3; i++) {
+        FW_CHECK_INT(fw_store_chunk_claim(s, "w2", 30000, NULL, &got, &err), FW_OK);
+        FW_CHECK_STR(got.job_id, strcmp(expect[i][0], "older") == 0 ? older.id : newer.id);
+        FW_CHECK_INT(got.index, atoi(expect[i][1]));
+        FW_CHECK_STR(got.worker, "w2");
+    }
+    FW_CHECK_INT(fw_store_chunk_claim(s, "w2", 30000, NULL, &got, &err), FW_ERR_NOT_FOUND);
+    FW_CHECK_INT(fw_store_chunk_claim(s, "w2", 30000, newer.id, &got, &err), FW_ERR_NOT_FOUND);
+    FW_CHECK_STR(chunk_of(s, requeued.id, 0).status, FW_CHUNK_QUEUED);
+    FW_CHECK_INT(version_now(s), before);
+
+    /* Its next coordinator carries on with them. */
+    fw_job_row again;
+    FW_REQUIRE(fw_store_job_claim(s, "c4", 60000, &again, &err) == FW_OK);
+    FW_CHECK_STR(again.id, requeued.id);
+    fw_job_row_clear(&again);
+    FW_CHECK_INT(fw_store_chunks_plan(s, requeued.id, "c4", frame_ranges(4, 5), 4, &planned, &err), FW_OK);
+    FW_CHECK_INT(planned, 2);
+    FW_CHECK_INT(fw_store_chunk_claim(s, "w3", 30000, NULL, &got, &err), FW_OK);
+    FW_CHECK_STR(got.job_id, requeued.id);
+    FW_CHECK_INT(got.index, 0);
+    fw_store_close(&s);
+}
+
+#define CHUNK_CLAIMERS 2
+#define CHUNKS_RACED 200
+
+typedef struct chunk_claimer {
+    const char *job_id; /* NULL: claims of any job */
+    char worker[32];
+    int claimed[CHUNKS_RACED];
+    int total, last_rc;
+} chunk_claimer;
+
+static pthread_barrier_t g_claimers_ready; /* every claimer's store is open */
+
+static void *claim_chunks_until_none(void *arg)
+{
+    chunk_claimer *c = arg;
+    fw_store *s = open_store();
+    fw_chunk_row got;
+    fw_error err;
+    pthread_barrier_wait(&g_claimers_ready);
+    if (!s) {
+        c->last_rc = -1;
+        return NULL;
+    }
+    while ((c->last_rc = fw_store_chunk_claim(s, c->worker, 60000, c->job_id, &got, &err)) == FW_OK) {
+        if (got.index >= 0 && got.index < CHUNKS_RACED)
+            c->claimed[got.index]++;
+        c->total++;
+    }
+    if (c->last_rc != FW_ERR_NOT_FOUND)
+        fprintf(stderr, "  %s: %s\n", c->worker, err.message);
+    fw_store_close(&s);
+    return NULL;
+}
+
+static void two_claimers_never_get_the_same_chunk(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE];
+    static chunk_claimer claimers[CHUNK_CLAIMERS];
+    pthread_t threads[CHUNK_CLAIMERS];
+    fw_job_row job;
+    int planned = 0, once = 0, total = 0;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    FW_REQUIRE(rendering_job(s, acme, fw_store_now(), "coordinator", &job));
+    FW_REQUIRE(fw_store_chunks_plan(s, job.id, "coordinator", frame_ranges(CHUNKS_RACED, 3), CHUNKS_RACED, &planned,
+                                    &err) == FW_OK);
+    for (int k = 0; k < CHUNK_CLAIMERS; k++) {
+        memset(&claimers[k], 0, sizeof(claimers[k]));
+        claimers[k].job_id = k == 0 ? job.id : NULL; /* the coordinator's own claims and a helper's */
+        snprintf(claimers[k].worker, sizeof(claimers[k].worker), "worker-%d", k);
+    }
+    pthread_barrier_init(&g_claimers_ready, NULL, CHUNK_CLAIMERS);
+    for (int k = 0; k < CHUNK_CLAIMERS; k++)
+        FW_REQUIRE(pthread_create(&threads[k], NULL, claim_chunks_until_none, &claimers[k]) == 0);
+    for (int k = 0; k < CHUNK_CLAIMERS; k++)
+        pthread_join(threads[k], NULL);
+    pthread_barrier_destroy(&g_claimers_ready);
+    for (int k = 0; k < CHUNK_CLAIMERS; k++) {
+        FW_CHECK_INT(claimers[k].last_rc, FW_ERR_NOT_FOUND);
+        total += claimers[k].total;
+    }
+    for (int i = 0; i < CHUNKS_RACED; i++)
+        once += claimers[0].claimed[i] + claimers[1].claimed[i] == 1;
+    FW_CHECK_INT(total, CHUNKS_RACED);
+    FW_CHECK_INT(once, CHUNKS_RACED);
+    fprintf(stderr, "  %d threads claimed %d chunks: %d and %d\n", CHUNK_CLAIMERS, total, claimers[0].total,
+            claimers[1].total);
+    fw_store_close(&s);
+}
+
+static void chunk_heartbeats_renew_only_the_holders_lease_and_tell_the_jobs_status(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE], job_status[24];
+    fw_job_row job, cancelled;
+    fw_chunk_row got, now;
+    int planned = 0;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    FW_REQUIRE(rendering_job(s, acme, fw_store_now(), "coordinator", &job));
+    FW_REQUIRE(fw_store_chunks_plan(s, job.id, "coordinator", frame_ranges(2, 10), 2, &planned, &err) == FW_OK);
+    FW_REQUIRE(fw_store_chunk_claim(s, "w1", 1000, job.id, &got, &err) == FW_OK);
+    int64_t before = version_now(s);
+
+    snprintf(job_status, sizeof(job_status), "?");
+    FW_CHECK_INT(fw_store_chunk_heartbeat(s, job.id, 0, "w1", 60000, 42.5, job_status, &err), FW_OK);
+    FW_CHECK_STR(job_status, FW_STATUS_RENDERING);
+    now = chunk_of(s, job.id, 0);
+    FW_CHECK_NEAR(now.progress, 42.5, 1e-9);
+    FW_CHECK(now.lease_until >= fw_store_now() + 55000);
+    FW_CHECK_INT(fw_store_chunk_heartbeat(s, job.id, 0, "w1", 60000, 250, NULL, &err), FW_OK);
+    FW_CHECK_NEAR(chunk_of(s, job.id, 0).progress, 100, 1e-9);
+    FW_CHECK_INT(version_now(s), before);
+
+    snprintf(job_status, sizeof(job_status), "?");
+    FW_CHECK_INT(fw_store_chunk_heartbeat(s, job.id, 0, "w2", 60000, 50, job_status, &err),
+                 FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_CONTAINS(err.message, "held by w1");
+    FW_CHECK_STR(job_status, FW_STATUS_RENDERING);
+    FW_CHECK_INT(fw_store_chunk_heartbeat(s, job.id, 1, "w1", 60000, 50, job_status, &err),
+                 FW_ERR_FAILED_PRECONDITION); /* queued: nobody's */
+    FW_CHECK_INT(fw_store_chunk_heartbeat(s, job.id, 7, "w1", 60000, 50, job_status, &err), FW_ERR_NOT_FOUND);
+    FW_CHECK_INT(fw_store_chunk_heartbeat(s, "01NOSUCHJOB000000000000000", 0, "w1", 60000, 50, job_status, &err),
+                 FW_ERR_NOT_FOUND);
+
+    /* Cancelled: the holder's heartbeat still lands and tells it to stop. */
+    FW_REQUIRE(fw_store_job_cancel(s, acme, job.id, &cancelled, &err) == FW_OK);
+    fw_job_row_clear(&cancelled);
+    FW_CHECK_INT(fw_store_chunk_heartbeat(s, job.id, 0, "w1", 60000, 60, job_status, &err), FW_OK);
+    FW_CHECK_STR(job_status, FW_STATUS_CANCELLED);
+    FW_CHECK_INT(fw_store_chunk_claim(s, "w2", 1000, job.id, &got, &err), FW_ERR_NOT_FOUND);
+    fw_store_close(&s);
+}
+
+static void chunks_are_finished_only_by_their_holder_while_the_job_renders(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE];
+    fw_job_row job;
+    fw_chunk_row got, done;
+    int planned = 0;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    FW_REQUIRE(rendering_job(s, acme, fw_store_now(), "coordinator", &job));
+    FW_REQUIRE(fw_store_chunks_plan(s, job.id, "coordinator", frame_ranges(2, 10), 2, &planned, &err) == FW_OK);
+    FW_REQUIRE(fw_store_chunk_claim(s, "w1", 60000, job.id, &got, &err) == FW_OK);
+    FW_REQUIRE(fw_store_chunk_claim(s, "w2", 60000, job.id, &got, &err) == FW_OK);
+    int64_t before = version_now(s);
+
+    FW_CHECK_INT(fw_store_chunk_finish(s, job.id, 0, "w2", "segments/0.mp4", 1.5, &err), FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_INT(fw_store_chunk_finish(s, job.id, 0, "w1", "", 1.5, &err), FW_ERR_INVALID);
+    FW_CHECK_INT(fw_store_chunk_finish(s, job.id, 9, "w1", "segments/9.mp4", 1.5, &err), FW_ERR_NOT_FOUND);
+    FW_CHECK_INT(fw_store_chunk_finish(s, job.id, 0, "w1", "segments/0.mp4", 1.5, &err), FW_OK);
+    done = chunk_of(s, job.id, 0);
+    FW_CHECK_STR(done.status, FW_CHUNK_FINISHED);
+    FW_CHECK_NEAR(done.progress, 100, 1e-9);
+    FW_CHECK_STR(done.segment_key, "segments/0.mp4");
+    FW_CHECK_NEAR(done.render_seconds, 1.5, 1e-9);
+    FW_CHECK_STR(done.worker, "w1"); /* who rendered it */
+    FW_CHECK_INT(done.lease_until, 0);
+    FW_CHECK_INT(fw_store_chunk_finish(s, job.id, 0, "w1", "segments/0.mp4", 1.5, &err), FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_INT(version_now(s), before);
+
+    /* The coordinator gave the job back: the other segment is not wanted. */
+    FW_REQUIRE(fw_store_job_release(s, job.id, "coordinator", NULL, 3, &err) == FW_OK);
+    FW_CHECK_INT(fw_store_chunk_finish(s, job.id, 1, "w2", "segments/1.mp4", 1.5, &err), FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_CONTAINS(err.message, "not wanted");
+    FW_CHECK_STR(chunk_of(s, job.id, 1).status, FW_CHUNK_RENDERING);
+    FW_CHECK_STR(chunk_of(s, job.id, 1).segment_key, "");
+    fw_store_close(&s);
+}
+
+static void chunk_releases_requeue_until_the_attempts_run_out(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE];
+    fw_job_row job;
+    fw_chunk_row got, now;
+    int planned = 0;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    FW_REQUIRE(rendering_job(s, acme, fw_store_now(), "coordinator", &job));
+    FW_REQUIRE(fw_store_chunks_plan(s, job.id, "coordinator", frame_ranges(1, 10), 1, &planned, &err) == FW_OK);
+
+    FW_REQUIRE(fw_store_chunk_claim(s, "w1", 60000, NULL, &got, &err) == FW_OK);
+    FW_CHECK_INT(fw_store_chunk_release(s, job.id, 0, "w2", NULL, 2, 1, &err), FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_INT(fw_store_chunk_release(s, job.id, 5, "w1", NULL, 2, 1, &err), FW_ERR_NOT_FOUND);
+    FW_CHECK_INT(fw_store_chunk_release(s, job.id, 0, "w1", "out of memory", 2, 1, &err), FW_OK);
+    now = chunk_of(s, job.id, 0);
+    FW_CHECK_STR(now.status, FW_CHUNK_QUEUED);
+    FW_CHECK_STR(now.worker, "");
+    FW_CHECK_INT(now.attempts, 1);
+    FW_CHECK_INT(now.lease_until, 0);
+    FW_CHECK(now.error == NULL);
+    FW_CHECK_INT(fw_store_chunk_release(s, job.id, 0, "w1", NULL, 2, 1, &err), FW_ERR_FAILED_PRECONDITION);
+
+    /* A worker stopping does not count its attempt. */
+    FW_REQUIRE(fw_store_chunk_claim(s, "w2", 60000, NULL, &got, &err) == FW_OK);
+    FW_CHECK_INT(got.attempts, 2);
+    FW_CHECK_INT(fw_store_chunk_release(s, job.id, 0, "w2", NULL, 2, 0, &err), FW_OK);
+    now = chunk_of(s, job.id, 0);
+    FW_CHECK_STR(now.status, FW_CHUNK_QUEUED);
+    FW_CHECK_INT(now.attempts, 1);
+
+    /* The second counted attempt was the last. */
+    FW_REQUIRE(fw_store_chunk_claim(s, "w3", 60000, NULL, &got, &err) == FW_OK);
+    FW_CHECK_INT(fw_store_chunk_release(s, job.id, 0, "w3", "the frame 4 would not draw", 2, 1, &err), FW_OK);
+    now = chunk_of(s, job.id, 0);
+    FW_CHECK_STR(now.status, FW_CHUNK_ERROR);
+    FW_CHECK_INT(now.attempts, 2);
+    FW_CHECK_STR(now.error, "the frame 4 would not draw");
+    free(now.error);
+    FW_CHECK_INT(fw_store_chunk_claim(s, "w4", 60000, NULL, &got, &err), FW_ERR_NOT_FOUND);
+    fw_store_close(&s);
+}
+
+static void chunk_reaping_requeues_expired_leases_and_fails_after_max_attempts(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE];
+    fw_job_row job;
+    fw_chunk_row got, now;
+    int planned = 0, requeued = -1, failed = -1;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    FW_REQUIRE(rendering_job(s, acme, fw_store_now(), "coordinator", &job));
+    FW_REQUIRE(fw_store_chunks_plan(s, job.id, "coordinator", frame_ranges(3, 10), 3, &planned, &err) == FW_OK);
+    FW_REQUIRE(fw_store_chunk_claim(s, "w1", 1000, NULL, &got, &err) == FW_OK);     /* 0: runs out */
+    FW_REQUIRE(fw_store_chunk_claim(s, "w2", 1000, NULL, &got, &err) == FW_OK);     /* 1: finished */
+    FW_REQUIRE(fw_store_chunk_finish(s, job.id, 1, "w2", "segments/1.mp4", 1, &err) == FW_OK);
+    FW_REQUIRE(fw_store_chunk_claim(s, "w3", 3600000, NULL, &got, &err) == FW_OK);  /* 2: alive */
+    int64_t before = version_now(s);
+
+    FW_CHECK_INT(fw_store_chunk_reap(s, fw_store_now(), 2, &requeued, &failed, &err), FW_OK);
+    FW_CHECK_INT(requeued, 0);
+    FW_CHECK_INT(failed, 0);
+    FW_CHECK_INT(fw_store_chunk_reap(s, fw_store_now() + 5000, 2, &requeued, &failed, &err), FW_OK);
+    FW_CHECK_INT(requeued, 1);
+    FW_CHECK_INT(failed, 0);
+    now = chunk_of(s, job.id, 0);
+    FW_CHECK_STR(now.status, FW_CHUNK_QUEUED);
+    FW_CHECK_STR(now.worker, "");
+    FW_CHECK_INT(now.lease_until, 0);
+    FW_CHECK_STR(chunk_of(s, job.id, 1).status, FW_CHUNK_FINISHED);
+    FW_CHECK_STR(chunk_of(s, job.id, 2).status, FW_CHUNK_RENDERING);
+
+    FW_REQUIRE(fw_store_chunk_claim(s, "w4", 1000, NULL, &got, &err) == FW_OK);
+    FW_CHECK_INT(got.index, 0);
+    FW_CHECK_INT(fw_store_chunk_reap(s, fw_store_now() + 5000, 2, NULL, NULL, &err), FW_OK);
+    FW_CHECK_INT(fw_store_chunk_reap(s, fw_store_now() + 5000, 2, &requeued, &failed, &err), FW_OK);
+    FW_CHECK_INT(requeued + failed, 0); /* the first sweep took it */
+    now = chunk_of(s, job.id, 0);
+    FW_CHECK_STR(now.status, FW_CHUNK_ERROR);
+    FW_CHECK_CONTAINS(now.error, "stopped answering");
+    free(now.error);
+    FW_CHECK_INT(version_now(s), before);
+    /* The reaped worker's late calls change nothing. */
+    FW_CHECK_INT(fw_store_chunk_finish(s, job.id, 0, "w4", "segments/0.mp4", 1, &err), FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_INT(fw_store_chunk_heartbeat(s, job.id, 0, "w4", 1000, 10, NULL, &err), FW_ERR_FAILED_PRECONDITION);
+    fw_store_close(&s);
+}
+
+static void chunks_go_when_deleted_and_with_their_job(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE], sql[256];
+    fw_job_row job, other;
+    fw_chunk_row *rows = NULL;
+    size_t count = 0;
+    int planned = 0;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    FW_REQUIRE(rendering_job(s, acme, fw_store_now() - 10, "c1", &job));
+    FW_REQUIRE(rendering_job(s, acme, fw_store_now(), "c2", &other));
+    FW_REQUIRE(fw_store_chunks_plan(s, job.id, "c1", frame_ranges(3, 10), 3, &planned, &err) == FW_OK);
+    FW_REQUIRE(fw_store_chunks_plan(s, other.id, "c2", frame_ranges(2, 10), 2, &planned, &err) == FW_OK);
+
+    FW_CHECK_INT(fw_store_chunks_delete(s, job.id, &err), FW_OK);
+    FW_CHECK_INT(fw_store_chunks_get(s, job.id, &rows, &count, &err), FW_OK);
+    FW_CHECK_INT(count, 0);
+    fw_chunk_rows_free(&rows, count);
+    FW_CHECK_INT(fw_store_chunks_delete(s, job.id, &err), FW_OK); /* nothing left: fine */
+    FW_CHECK_INT(fw_store_chunks_get(s, other.id, &rows, &count, &err), FW_OK);
+    FW_CHECK_INT(count, 2);
+    fw_chunk_rows_free(&rows, count);
+
+    /* The store deletes no job, but should one go its chunks go with it. */
+    fw_store_close(&s);
+    snprintf(sql, sizeof(sql), "DELETE FROM jobs WHERE id = '%s'", other.id);
+    FW_CHECK(raw_sql(sql));
+    s = open_store();
+    FW_REQUIRE(s);
+    FW_CHECK_INT(fw_store_chunks_get(s, other.id, &rows, &count, &err), FW_OK);
+    FW_CHECK_INT(count, 0);
+    fw_chunk_rows_free(&rows, count);
+    fw_store_close(&s);
+}
+
+static void how_a_job_was_rendered_is_noted_by_its_holder(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE];
+    fw_job_row job, got;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    FW_REQUIRE(rendering_job(s, acme, fw_store_now(), "coordinator", &job));
+    FW_REQUIRE(fw_store_job_get(s, NULL, job.id, &got, &err) == FW_OK);
+    FW_CHECK_INT(got.chunks, 0);
+    FW_CHECK(got.workers_json == NULL);
+    int64_t version = got.version;
+    fw_job_row_clear(&got);
+
+    FW_CHECK_INT(fw_store_job_note_render(s, job.id, "someone-else", 3, "[\"a\"]", &err),
+                 FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_INT(fw_store_job_note_render(s, "01NOSUCHJOB000000000000000", "coordinator", 3, "[]", &err),
+                 FW_ERR_NOT_FOUND);
+    FW_CHECK_INT(fw_store_job_note_render(s, job.id, "coordinator", 3, "{\"a\": 1}", &err), FW_ERR_INVALID);
+    FW_CHECK_INT(fw_store_job_note_render(s, job.id, "coordinator", -1, "[]", &err), FW_ERR_INVALID);
+    FW_CHECK_INT(fw_store_job_note_render(s, job.id, "coordinator", 3, "[\"coordinator\",\"w1\"]", &err), FW_OK);
+    FW_REQUIRE(fw_store_job_get(s, acme, job.id, &got, &err) == FW_OK);
+    FW_CHECK_INT(got.chunks, 3);
+    FW_CHECK_STR(got.workers_json, "[\"coordinator\",\"w1\"]");
+    FW_CHECK(got.version > version); /* a change of the job, which watchers see */
+    fw_job_row_clear(&got);
+
+    /* It stays after the job completes, and the list reads it too. */
+    FW_REQUIRE(fw_store_job_complete(s, job.id, "coordinator", 2.0, 30, NULL, NULL, &err) == FW_OK);
+    FW_CHECK_INT(fw_store_job_note_render(s, job.id, "coordinator", 1, "[]", &err), FW_ERR_FAILED_PRECONDITION);
+    fw_job_row *rows = NULL;
+    size_t count = 0;
+    fw_job_filter f = {.team_id = acme, .limit = 10};
+    FW_REQUIRE(fw_store_job_list(s, &f, &rows, &count, &err) == FW_OK);
+    FW_REQUIRE(count == 1);
+    FW_CHECK_INT(rows[0].chunks, 3);
+    FW_CHECK_STR(rows[0].workers_json, "[\"coordinator\",\"w1\"]");
+    fw_job_rows_free(&rows, count);
+    fw_store_close(&s);
+}
+
+/* A database made by the build before chunks (migrations 1 to 6) takes
+ * migration 7 at open and keeps its jobs. It is made here by taking
+ * migration 7 back from a fresh one. */
+static void chunks_come_to_a_database_of_migration_6(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE];
+    fw_job_row job, got;
+    int planned = 0;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    job_at(&job, acme, fw_store_now());
+    FW_REQUIRE(insert_one(s, &job) == FW_OK);
+    fw_store_close(&s);
+    int64_t applied = migrations_recorded();
+    FW_CHECK_INT(applied, 7);
+    FW_REQUIRE(raw_sql("DROP TABLE chunks;"
+                       "ALTER TABLE jobs DROP COLUMN chunks;"
+                       "ALTER TABLE jobs DROP COLUMN workers_json;"
+                       "DELETE FROM schema_migrations WHERE version = 7;"));
+    FW_CHECK_INT(migrations_recorded(), 6);
+
+    s = open_store();
+    FW_REQUIRE(s);
+    FW_CHECK_INT(migrations_recorded(), 7);
+    FW_REQUIRE(fw_store_job_get(s, acme, job.id, &got, &err) == FW_OK);
+    FW_CHECK_STR(got.status, FW_STATUS_QUEUED);
+    FW_CHECK_INT(got.chunks, 0);
+    FW_CHECK(got.workers_json == NULL);
+    fw_job_row_clear(&got);
+    FW_REQUIRE(fw_store_job_claim(s, "coordinator", 60000, &got, &err) == FW_OK);
+    fw_job_row_clear(&got);
+    FW_CHECK_INT(fw_store_chunks_plan(s, job.id, "coordinator", frame_ranges(2, 10), 2, &planned, &err), FW_OK);
+    FW_CHECK_INT(planned, 2);
+    fw_store_close(&s);
+}
+
+/* PostgreSQL: a worker waiting on LISTEN wakes when chunks are planned, and
+ * when one is handed back. */
+static void planned_chunks_wake_a_listening_worker(void)
+{
+    fw_store *idle = open_store(), *coordinator = open_store();
+    char acme[FW_ID_SIZE];
+    fw_job_row job;
+    fw_chunk_row got;
+    int planned = 0;
+    fw_error err;
+
+    FW_REQUIRE(idle && coordinator);
+    if (!g_pg) {
+        FW_CHECK_INT(fw_store_notify_fd(idle), -1);
+        fw_store_close(&idle);
+        fw_store_close(&coordinator);
+        return;
+    }
+    FW_REQUIRE(fw_store_team_ensure(coordinator, "acme", acme, &err) == FW_OK);
+    FW_REQUIRE(rendering_job(coordinator, acme, fw_store_now(), "coordinator", &job));
+    struct pollfd p = {.fd = fw_store_notify_fd(idle), .events = POLLIN};
+    FW_REQUIRE(p.fd >= 0);
+    /* The job's insert and claim notified already; wait for them to land. */
+    while (poll(&p, 1, 300) == 1) {
+        fw_store_drain_notify(idle);
+        p.revents = 0;
+    }
+    FW_CHECK_INT(fw_store_drain_notify(idle), 0);
+    FW_REQUIRE(fw_store_chunks_plan(coordinator, job.id, "coordinator", frame_ranges(2, 10), 2, &planned, &err) ==
+               FW_OK);
+    FW_CHECK_INT(poll(&p, 1, 5000), 1);
+    FW_CHECK(fw_store_drain_notify(idle) >= 1);
+
+    /* A claim that finds nothing wakes nobody. */
+    FW_REQUIRE(fw_store_chunk_claim(idle, "w1", 60000, NULL, &got, &err) == FW_OK);
+    FW_REQUIRE(fw_store_chunk_claim(idle, "w1", 60000, NULL, &got, &err) == FW_OK);
+    while (poll(&p, 1, 300) == 1) {
+        fw_store_drain_notify(idle);
+        p.revents = 0;
+    }
+    FW_CHECK_INT(fw_store_chunk_claim(coordinator, "w2", 60000, NULL, &got, &err), FW_ERR_NOT_FOUND);
+    p.revents = 0;
+    FW_CHECK_INT(poll(&p, 1, 300), 0);
+
+    /* A chunk handed back wakes it; a call of a worker that does not hold
+     * it changes nothing and wakes nobody. */
+    FW_CHECK_INT(fw_store_chunk_release(coordinator, job.id, 0, "w9", NULL, 3, 0, &err), FW_ERR_FAILED_PRECONDITION);
+    p.revents = 0;
+    FW_CHECK_INT(poll(&p, 1, 300), 0);
+    FW_CHECK_INT(fw_store_chunk_release(coordinator, job.id, 0, "w1", NULL, 3, 0, &err), FW_OK);
+    p.revents = 0;
+    FW_CHECK_INT(poll(&p, 1, 5000), 1);
+    FW_CHECK(fw_store_drain_notify(idle) >= 1);
+    fw_store_close(&idle);
+    fw_store_close(&coordinator);
+}
+
 /* ---- figures for operators ----------------------------------------------------------------- */
 
 /* Claim the oldest queued job and end it: finished after seconds with frames,
@@ -1404,6 +2036,17 @@ BOTH(versions_increase_on_every_change_and_changes_come_in_order)
 BOTH(every_job_is_claimed_exactly_once_by_competing_processes)
 BOTH(a_change_on_one_connection_wakes_the_other)
 BOTH(figures_sum_every_team_and_bucket_finished_renders)
+BOTH(chunks_are_planned_only_by_the_jobs_holder_and_only_once)
+BOTH(chunks_are_claimed_in_order_and_only_while_their_job_renders)
+BOTH(two_claimers_never_get_the_same_chunk)
+BOTH(chunk_heartbeats_renew_only_the_holders_lease_and_tell_the_jobs_status)
+BOTH(chunks_are_finished_only_by_their_holder_while_the_job_renders)
+BOTH(chunk_releases_requeue_until_the_attempts_run_out)
+BOTH(chunk_reaping_requeues_expired_leases_and_fails_after_max_attempts)
+BOTH(chunks_go_when_deleted_and_with_their_job)
+BOTH(how_a_job_was_rendered_is_noted_by_its_holder)
+BOTH(chunks_come_to_a_database_of_migration_6)
+BOTH(planned_chunks_wake_a_listening_worker)
 
 int main(void)
 {
@@ -1426,5 +2069,16 @@ int main(void)
     RUN_BOTH(every_job_is_claimed_exactly_once_by_competing_processes);
     RUN_BOTH(a_change_on_one_connection_wakes_the_other);
     RUN_BOTH(figures_sum_every_team_and_bucket_finished_renders);
+    RUN_BOTH(chunks_are_planned_only_by_the_jobs_holder_and_only_once);
+    RUN_BOTH(chunks_are_claimed_in_order_and_only_while_their_job_renders);
+    RUN_BOTH(two_claimers_never_get_the_same_chunk);
+    RUN_BOTH(chunk_heartbeats_renew_only_the_holders_lease_and_tell_the_jobs_status);
+    RUN_BOTH(chunks_are_finished_only_by_their_holder_while_the_job_renders);
+    RUN_BOTH(chunk_releases_requeue_until_the_attempts_run_out);
+    RUN_BOTH(chunk_reaping_requeues_expired_leases_and_fails_after_max_attempts);
+    RUN_BOTH(chunks_go_when_deleted_and_with_their_job);
+    RUN_BOTH(how_a_job_was_rendered_is_noted_by_its_holder);
+    RUN_BOTH(chunks_come_to_a_database_of_migration_6);
+    RUN_BOTH(planned_chunks_wake_a_listening_worker);
     return fw_test_end();
 }
