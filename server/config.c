@@ -102,6 +102,15 @@ fw_err fw_config_load(fw_config *c, int argc, char **argv, fw_error *err)
     c->workers = getenv("FRAMEWRIGHT_WORKERS") ? atoi(getenv("FRAMEWRIGHT_WORKERS")) : 2;
     c->lease_seconds = getenv("FRAMEWRIGHT_LEASE_SECONDS") ? atoi(getenv("FRAMEWRIGHT_LEASE_SECONDS")) : 30;
     c->max_attempts = 3;
+    c->chunk_frames = -1;
+    if (getenv("FRAMEWRIGHT_CHUNK_FRAMES") && *getenv("FRAMEWRIGHT_CHUNK_FRAMES")) {
+        char *end;
+        long n = strtol(getenv("FRAMEWRIGHT_CHUNK_FRAMES"), &end, 10);
+        if (*end || n < 0 || n > FW_CHUNK_FRAMES_MAX)
+            return fw_error_set(err, FW_ERR_INVALID, "FRAMEWRIGHT_CHUNK_FRAMES", "'%s' is not a number from 0 to %d",
+                                getenv("FRAMEWRIGHT_CHUNK_FRAMES"), FW_CHUNK_FRAMES_MAX);
+        c->chunk_frames = (int)n;
+    }
     if (getenv("FRAMEWRIGHT_MAX_ATTEMPTS") && *getenv("FRAMEWRIGHT_MAX_ATTEMPTS")) {
         char *end;
         long n = strtol(getenv("FRAMEWRIGHT_MAX_ATTEMPTS"), &end, 10);
@@ -186,6 +195,7 @@ fw_err fw_config_load(fw_config *c, int argc, char **argv, fw_error *err)
         char *dst = NULL;
         size_t size = 0;
         int *number = NULL;
+        long most = 1000;
 
         if (strcmp(flag, "--data") == 0)
             dst = c->data_dir, size = sizeof(c->data_dir);
@@ -209,6 +219,8 @@ fw_err fw_config_load(fw_config *c, int argc, char **argv, fw_error *err)
             number = &c->workers;
         else if (strcmp(flag, "--lease-seconds") == 0)
             number = &c->lease_seconds;
+        else if (strcmp(flag, "--chunk-frames") == 0)
+            number = &c->chunk_frames, most = FW_CHUNK_FRAMES_MAX;
         else
             return fw_error_set(err, FW_ERR_INVALID, flag, "is not an option here");
         if (!value)
@@ -218,8 +230,8 @@ fw_err fw_config_load(fw_config *c, int argc, char **argv, fw_error *err)
         else {
             char *end;
             long n = strtol(value, &end, 10);
-            if (*end || n < 0 || n > 1000)
-                return fw_error_set(err, FW_ERR_INVALID, flag, "'%s' is not a number from 0 to 1000", value);
+            if (*end || n < 0 || n > most)
+                return fw_error_set(err, FW_ERR_INVALID, flag, "'%s' is not a number from 0 to %ld", value, most);
             *number = (int)n;
         }
         i++;

@@ -11,6 +11,7 @@
  *   --api ADDR           FRAMEWRIGHT_API           127.0.0.1:8081 (REST /api/v2; "off": none)
  *   --workers N          FRAMEWRIGHT_WORKERS       2
  *   --lease-seconds N    FRAMEWRIGHT_LEASE_SECONDS 30
+ *   --chunk-frames N     FRAMEWRIGHT_CHUNK_FRAMES  about 4 s of frames; 0: never split a render
  *   --tls-cert F --tls-key F                        plaintext when absent
  *   S3 storage instead of DATA/blobs: FRAMEWRIGHT_S3_ENDPOINT, _REGION, _BUCKET,
  *   _ACCESS_KEY_ID, _SECRET_ACCESS_KEY, _PREFIX.
@@ -29,6 +30,8 @@
 #include "server/storage/storage.h"
 #include "server/util/error.h"
 
+#define FW_CHUNK_FRAMES_MAX 100000
+
 typedef struct fw_config {
     char data_dir[PATH_MAX];
     char database_url[PATH_MAX + 16];
@@ -46,6 +49,7 @@ typedef struct fw_config {
     char team[128];           /* keys create --team */
     int workers;
     int lease_seconds;
+    int chunk_frames;  /* frames per chunk of a split render; -1: about 4 s; 0: never split */
     int max_attempts;
     long webhook_retry_base_ms; /* 0: the notifier's default */
     /* Video and audio assets (0: the defaults): FRAMEWRIGHT_MAX_CLIP_SECONDS,

@@ -179,6 +179,7 @@ int fw_cmd_worker(int argc, char **argv)
     wc.max_clip_side = config.max_clip_side;
     wc.max_media_bytes = (uint64_t)config.max_media_mb << 20;
     wc.team_renders = config.quota_renders;
+    wc.chunk_frames = config.chunk_frames < 0 ? 0 : config.chunk_frames == 0 ? -1 : config.chunk_frames;
     wc.stop = &worker_stop;
     if (fw_worker_run(&wc, &err)) {
         print_error("worker", &err);
@@ -266,6 +267,7 @@ typedef struct reaper {
     const char *store_url;
     int max_attempts;
     int64_t lease_ms;
+    fw_storage *storage; /* where the chunks of split renders keep their segments */
 } reaper;
 
 /* Leases run out while the store is away (a database restarting) although
@@ -277,7 +279,7 @@ static void *reap(void *arg)
 {
     reaper *r = arg;
     fw_store *store = NULL;
-    int64_t quiet_until = fw_store_now() + r->lease_ms, next_expiry = 0;
+    int64_t quiet_until = fw_store_now() + r->lease_ms, next_expiry = 0, next_sweep = 0;
     fw_error err;
 
     pthread_mutex_lock(&r->lock);
@@ -306,6 +308,21 @@ static void *reap(void *arg)
         if (requeued || failed)
             fw_log(FW_LOG_INFO, "reaper", "chunks of workers that stopped answering: %d queued again, %d failed",
                    requeued, failed);
+        /* Chunks of jobs that ended while their holder was gone (cancelled,
+         * or failed by the reaper): their segments and rows, every 10 s. */
+        if (store && rc == FW_OK && r->storage && fw_store_now() >= next_sweep) {
+            char(*ids)[FW_ID_SIZE] = NULL;
+            size_t count = 0;
+            next_sweep = fw_store_now() + 10 * 1000;
+            if (fw_store_chunks_orphaned(store, 20, &ids, &count, &err) != FW_OK)
+                fw_log(FW_LOG_WARN, "reaper", "%s", err.message);
+            for (size_t i = 0; i < count; i++)
+                fw_worker_drop_chunks(store, r->storage, ids[i], NULL);
+            if (count)
+                fw_log(FW_LOG_INFO, "reaper", "removed the chunks of %zu job(s) that ended without their holder",
+                       count);
+            free(ids);
+        }
         /* Idempotency keys live a day; forgotten once a minute. */
         if (store && rc == FW_OK && fw_store_now() >= next_expiry) {
             next_expiry = fw_store_now() + 60 * 1000;
@@ -360,7 +377,7 @@ int fw_cmd_serve(int argc, char **argv)
     fw_config config;
     supervisor sup;
     reaper rp;
-    char *worker_argv[16], workers_text[16], lease_text[16];
+    char *worker_argv[16], workers_text[16], lease_text[16], chunk_text[16];
     char key[FW_KEY_SIZE] = "";
     sigset_t signals;
     int64_t keys = 0;
@@ -487,12 +504,14 @@ int fw_cmd_serve(int argc, char **argv)
     rp.store_url = config.database_url;
     rp.max_attempts = config.max_attempts;
     rp.lease_ms = (int64_t)config.lease_seconds * 1000;
+    rp.storage = storage;
     pthread_mutex_init(&rp.lock, NULL);
     pthread_cond_init(&rp.wake, NULL);
     pthread_create(&rp.thread, NULL, reap, &rp);
 
     snprintf(workers_text, sizeof(workers_text), "%d", config.workers);
     snprintf(lease_text, sizeof(lease_text), "%d", config.lease_seconds);
+    snprintf(chunk_text, sizeof(chunk_text), "%d", config.chunk_frames);
     {
         int n = 0;
         worker_argv[n++] = "framewright";
@@ -505,6 +524,10 @@ int fw_cmd_serve(int argc, char **argv)
         worker_argv[n++] = lease_text;
         worker_argv[n++] = "--http";
         worker_argv[n++] = config.http_addr;
+        if (config.chunk_frames >= 0) {
+            worker_argv[n++] = "--chunk-frames";
+            worker_argv[n++] = chunk_text;
+        }
         worker_argv[n] = NULL;
     }
     pthread_mutex_init(&sup.lock, NULL);

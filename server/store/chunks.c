@@ -346,6 +346,37 @@ fw_err fw_store_chunks_get(fw_store *s, const char *job_id, fw_chunk_row **rows,
     return FW_OK;
 }
 
+fw_err fw_store_chunks_orphaned(fw_store *s, int limit, char (**ids)[FW_ID_SIZE], size_t *count, fw_error *err)
+{
+    char(*out)[FW_ID_SIZE] = NULL;
+    size_t n = 0;
+    int got = 0;
+    fw_err rc;
+
+    *ids = NULL;
+    *count = 0;
+    if (limit <= 0)
+        return FW_OK;
+    if (!(out = calloc((size_t)limit, sizeof(*out))))
+        return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory");
+    rc = s->ops->query(s,
+                       "SELECT DISTINCT c.job_id FROM chunks c JOIN jobs j ON j.id = c.job_id "
+                       "WHERE j.status IN ('finished', 'error', 'manually_cancelled') LIMIT $1",
+                       FW_SQL_ARGS(FW_SQL_I(limit)), err);
+    while (rc == FW_OK && n < (size_t)limit && (got = s->ops->row(s, err)) > 0)
+        fw_sql_copy(s, 0, out[n++], FW_ID_SIZE);
+    if (rc == FW_OK && got < 0)
+        rc = err ? err->code : FW_ERR_INTERNAL;
+    s->ops->done(s);
+    if (rc != FW_OK || n == 0) {
+        free(out);
+        return rc;
+    }
+    *ids = out;
+    *count = n;
+    return FW_OK;
+}
+
 fw_err fw_store_chunks_delete(fw_store *s, const char *job_id, fw_error *err)
 {
     return fw_sql_exec(s, "DELETE FROM chunks WHERE job_id = $1", FW_SQL_ARGS(FW_SQL_T(job_id)), NULL, err);

@@ -389,6 +389,11 @@ fw_err fw_store_chunk_release(fw_store *s, const char *job_id, int index, const 
 /* The job's chunks, in order. */
 fw_err fw_store_chunks_get(fw_store *s, const char *job_id, fw_chunk_row **rows, size_t *count, fw_error *err);
 
+/* Up to limit jobs that ended (finished, error, cancelled) and still have
+ * chunks: their holder died before it could remove them (a job cancelled
+ * or failed by the reaper meanwhile). *ids is the caller's to free. */
+fw_err fw_store_chunks_orphaned(fw_store *s, int limit, char (**ids)[FW_ID_SIZE], size_t *count, fw_error *err);
+
 /* Remove the job's chunks (the job was joined, cancelled or failed). */
 fw_err fw_store_chunks_delete(fw_store *s, const char *job_id, fw_error *err);
 

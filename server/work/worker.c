@@ -3,6 +3,7 @@
  */
 #include "server/work/worker.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "server/jobs/job.h"
+#include "server/media/encoder.h"
 #include "server/media/join.h"
 #include "server/secrets/job_inputs.h"
 #include "server/store/store.h"
@@ -39,6 +41,15 @@ typedef struct job_run {
     atomic_int cancel;        /* stop the render: see why */
     atomic_int store_failed;  /* a call to the store failed during the job */
     enum { RUN_ON = 0, RUN_CANCELLED, RUN_LEASE_LOST, RUN_STOPPING } why;
+    /* A split render. The job's holder (split set) renews the job, and the
+     * chunk it renders itself (chunk >= 0), and writes the job's progress
+     * as the sum of its chunks'. A worker rendering another's chunk (chunk
+     * >= 0, split not set) renews that chunk only, and stops when the job
+     * is no longer being rendered. */
+    int split;
+    int others;               /* the run renders a chunk of another's job */
+    int chunk;                /* the chunk being rendered, -1 none; changed under lock */
+    int frames;               /* split: the job's frames */
 } job_run;
 
 static void stop_render(job_run *run, int why)
@@ -84,9 +95,64 @@ static int why_not_ours(fw_store *store, const char *id)
     return why;
 }
 
+/* split: the job's progress from its chunks' (the join is the last 5 %). */
+static double split_progress(fw_store *store, const job_run *run, double fallback)
+{
+    fw_chunk_row *rows = NULL;
+    size_t count = 0;
+    double done = 0;
+    fw_error err;
+
+    if (run->frames <= 0 || fw_store_chunks_get(store, run->row->id, &rows, &count, &err) != FW_OK)
+        return fallback;
+    for (size_t i = 0; i < count; i++)
+        done += (rows[i].last_frame - rows[i].first_frame + 1) * rows[i].progress / 100.0;
+    fw_chunk_rows_free(&rows, count);
+    return 5.0 + 90.0 * done / run->frames;
+}
+
+/* Renew the lease of the job (chunk < 0) or of one of its chunks and write
+ * its progress. A chunk's status says cancelled once its job is no longer
+ * being rendered (cancelled, failed, or reaped from its holder), and a
+ * chunk that is gone is not held. */
+static fw_err renew(fw_store *store, const job_run *run, int chunk, double progress, const char *stage,
+                    char status[24], fw_error *err)
+{
+    int64_t lease = lease_ms(run->config);
+    fw_err rc;
+
+    if (chunk < 0)
+        return fw_store_job_heartbeat(store, run->row->id, run->worker, lease, progress, stage, status, err);
+    rc = fw_store_chunk_heartbeat(store, run->row->id, chunk, run->worker, lease, progress, status, err);
+    if (rc == FW_OK && strcmp(status, FW_STATUS_RENDERING) != 0)
+        snprintf(status, 24, "%s", FW_STATUS_CANCELLED);
+    return rc == FW_ERR_NOT_FOUND ? FW_ERR_FAILED_PRECONDITION : rc;
+}
+
+/* One beat: renew what the run holds and write its progress (*written). */
+static fw_err beat(fw_store *store, job_run *run, int chunk, double progress, const char *stage, double *written,
+                   char status[24], fw_error *err)
+{
+    fw_err rc;
+
+    *written = progress;
+    if (chunk < 0 && run->others)
+        return FW_OK; /* another's chunk, being finished: nothing to renew any more */
+    if (chunk >= 0) {
+        rc = renew(store, run, chunk, progress, stage, status, err);
+        /* The holder's own chunk: losing it is found out when it finishes. */
+        if (!run->split || rc == FW_ERR_UNAVAILABLE)
+            return rc;
+    }
+    if (run->split)
+        *written = progress = split_progress(store, run, run->row->progress);
+    return renew(store, run, -1, progress, stage, status, err);
+}
+
 /* Writes the progress as progress.h paces it, which also renews the lease, on
  * a connection of its own, and raises the cancel flag when the job was
- * cancelled. */
+ * cancelled. A split render's holder looks at its chunks four times a
+ * second. */
 static void *heartbeat(void *arg)
 {
     job_run *run = arg;
@@ -100,10 +166,15 @@ static void *heartbeat(void *arg)
     pthread_mutex_lock(&run->lock);
     while (!run->done) {
         char status[24] = "", stage[24];
-        double progress = run->progress;
+        double progress = run->progress, written;
         int64_t due = fw_progress_due_in(&pace, progress, strcmp(run->stage, written_stage) != 0, monotonic_ms());
+        int chunk = run->chunk;
         fw_err rc;
 
+        if (run->split && due > 250 && monotonic_ms() - pace.written_at >= 250)
+            due = 0;
+        else if (run->split && due > 250)
+            due = 250 - (monotonic_ms() - pace.written_at);
         if (due > 0) {
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
@@ -120,13 +191,15 @@ static void *heartbeat(void *arg)
         pthread_mutex_unlock(&run->lock);
         /* A connection that could not be opened (the store restarting) is tried again at the next beat. */
         rc = store ? FW_OK : fw_store_open(&store, run->config->store_url, &err);
+        written = progress;
         if (rc == FW_OK)
-            rc = fw_store_job_heartbeat(store, run->row->id, run->worker, lease_ms(run->config), progress, stage,
-                                        status, &err);
+            rc = beat(store, run, chunk, progress, stage, &written, status, &err);
         pthread_mutex_lock(&run->lock);
-        fw_progress_written(&pace, progress, monotonic_ms());
+        fw_progress_written(&pace, run->split ? progress : written, monotonic_ms());
         memcpy(written_stage, stage, sizeof(written_stage));
-        if (rc == FW_ERR_FAILED_PRECONDITION) {
+        if (rc == FW_ERR_FAILED_PRECONDITION && chunk >= 0 && !run->split) {
+            stop_render(run, RUN_LEASE_LOST);
+        } else if (rc == FW_ERR_FAILED_PRECONDITION) {
             stop_render(run, why_not_ours(store, run->row->id));
         } else if (rc == FW_OK && strcmp(status, FW_STATUS_CANCELLED) == 0) {
             stop_render(run, RUN_CANCELLED);
@@ -199,7 +272,7 @@ static fw_err record_end(fw_store *store, const fw_worker_config *config, const 
  * Renewed here, on the worker's own connection, and tried again while the
  * store does not answer (as record_end). Stops the render (the cancel flag)
  * when the job is not ours any more or was cancelled. */
-static void confirm_lease(fw_store *store, job_run *run)
+static void confirm_lease(fw_store *store, job_run *run, int chunk)
 {
     int64_t give_up = monotonic_ms() + END_WAIT_MS;
     char status[24] = "", stage[24];
@@ -212,8 +285,7 @@ static void confirm_lease(fw_store *store, job_run *run)
     progress = run->progress;
     memcpy(stage, run->stage, sizeof(stage));
     pthread_mutex_unlock(&run->lock);
-    while ((rc = fw_store_job_heartbeat(store, run->row->id, run->worker, lease_ms(run->config), progress, stage,
-                                        status, &err)) == FW_ERR_UNAVAILABLE &&
+    while ((rc = renew(store, run, chunk, progress, stage, status, &err)) == FW_ERR_UNAVAILABLE &&
            monotonic_ms() < give_up && !atomic_load(&run->cancel)) {
         struct timespec pause = {0, END_RETRY_MS * 1000000L};
         atomic_store(&run->store_failed, 1);
@@ -221,7 +293,7 @@ static void confirm_lease(fw_store *store, job_run *run)
             break;
         nanosleep(&pause, NULL);
     }
-    why = rc == FW_ERR_FAILED_PRECONDITION ? why_not_ours(store, run->row->id) : RUN_ON;
+    why = rc != FW_ERR_FAILED_PRECONDITION ? RUN_ON : chunk >= 0 ? RUN_LEASE_LOST : why_not_ours(store, run->row->id);
     pthread_mutex_lock(&run->lock);
     if (rc == FW_ERR_FAILED_PRECONDITION)
         stop_render(run, why);
@@ -439,38 +511,451 @@ static fw_err run_join(fw_store *store, const fw_worker_config *config, json_t *
     return rc;
 }
 
-/* Render the claimed job into the store's and storage's hands. */
+/* ---- one render: what a job and its chunks share ------------------------------------------- */
+
+/* Everything a render of the job needs, fetched into its scratch folder. */
+typedef struct job_setup {
+    char template_path[PATH_MAX];
+    char fonts_dir[PATH_MAX + 8];
+    const char *font_dirs[2];
+    fw_job_spec *job;
+    fw_render_request req;
+} job_setup;
+
+static fw_err setup_render(fw_store *store, const fw_worker_config *config, const fw_job_row *row, json_t *request,
+                           const char *dir, const char *output, job_run *run, job_setup *js, fw_error *err)
+{
+    fw_err rc;
+
+    if ((rc = place_children(store, config, request, dir, err)) == FW_OK)
+        rc = fw_job_from_json(&js->job, request, err);
+    if (rc == FW_OK && row->template_id[0])
+        rc = fetch_template(store, config, row, dir, js->template_path, sizeof(js->template_path), err);
+    /* The team's fonts. */
+    snprintf(js->fonts_dir, sizeof(js->fonts_dir), "%s/fonts", dir);
+    js->font_dirs[0] = js->fonts_dir;
+    if (rc == FW_OK && (rc = fw_job_fonts_fetch(store, config->storage, row->team_id, row->template_id,
+                                                row->template_version, js->job->root, js->fonts_dir, err)) == FW_OK)
+        js->job->fonts = json_object_get(js->job->root, "fonts");
+    if (rc != FW_OK)
+        return rc;
+    js->req.job = js->job;
+    js->req.job_dir = dir;
+    js->req.output_path = output;
+    js->req.template_path = row->template_id[0] ? js->template_path : NULL;
+    js->req.work_root = dir;
+    js->req.default_font = config->default_font;
+    js->req.max_clip_seconds = config->max_clip_seconds;
+    js->req.max_clip_side = config->max_clip_side;
+    js->req.max_media_bytes = config->max_media_bytes;
+    js->req.font_dirs = js->font_dirs;
+    /* A job's sources are URLs, not this machine's files, unless the operator says so. */
+    js->req.allow_local_files = fw_url_policy_allows_files(fw_url_policy_get());
+    js->req.progress = on_progress;
+    js->req.progress_user = run;
+    js->req.cancel = &run->cancel;
+    return FW_OK;
+}
+
+static void run_start(job_run *run, const fw_worker_config *config, const char *worker, fw_job_row *row, int chunk,
+                      pthread_t *beat)
+{
+    memset(run, 0, sizeof(*run));
+    run->config = config;
+    run->worker = worker;
+    run->row = row;
+    run->chunk = chunk;
+    run->others = chunk >= 0;
+    pthread_mutex_init(&run->lock, NULL);
+    pthread_cond_init(&run->wake, NULL);
+    atomic_init(&run->cancel, 0);
+    atomic_init(&run->store_failed, 0);
+    pthread_create(beat, NULL, heartbeat, run);
+}
+
+static void run_stop(job_run *run, pthread_t beat)
+{
+    pthread_mutex_lock(&run->lock);
+    run->done = 1;
+    pthread_cond_signal(&run->wake);
+    pthread_mutex_unlock(&run->lock);
+    pthread_join(beat, NULL);
+}
+
+static void run_free(job_run *run)
+{
+    pthread_mutex_destroy(&run->lock);
+    pthread_cond_destroy(&run->wake);
+}
+
+/* rc = call, tried again while the store does not answer, as record_end. */
+#define RETRY_STORE(config, rc, call)                                                                                \
+    do {                                                                                                             \
+        int64_t give_up_ = monotonic_ms() + END_WAIT_MS;                                                             \
+        while (((rc) = (call)) == FW_ERR_UNAVAILABLE && monotonic_ms() < give_up_ &&                                 \
+               !((config)->stop && atomic_load((config)->stop))) {                                                   \
+            struct timespec pause_ = {0, END_RETRY_MS * 1000000L};                                                   \
+            nanosleep(&pause_, NULL);                                                                                \
+        }                                                                                                            \
+    } while (0)
+
+/* ---- split renders ------------------------------------------------------------------------- */
+
+/* Frames per chunk for this job: whole keyframe intervals (so each chunk
+ * starts where the whole render has a keyframe), about 4 s unless the
+ * worker or the job says otherwise; 0: render it whole. */
+static int chunk_frames(const fw_worker_config *config, const fw_job_spec *job, const fw_render_plan *plan)
+{
+    int total = plan->last_frame - plan->first_frame + 1;
+    int gop = fw_encoder_keyframe_interval(plan->fps_num, plan->fps_den);
+    int want = config->chunk_frames > 0 ? config->chunk_frames : 2 * gop;
+    int size;
+
+    if (!plan->splittable || config->chunk_frames < 0 || job->settings.chunks == 1 || job->settings.preview)
+        return 0;
+    if (job->settings.chunks > 1)
+        want = (total + job->settings.chunks - 1) / job->settings.chunks;
+    size = (want + gop - 1) / gop * gop;
+    if ((total + size - 1) / size > FW_JOB_MAX_CHUNKS)
+        size = ((total + FW_JOB_MAX_CHUNKS - 1) / FW_JOB_MAX_CHUNKS + gop - 1) / gop * gop;
+    return size < total ? size : 0;
+}
+
+/* The job's holder while the job renders in chunks. */
+typedef struct split_job {
+    fw_store *store;
+    job_run *run;
+    const fw_job_spec *job;
+    int active;         /* the job renders in chunks */
+    int count;          /* how many */
+    fw_chunk_row chunk; /* the one this worker renders now, when chunk.job_id[0] */
+} split_job;
+
+static void chunk_clear(fw_chunk_row *chunk)
+{
+    free(chunk->error);
+    memset(chunk, 0, sizeof(*chunk));
+}
+
+static void segment_key(const fw_chunk_row *chunk, int attempt, char *out, size_t size)
+{
+    snprintf(out, size, "chunks/%s/%d-%d.mp4", chunk->job_id, chunk->index, attempt);
+}
+
+/* A queued chunk of the job for its holder, or none (chunk.job_id ""). */
+static fw_err take_chunk(split_job *sj, fw_error *err)
+{
+    fw_err rc;
+
+    chunk_clear(&sj->chunk);
+    rc = fw_store_chunk_claim(sj->store, sj->run->worker, lease_ms(sj->run->config), sj->run->row->id, &sj->chunk,
+                              err);
+    if (rc == FW_ERR_NOT_FOUND) {
+        chunk_clear(&sj->chunk);
+        return FW_OK;
+    }
+    if (rc == FW_OK) {
+        pthread_mutex_lock(&sj->run->lock);
+        sj->run->chunk = sj->chunk.index;
+        pthread_mutex_unlock(&sj->run->lock);
+        fw_log(FW_LOG_INFO, "worker", "rendering chunk %d: frames %d to %d (attempt %d)", sj->chunk.index + 1,
+               sj->chunk.first_frame, sj->chunk.last_frame, sj->chunk.attempts);
+    }
+    return rc;
+}
+
+static void drop_chunk(split_job *sj)
+{
+    pthread_mutex_lock(&sj->run->lock);
+    sj->run->chunk = -1;
+    pthread_mutex_unlock(&sj->run->lock);
+    chunk_clear(&sj->chunk);
+}
+
+/* The planner of the holder's render: a long video is planned in chunks (or
+ * carries on with those a previous holder planned), and this render draws
+ * one of them. */
+static fw_err plan_chunks(void *user, const fw_render_plan *plan, fw_render_split *split, int *first, int *last,
+                          fw_error *err)
+{
+    split_job *sj = user;
+    job_run *run = sj->run;
+    int total = plan->last_frame - plan->first_frame + 1;
+    int size = chunk_frames(run->config, sj->job, plan);
+    int count, (*ranges)[2];
+    fw_err rc;
+
+    *split = FW_RENDER_WHOLE;
+    if (size <= 0)
+        return FW_OK;
+    count = (total + size - 1) / size;
+    if (!(ranges = calloc((size_t)count, sizeof(*ranges))))
+        return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory planning %d chunks", count);
+    for (int i = 0; i < count; i++) {
+        ranges[i][0] = plan->first_frame + i * size;
+        ranges[i][1] = ranges[i][0] + size - 1 < plan->last_frame ? ranges[i][0] + size - 1 : plan->last_frame;
+    }
+    RETRY_STORE(run->config, rc,
+                fw_store_chunks_plan(sj->store, run->row->id, run->worker, (const int(*)[2])ranges, count,
+                                     &sj->count, err));
+    free(ranges);
+    if (rc != FW_OK)
+        return rc;
+    sj->active = 1;
+    pthread_mutex_lock(&run->lock);
+    run->split = 1;
+    run->frames = total;
+    pthread_mutex_unlock(&run->lock);
+    if (sj->count == count)
+        fw_log(FW_LOG_INFO, "worker", "%d frames in %d chunks of %d", total, count, size);
+    else
+        fw_log(FW_LOG_INFO, "worker", "carrying on with the %d chunks planned before", sj->count);
+    if ((rc = take_chunk(sj, err)) != FW_OK)
+        return rc;
+    if (!sj->chunk.job_id[0]) {
+        *split = FW_RENDER_NOTHING;
+        return FW_OK;
+    }
+    *split = FW_RENDER_PART;
+    *first = sj->chunk.first_frame;
+    *last = sj->chunk.last_frame;
+    return FW_OK;
+}
+
+/* A rendered chunk at path into storage, and finished in the store. Its key
+ * names the attempt, so a chunk rendered twice (taken from a worker thought
+ * dead) never overwrites the other's. A segment the store does not want
+ * (the chunk is not this worker's any more, or the job ended) is deleted. */
+static fw_err finish_chunk(fw_store *store, job_run *run, const fw_chunk_row *chunk, const char *path,
+                           double seconds, fw_error *err)
+{
+    const fw_worker_config *config = run->config;
+    char key[FW_ID_SIZE + 64];
+    fw_error ignored;
+    fw_err rc;
+
+    segment_key(chunk, chunk->attempts, key, sizeof(key));
+    if ((rc = fw_storage_put_file(config->storage, key, path, err)) != FW_OK)
+        return rc;
+    /* The heartbeat stops renewing it: once finished it is nobody's, and a
+     * beat after the finish would take that for a lost lease. */
+    pthread_mutex_lock(&run->lock);
+    run->chunk = -1;
+    pthread_mutex_unlock(&run->lock);
+    RETRY_STORE(config, rc, fw_store_chunk_finish(store, chunk->job_id, chunk->index, run->worker, key, seconds, err));
+    if (rc != FW_OK)
+        fw_storage_delete(config->storage, key, &ignored);
+    return rc;
+}
+
+/* Every segment the job's chunks may have left in storage (one per
+ * attempt), then the chunks. */
+static void drop_chunks(fw_store *store, const fw_worker_config *config, const char *job_id)
+{
+    fw_worker_drop_chunks(store, config->storage, job_id, config->stop);
+}
+
+void fw_worker_drop_chunks(fw_store *store, fw_storage *storage, const char *job_id, const atomic_int *stop)
+{
+    fw_worker_config retry = {.stop = stop};
+    const fw_worker_config *config = &retry;
+    fw_chunk_row *rows = NULL;
+    size_t count = 0;
+    char key[FW_ID_SIZE + 64];
+    fw_error err;
+    fw_err rc;
+
+    RETRY_STORE(config, rc, fw_store_chunks_get(store, job_id, &rows, &count, &err));
+    if (rc != FW_OK)
+        return;
+    for (size_t i = 0; i < count; i++)
+        for (int a = 1; a <= rows[i].attempts; a++) {
+            segment_key(&rows[i], a, key, sizeof(key));
+            if (fw_storage_delete(storage, key, &err) != FW_OK && err.code != FW_ERR_NOT_FOUND)
+                fw_log(FW_LOG_WARN, "worker", "chunk segment %s: %s", key, err.message);
+        }
+    fw_chunk_rows_free(&rows, count);
+    RETRY_STORE(config, rc, fw_store_chunks_delete(store, job_id, &err));
+    if (rc != FW_OK)
+        fw_log(FW_LOG_WARN, "worker", "the job's chunks: %s", err.message);
+}
+
+/* The workers that rendered the chunks, as a JSON array. */
+static char *workers_json(const fw_chunk_row *rows, size_t count)
+{
+    json_t *names = json_array();
+    char *text;
+    for (size_t i = 0; i < count; i++) {
+        int seen = !rows[i].worker[0];
+        for (size_t j = 0; !seen && j < json_array_size(names); j++)
+            seen = strcmp(json_string_value(json_array_get(names, j)), rows[i].worker) == 0;
+        if (!seen)
+            json_array_append_new(names, json_string(rows[i].worker));
+    }
+    text = json_dumps(names, JSON_COMPACT);
+    json_decref(names);
+    return text;
+}
+
+/* The chunks' segments from storage, joined into output with the job's sound. */
+static fw_err join_chunks(fw_store *store, job_run *run, split_job *sj, job_setup *js, const char *dir,
+                          const char *output, const fw_chunk_row *rows, size_t count, fw_render_result *res,
+                          fw_error *err)
+{
+    const fw_worker_config *config = run->config;
+    char (*paths)[PATH_MAX] = calloc(count, sizeof(*paths));
+    const char **segments = calloc(count, sizeof(*segments));
+    fw_render_request req = js->req;
+    fw_render_result joined;
+    char *workers = NULL;
+    int64_t started = monotonic_ms();
+    fw_err rc = paths && segments ? FW_OK : fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory joining chunks");
+
+    for (size_t i = 0; rc == FW_OK && i < count; i++) {
+        snprintf(paths[i], sizeof(paths[i]), "%s/chunk-%zu.mp4", dir, i);
+        segments[i] = paths[i];
+        rc = fw_storage_get_file(config->storage, rows[i].segment_key, paths[i], err);
+    }
+    if (rc == FW_OK) {
+        req.planner = NULL;
+        req.segments = segments;
+        req.segment_count = count;
+        req.output_path = output;
+        rc = fw_render_job(&req, &joined, err);
+        if (rc == FW_OK) {
+            res->frames = joined.frames;
+            res->width = joined.width;
+            res->height = joined.height;
+            res->fps = joined.fps;
+            snprintf(res->codec, sizeof(res->codec), "%s", joined.codec);
+            res->mime_type = joined.mime_type;
+        }
+        fw_render_result_clear(&joined);
+    }
+    for (size_t i = 0; paths && i < count; i++)
+        unlink(paths[i]);
+    free(paths);
+    free(segments);
+    if (rc == FW_OK)
+        fw_log(FW_LOG_INFO, "worker", "joined %zu chunks in %.2f s", count, (double)(monotonic_ms() - started) / 1000.0);
+    if (rc == FW_OK && (workers = workers_json(rows, count))) {
+        fw_error noted;
+        fw_err note_rc;
+        RETRY_STORE(config, note_rc,
+                    fw_store_job_note_render(store, run->row->id, run->worker, (int)count, workers, &noted));
+        if (note_rc != FW_OK)
+            fw_log(FW_LOG_WARN, "worker", "noting how the job was rendered: %s", noted.message);
+    }
+    free(workers);
+    (void)sj;
+    return rc;
+}
+
+#define SPLIT_WAIT_MS 250
+
+/* The holder once its first render is over: the chunk it drew goes up, it
+ * renders queued chunks of the job while there are any, waits for the
+ * chunks others render, and joins them all into output. A chunk in error
+ * (its attempts used up) fails the job. */
+static fw_err render_split(fw_store *store, job_run *run, split_job *sj, job_setup *js, const char *dir,
+                           const char *output, fw_render_result *res, fw_error *err)
+{
+    const fw_worker_config *config = run->config;
+    char part[PATH_MAX];
+    double seconds = res->render_seconds;
+    int have = res->split == FW_RENDER_PART;
+    fw_err rc = FW_OK;
+
+    snprintf(part, sizeof(part), "%s/part.mp4", dir);
+    if (have && rename(output, part) != 0)
+        return fw_error_set(err, FW_ERR_IO, "output", "cannot move the chunk to %s: %s", part, strerror(errno));
+    for (;;) {
+        fw_chunk_row *rows = NULL;
+        size_t count = 0, finished = 0;
+        const fw_chunk_row *failed = NULL;
+
+        if (atomic_load(&run->cancel))
+            return fw_error_set(err, FW_ERR_CANCELLED, NULL, "the render was stopped");
+        if (have) {
+            rc = finish_chunk(store, run, &sj->chunk, part, seconds, err);
+            unlink(part);
+            drop_chunk(sj);
+            have = 0;
+            if (rc == FW_ERR_FAILED_PRECONDITION)
+                rc = FW_OK; /* taken from this worker meanwhile: its new holder renders it */
+            if (rc != FW_OK)
+                return rc;
+        }
+        RETRY_STORE(config, rc, fw_store_chunks_get(store, run->row->id, &rows, &count, err));
+        if (rc != FW_OK)
+            return rc;
+        for (size_t i = 0; i < count; i++) {
+            finished += strcmp(rows[i].status, FW_CHUNK_FINISHED) == 0;
+            if (!failed && strcmp(rows[i].status, FW_CHUNK_ERROR) == 0)
+                failed = &rows[i];
+        }
+        if (failed) {
+            rc = fw_error_set(err, FW_ERR_FAILED_PRECONDITION, "settings.chunks", "chunk %d (frames %d to %d): %s",
+                              failed->index + 1, failed->first_frame, failed->last_frame,
+                              failed->error ? failed->error : "failed");
+        } else if (count > 0 && finished == count) {
+            pthread_mutex_lock(&run->lock);
+            snprintf(run->stage, sizeof(run->stage), "postrender");
+            pthread_mutex_unlock(&run->lock);
+            rc = join_chunks(store, run, sj, js, dir, output, rows, count, res, err);
+        }
+        fw_chunk_rows_free(&rows, count);
+        if (failed || (count > 0 && finished == count))
+            return rc;
+        if ((rc = take_chunk(sj, err)) != FW_OK)
+            return rc;
+        if (sj->chunk.job_id[0]) {
+            fw_render_request req = js->req;
+            fw_render_result drawn;
+            req.planner = NULL;
+            req.part = 1;
+            req.part_first = sj->chunk.first_frame;
+            req.part_last = sj->chunk.last_frame;
+            req.output_path = part;
+            rc = fw_render_job(&req, &drawn, err);
+            seconds = drawn.render_seconds;
+            fw_render_result_clear(&drawn);
+            if (rc != FW_OK)
+                return rc; /* the chunk in hand is released by the caller */
+            have = 1;
+        } else {
+            struct timespec pause = {0, SPLIT_WAIT_MS * 1000000L};
+            nanosleep(&pause, NULL); /* the other chunks are being rendered elsewhere */
+        }
+    }
+}
+
+/* ---- a job -------------------------------------------------------------------------------- */
+
 /* Renders the job and writes its end. Returns whether the store failed the
  * worker meanwhile, or took the job away (most likely the same: the store
  * was out of reach for a lease). */
 static int process(fw_store *store, const fw_worker_config *config, const char *worker, fw_job_row *row)
 {
-    char template_path[PATH_MAX], output[PATH_MAX], text[FW_ERROR_FIELD_MAX + FW_ERROR_MESSAGE_MAX + 4];
-    char fonts_dir[PATH_MAX + 8];
-    const char *font_dirs[] = {fonts_dir, NULL};
+    char output[PATH_MAX], text[FW_ERROR_FIELD_MAX + FW_ERROR_MESSAGE_MAX + 4];
     const char *ext = strrchr(row->output_key, '.');
-    fw_render_request req;
     fw_render_result res;
-    fw_job_spec *job = NULL;
     fw_scratch scratch = {.fd = -1};
     const char *dir = scratch.path;
     json_t *request = NULL, *upload;
     int is_join = strcmp(row->kind, "join") == 0;
+    int64_t started = monotonic_ms();
+    job_setup js;
+    split_job sj;
     pthread_t beat;
     job_run run;
     fw_error err;
     fw_err rc;
 
-    memset(&run, 0, sizeof(run));
     memset(&res, 0, sizeof(res));
-    run.config = config;
-    run.worker = worker;
-    run.row = row;
-    pthread_mutex_init(&run.lock, NULL);
-    pthread_cond_init(&run.wake, NULL);
-    atomic_init(&run.cancel, 0);
-    atomic_init(&run.store_failed, 0);
-    pthread_create(&beat, NULL, heartbeat, &run);
+    memset(&js, 0, sizeof(js));
+    memset(&sj, 0, sizeof(sj));
+    run_start(&run, config, worker, row, -1, &beat);
 
     fw_error_clear(&err);
     request = json_loads(row->request_json, 0, NULL);
@@ -485,38 +970,24 @@ static int process(fw_store *store, const fw_worker_config *config, const char *
     if (rc == FW_OK && is_join) {
         rc = run_join(store, config, request, dir, output, &run, &res, &err);
     } else if (rc == FW_OK) {
-        if ((rc = place_children(store, config, request, dir, &err)) == FW_OK)
-            rc = fw_job_from_json(&job, request, &err);
-        if (rc == FW_OK && row->template_id[0])
-            rc = fetch_template(store, config, row, dir, template_path, sizeof(template_path), &err);
-        /* The team's fonts. */
-        snprintf(fonts_dir, sizeof(fonts_dir), "%s/fonts", dir);
-        if (rc == FW_OK && (rc = fw_job_fonts_fetch(store, config->storage, row->team_id, row->template_id,
-                                                    row->template_version, job->root, fonts_dir, &err)) == FW_OK)
-            job->fonts = json_object_get(job->root, "fonts");
-        if (rc == FW_OK) {
-            memset(&req, 0, sizeof(req));
-            req.job = job;
-            req.job_dir = dir;
-            req.output_path = output;
-            req.template_path = row->template_id[0] ? template_path : NULL;
-            req.work_root = dir;
-            req.default_font = config->default_font;
-            req.max_clip_seconds = config->max_clip_seconds;
-            req.max_clip_side = config->max_clip_side;
-            req.max_media_bytes = config->max_media_bytes;
-            req.font_dirs = font_dirs;
-            /* A job's sources are URLs, not this machine's files, unless the operator says so. */
-            req.allow_local_files = fw_url_policy_allows_files(fw_url_policy_get());
-            req.progress = on_progress;
-            req.progress_user = &run;
-            req.cancel = &run.cancel;
-            rc = fw_render_job(&req, &res, &err);
+        rc = setup_render(store, config, row, request, dir, output, &run, &js, &err);
+        if (rc == FW_OK && js.job->settings.type == FW_OUTPUT_VIDEO) {
+            sj.store = store;
+            sj.run = &run;
+            sj.job = js.job;
+            js.req.planner = plan_chunks;
+            js.req.planner_user = &sj;
+        }
+        if (rc == FW_OK)
+            rc = fw_render_job(&js.req, &res, &err);
+        if (rc == FW_OK && sj.active) {
+            rc = render_split(store, &run, &sj, &js, dir, output, &res, &err);
+            res.render_seconds = (double)(monotonic_ms() - started) / 1000.0;
         }
     }
     upload = json_object_get(request, "upload");
     if (rc == FW_OK && !atomic_load(&run.cancel))
-        confirm_lease(store, &run);
+        confirm_lease(store, &run, -1);
     if (rc == FW_OK && !atomic_load(&run.cancel))
         rc = json_is_object(upload) && config->secrets_key
                  ? fw_job_upload(store, config->secrets_key, row->team_id, upload, row->id, ext ? ext + 1 : "bin",
@@ -525,12 +996,16 @@ static int process(fw_store *store, const fw_worker_config *config, const char *
     else if (rc == FW_OK)
         rc = FW_ERR_CANCELLED; /* rendered, but nobody wants it any more */
 
-    pthread_mutex_lock(&run.lock);
-    run.done = 1;
-    pthread_cond_signal(&run.wake);
-    pthread_mutex_unlock(&run.lock);
-    pthread_join(beat, NULL);
+    run_stop(&run, beat);
 
+    /* A chunk still in hand (the render failed or stopped) goes back. */
+    if (sj.chunk.job_id[0]) {
+        int counts = run.why != RUN_STOPPING && rc != FW_ERR_CANCELLED;
+        fw_error ignored;
+        fw_store_chunk_release(store, row->id, sj.chunk.index, worker, fw_error_text(&err, text, sizeof(text)),
+                               max_attempts(config), counts, &ignored);
+        drop_chunk(&sj);
+    }
     if (run.why == RUN_LEASE_LOST) {
         fw_log(FW_LOG_WARN, "worker", "the lease was lost; another worker has the job");
     } else if (run.why == RUN_CANCELLED) {
@@ -553,6 +1028,9 @@ static int process(fw_store *store, const fw_worker_config *config, const char *
         end.fonts = fonts;
         if (record_end(store, config, row->id, worker, &end, &err) != FW_OK)
             fw_log(FW_LOG_WARN, "worker", "%s", err.message);
+        else if (sj.active)
+            fw_log(FW_LOG_INFO, "worker", "finished: %d frames in %.2f s, in %d chunks", res.frames,
+                   res.render_seconds, sj.count);
         else
             fw_log(FW_LOG_INFO, "worker", "finished: %d frames in %.2f s", res.frames, res.render_seconds);
         free(fonts);
@@ -568,12 +1046,108 @@ static int process(fw_store *store, const fw_worker_config *config, const char *
         else if (end.kind == END_FAILED)
             fw_log(FW_LOG_INFO, "worker", "the job failed: %s", text);
     }
+    /* A job that ended (not handed back) needs its chunks no more. */
+    if (sj.active && run.why != RUN_STOPPING && run.why != RUN_LEASE_LOST && (rc == FW_OK || is_job_error(rc) ||
+                                                                              run.why == RUN_CANCELLED))
+        drop_chunks(store, config, row->id);
     fw_render_result_clear(&res);
-    fw_job_spec_free(&job);
+    fw_job_spec_free(&js.job);
     json_decref(request);
     fw_scratch_remove(&scratch);
-    pthread_mutex_destroy(&run.lock);
-    pthread_cond_destroy(&run.wake);
+    run_free(&run);
+    return atomic_load(&run.store_failed) || run.why == RUN_LEASE_LOST;
+}
+
+/* ---- another worker's chunk ---------------------------------------------------------------- */
+
+/* Renders one chunk of a job another worker holds, into storage. Returns as
+ * process() does. */
+static int process_chunk(fw_store *store, const fw_worker_config *config, const char *worker, fw_chunk_row *chunk)
+{
+    char output[PATH_MAX], text[FW_ERROR_FIELD_MAX + FW_ERROR_MESSAGE_MAX + 4];
+    fw_render_result res;
+    fw_scratch scratch = {.fd = -1};
+    const char *dir = scratch.path;
+    json_t *request = NULL;
+    int unwanted = 0;
+    job_setup js;
+    fw_job_row row;
+    pthread_t beat;
+    job_run run;
+    fw_error err;
+    fw_err rc;
+
+    memset(&res, 0, sizeof(res));
+    memset(&js, 0, sizeof(js));
+    memset(&row, 0, sizeof(row));
+    fw_error_clear(&err);
+    if ((rc = fw_store_job_get(store, NULL, chunk->job_id, &row, &err)) != FW_OK) {
+        fw_error ignored;
+        fw_store_chunk_release(store, chunk->job_id, chunk->index, worker, "the job could not be read", INT_MAX, 0,
+                               &ignored);
+        fw_job_row_clear(&row);
+        return rc == FW_ERR_UNAVAILABLE;
+    }
+    run_start(&run, config, worker, &row, chunk->index, &beat);
+    request = json_loads(row.request_json, 0, NULL);
+    if (!json_is_object(request))
+        rc = fw_error_set(&err, FW_ERR_INVALID, NULL, "the job's stored request is not a JSON object");
+    else
+        rc = fw_scratch_make(&scratch, config->scratch_dir, SCRATCH_PREFIX, &err);
+    snprintf(output, sizeof(output), "%s/part.mp4", dir);
+    if (rc == FW_OK && config->secrets_key)
+        rc = fw_job_secrets_apply(store, config->secrets_key, row.team_id, request, &err);
+    if (rc == FW_OK)
+        rc = setup_render(store, config, &row, request, dir, output, &run, &js, &err);
+    if (rc == FW_OK) {
+        js.req.part = 1;
+        js.req.part_first = chunk->first_frame;
+        js.req.part_last = chunk->last_frame;
+        rc = fw_render_job(&js.req, &res, &err);
+    }
+    if (rc == FW_OK && !atomic_load(&run.cancel))
+        confirm_lease(store, &run, chunk->index);
+    if (rc == FW_OK && !atomic_load(&run.cancel)) {
+        rc = finish_chunk(store, &run, chunk, output, res.render_seconds, &err);
+        unwanted = rc == FW_ERR_FAILED_PRECONDITION;
+    } else if (rc == FW_OK) {
+        rc = FW_ERR_CANCELLED;
+    }
+    run_stop(&run, beat);
+
+    if (run.why == RUN_LEASE_LOST) {
+        fw_log(FW_LOG_WARN, "worker", "chunk %d: the lease was lost; another worker has it", chunk->index + 1);
+    } else if (run.why == RUN_CANCELLED) {
+        fw_log(FW_LOG_INFO, "worker", "chunk %d: the job is no longer rendering", chunk->index + 1);
+    } else if (run.why == RUN_STOPPING) {
+        RETRY_STORE(config, rc, fw_store_chunk_release(store, chunk->job_id, chunk->index, worker,
+                                                       "the worker stopped", INT_MAX, 0, &err));
+        fw_log(FW_LOG_INFO, "worker", "chunk %d handed back", chunk->index + 1);
+    } else if (rc == FW_OK) {
+        fw_log(FW_LOG_INFO, "worker", "chunk %d finished: frames %d to %d in %.2f s", chunk->index + 1,
+               chunk->first_frame, chunk->last_frame, res.render_seconds);
+    } else if (unwanted) {
+        /* The job is not being rendered now: ended, or between holders (the
+         * next one will want the chunk again, so it goes back at once). */
+        fw_error ignored;
+        fw_log(FW_LOG_WARN, "worker", "chunk %d is not wanted now: %s", chunk->index + 1, err.message);
+        fw_store_chunk_release(store, chunk->job_id, chunk->index, worker, "the job was not being rendered", INT_MAX,
+                               0, &ignored);
+    } else {
+        /* The job's own failure ends the chunk (and so the job) at once;
+         * ours gives it to another attempt. */
+        fw_error_text(&err, text, sizeof(text));
+        fw_log(FW_LOG_WARN, "worker", "chunk %d failed: %s", chunk->index + 1, text);
+        int limit = is_job_error(rc) ? chunk->attempts : max_attempts(config);
+        RETRY_STORE(config, rc,
+                    fw_store_chunk_release(store, chunk->job_id, chunk->index, worker, text, limit, 1, &err));
+    }
+    fw_render_result_clear(&res);
+    fw_job_spec_free(&js.job);
+    json_decref(request);
+    fw_scratch_remove(&scratch);
+    run_free(&run);
+    fw_job_row_clear(&row);
     return atomic_load(&run.store_failed) || run.why == RUN_LEASE_LOST;
 }
 
@@ -594,6 +1168,28 @@ static fw_err run_once(fw_store *store, const fw_worker_config *config, const ch
     fw_err rc;
 
     *worked = 0;
+    /* Chunks of jobs being rendered first: they finish a started job sooner. */
+    if (config->chunk_frames >= 0) {
+        fw_chunk_row chunk;
+        memset(&chunk, 0, sizeof(chunk));
+        rc = fw_store_chunk_claim(store, name, lease_ms(config), NULL, &chunk, err);
+        if (rc == FW_OK) {
+            *worked = 1;
+            fw_log_set_job(chunk.job_id);
+            fw_log(FW_LOG_INFO, "worker", "rendering chunk %d: frames %d to %d (attempt %d)", chunk.index + 1,
+                   chunk.first_frame, chunk.last_frame, chunk.attempts);
+            if (process_chunk(store, config, name, &chunk)) {
+                fw_log(FW_LOG_INFO, "worker", "reconnecting to the store");
+                fw_store_reconnect(store);
+            }
+            fw_log_set_job(NULL);
+            chunk_clear(&chunk);
+            return FW_OK;
+        }
+        chunk_clear(&chunk);
+        if (rc != FW_ERR_NOT_FOUND)
+            return rc;
+    }
     memset(&row, 0, sizeof(row));
     rc = fw_store_job_claim_limited(store, name, lease_ms(config), config->team_renders, &row, err);
     if (rc == FW_ERR_NOT_FOUND)

@@ -39,7 +39,17 @@ typedef struct fw_worker_config {
     int max_clip_side;
     uint64_t max_media_bytes;
     int team_renders;             /* a team's jobs rendering at once, farm-wide; 0: no limit */
+    /* A long video is rendered in chunks that any worker may take: frames
+     * per chunk, rounded up to whole keyframe intervals; 0: about 4 s;
+     * < 0: never split. */
+    int chunk_frames;
 } fw_worker_config;
+
+/* The chunks of a split render, segments (in storage) and rows, removed:
+ * the job is over. The store is tried again while it does not answer, up
+ * to a few minutes or *stop. */
+struct fw_store;
+void fw_worker_drop_chunks(struct fw_store *store, fw_storage *storage, const char *job_id, const atomic_int *stop);
 
 /* Render jobs until *stop. */
 fw_err fw_worker_run(const fw_worker_config *config, fw_error *err);
