@@ -10,6 +10,7 @@ Bazel's SIGTERM at the timeout), so no server or worker outlives a test.
 
 import atexit
 import json
+import math
 import os
 import random
 import re
@@ -435,6 +436,119 @@ def ffprobe(data, suffix=".mp4"):
                 "format": j.get("format", {}).get("format_name")}
     finally:
         os.unlink(path)
+
+
+def _media_file(data, suffix=".mp4"):
+    path = os.path.join(tmpdir("fw-media-"), "media" + suffix)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def grey_frames(data, width=160, height=90):
+    """Every frame of a video, scaled to width x height, as 8-bit grey bytes (ffmpeg)."""
+    path = _media_file(data)
+    r = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-vf", "scale=%d:%d" % (width, height), "-f", "rawvideo",
+                        "-pix_fmt", "gray", "-"], capture_output=True, timeout=600)
+    os.unlink(path)
+    return r.stdout
+
+
+def sound_samples(data):
+    """The sound as 16-bit stereo samples at 48 kHz (ffmpeg)."""
+    path = _media_file(data)
+    r = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-vn", "-f", "s16le", "-ac", "2", "-ar", "48000", "-"],
+                       capture_output=True, timeout=600)
+    os.unlink(path)
+    return r.stdout
+
+
+def audio_seconds(data):
+    """The first audio stream's duration by ffprobe, or None."""
+    path = _media_file(data)
+    r = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries", "stream=duration",
+                        "-of", "csv=p=0", path], capture_output=True, text=True, timeout=60)
+    os.unlink(path)
+    try:
+        return float(r.stdout.strip())
+    except ValueError:
+        return None
+
+
+def psnr(a, b):
+    s = sum((x - y) * (x - y) for x, y in zip(a, b))
+    return 99.0 if s == 0 else 10 * math.log10(255.0 * 255.0 * len(a) / s)
+
+
+def boundary_frames(split, whole, frame_size, frames, chunk):
+    """Frames on both sides of every chunk boundary of a split render,
+    against the whole render's: (worst PSNR against the whole's frame of the
+    same number, [(frame, dB, best dB against a neighbour)] of the frames
+    not clearly their own number's)."""
+    worst, bad = 99.0, []
+    for boundary in range(chunk, frames, chunk):
+        for n in range(boundary - 2, min(boundary + 2, frames - 1)):
+            f = split[n * frame_size:(n + 1) * frame_size]
+            same = psnr(f, whole[n * frame_size:(n + 1) * frame_size])
+            near = max(psnr(f, whole[(n - 1) * frame_size:n * frame_size]),
+                       psnr(f, whole[(n + 1) * frame_size:(n + 2) * frame_size]))
+            worst = min(worst, same)
+            if not (same >= 35 and same > near + 6):
+                bad.append((n, round(same, 1), round(near, 1)))
+    return worst, bad
+
+
+def moving_template(width, height, frames, fps=30):
+    """A ground and a square that crosses the picture every second, there
+    and back, so neighbouring frames differ clearly."""
+    side = max(8, height // 6)
+    keys = [{"t": s * fps, "s": [width - side if s % 2 else side, height // 2, 0], "i": {"x": 1, "y": 1},
+             "o": {"x": 0, "y": 0}} for s in range(frames // fps + 1)]
+
+    def ks(p, anchor):
+        return {"o": {"a": 0, "k": 100}, "r": {"a": 0, "k": 0}, "p": p, "a": {"a": 0, "k": anchor},
+                "s": {"a": 0, "k": [100, 100, 100]}}
+
+    square = {"ddd": 0, "ind": 1, "ty": 1, "nm": "square", "sc": "#ffffff", "sw": side, "sh": side, "sr": 1,
+              "st": 0, "ip": 0, "op": frames, "ks": ks({"a": 1, "k": keys}, [side // 2, side // 2, 0])}
+    ground = {"ddd": 0, "ind": 2, "ty": 1, "nm": "ground", "sc": "#406080", "sw": width, "sh": height, "sr": 1,
+              "st": 0, "ip": 0, "op": frames, "ks": ks({"a": 0, "k": [0, 0, 0]}, [0, 0, 0])}
+    return json.dumps({"v": "5.7.4", "fr": fps, "ip": 0, "op": frames, "w": width, "h": height, "nm": "main",
+                       "ddd": 0, "assets": [], "layers": [square, ground]}).encode()
+
+
+def tone_wav(path, seconds, freq=440):
+    """A stereo 48 kHz tone (ffmpeg's sine source)."""
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=f=%d:d=%g" % (freq, seconds), "-ac", "2",
+                    "-ar", "48000", path], check=True, timeout=120)
+
+
+class FileServer:
+    """A static HTTP server for a folder (assets of jobs), on host."""
+
+    def __init__(self, folder, host="127.0.0.1"):
+        import http.server
+
+        class Quiet(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *a, **k):
+                super().__init__(*a, directory=folder, **k)
+
+            def log_message(self, *a):
+                pass
+
+            def handle(self):
+                try:
+                    super().handle()
+                except (ConnectionResetError, BrokenPipeError):
+                    pass  # a worker killed or a render stopped mid-download
+
+        self.httpd = http.server.ThreadingHTTPServer((host, 0), Quiet)
+        self.url = "http://%s:%d" % (host, self.httpd.server_address[1])
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
 
 def hello_template():
