@@ -169,6 +169,8 @@ typedef struct fw_job_row {
     char *webhook_json;           /* owned; the request's webhook object as JSON; NULL when none */
     int chunks;                   /* chunks of a split render; 0 when rendered whole */
     char *workers_json;           /* owned; JSON array of the workers that rendered it; NULL when not noted */
+    int cached;                   /* 1: the output came from the render cache */
+    int chunks_cached;            /* chunks of a split render whose segments came from the cache */
 } fw_job_row;
 
 void fw_job_row_clear(fw_job_row *row);
@@ -379,6 +381,12 @@ fw_err fw_store_chunk_heartbeat(fw_store *s, const char *job_id, int index, cons
 fw_err fw_store_chunk_finish(fw_store *s, const char *job_id, int index, const char *worker,
                              const char *segment_key, double render_seconds, fw_error *err);
 
+/* A queued chunk whose segment the render cache has (segment_key):
+ * finished at once, nobody's, no attempt counted. Only by the worker
+ * holding the job while it renders (FW_ERR_FAILED_PRECONDITION otherwise). */
+fw_err fw_store_chunk_finish_cached(fw_store *s, const char *job_id, int index, const char *holder,
+                                    const char *segment_key, fw_error *err);
+
 /* Hand a chunk back unfinished, only by its holder: queued again while
  * attempts < max_attempts, otherwise error with the text (NULL: a text of
  * the store's). counts == 0 (a worker stopping) does not count the attempt:
@@ -408,6 +416,52 @@ fw_err fw_store_chunk_reap(fw_store *s, int64_t now, int max_attempts, int *requ
  * workers_json. A change of the job: it takes a version. */
 fw_err fw_store_job_note_render(fw_store *s, const char *id, const char *worker, int chunks,
                                 const char *workers_json, fw_error *err);
+
+/* ---- the render cache (cache.c) ----------------------------------------------------------------- */
+
+/* Outputs and chunk segments kept in storage by digest (server/work/digest.h)
+ * for a team: a job whose inputs are those of an earlier render is answered
+ * with its output, a chunk with its segment. Entries are per team (a team
+ * never gets another's output), and the whole is bounded in bytes: the
+ * least recently used entries go first. */
+
+#define FW_CACHE_OUTPUT "output" /* a job's whole output */
+#define FW_CACHE_CHUNK "chunk"   /* the segment of a chunk */
+
+typedef struct fw_cache_entry {
+    char team_id[FW_ID_SIZE];
+    char digest[72];
+    char kind[16];              /* FW_CACHE_* */
+    char storage_key[256];
+    int64_t size;               /* bytes */
+    int64_t created_at, used_at;
+} fw_cache_entry;
+
+/* The team's entry for digest, its used_at set to now; FW_ERR_NOT_FOUND. */
+fw_err fw_store_cache_get(fw_store *s, const char *team_id, const char *digest, fw_cache_entry *out, fw_error *err);
+
+/* Keep an entry (team_id, digest, kind, storage_key, size); one already
+ * there for the digest stays (*kept = 0: the caller's object is not
+ * referenced and may be deleted), else *kept = 1. */
+fw_err fw_store_cache_put(fw_store *s, const fw_cache_entry *entry, int *kept, fw_error *err);
+
+/* While the entries' sizes add up to more than max_bytes, remove the least
+ * recently used (oldest used_at, then digest), at most limit of them; their
+ * storage keys are returned for the caller to delete (*keys its to free).
+ * Entries used within protect_ms of now are never removed (a render may be
+ * copying them). */
+fw_err fw_store_cache_evict(fw_store *s, int64_t max_bytes, int64_t protect_ms, int limit, char (**keys)[256],
+                            size_t *count, fw_error *err);
+
+/* Entries and bytes in all (for operators and tests). */
+fw_err fw_store_cache_size(fw_store *s, int64_t *entries, int64_t *bytes, fw_error *err);
+
+/* How the job's output was made, noted by its holder before it completes
+ * it: cached 1 when the whole output came from the cache; chunks_cached the
+ * chunks whose segments did. Read back in fw_job_row's cached and
+ * chunks_cached. */
+fw_err fw_store_job_note_cache(fw_store *s, const char *id, const char *worker, int cached, int chunks_cached,
+                               fw_error *err);
 
 /* ---- batches (batches.c) --------------------------------------------------------------------- */
 
