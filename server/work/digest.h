@@ -10,24 +10,37 @@
  *     assets were applied), as canonical JSON (keys sorted, compact, reals
  *     to 17 significant digits);
  *   - the content (SHA-256) of every file the document refers to (an asset's
- *     "u" + "p" under resource_dir: images, footage, sound), not its name;
+ *     "u" + "p" joined as the engines join them, under resource_dir: images,
+ *     footage, sound), not its folder ("u" is left out; the file name stays,
+ *     as engines look at its extension);
  *   - the content of every font file in font_files (the team's and the
  *     template's; system fonts are the machine's and covered by the
  *     version), and default_font;
  *   - the output: the caller's text describing it (codec, size, rate,
- *     quality, engine: anything that changes the file), and the frame range.
+ *     quality, engine: anything that changes the file), and the frame range
+ *     (the engine's frames, counted from the document's in point);
+ *   - whether it is a whole output or a part.
  *
  * For a chunk of a split render (FW_DIGEST_PART), only what can show in
  * frames first..last counts: top-level layers whose in/out range misses
  * those frames are left out (unless a kept layer names them as its parent,
- * or as its matte: the layer before a layer with "tt"), and so are the
- * assets only they use; sound (audio layers, sound files) is left out, as
- * parts are silent. A document with expressions (any "x" property) is
- * hashed whole: an expression may read any layer at any time. Precomps are
- * hashed whole when their layer is kept.
+ * or as its matte: the layer before a layer with "tt", or the layer its
+ * "tp" names), and so are the assets only they use; sound (audio layers,
+ * sound files) is left out, as parts are silent. A document with
+ * expressions (any "x" property) is hashed whole, its sound included: an
+ * expression may read any layer at any time. Precomps are hashed whole when
+ * their layer is kept, their audio layers and sounds included. A kept
+ * layer's parent or matte counts even when it is an audio layer.
+ *
+ * Only files inside resource_dir are read: a path with a ".." component,
+ * or an absolute one not under resource_dir (which must then be absolute
+ * too, as the template's folder is), is FW_ERR_INVALID on "assets".
  *
  * Errors: a referenced file that cannot be read is FW_ERR_IO on "assets"
- * (a render would fail on it too); out of memory is FW_ERR_NOMEM.
+ * (a render would fail on it too), a font file FW_ERR_IO on "fonts"; a
+ * document that is not an object, an unknown kind or frames that are not a
+ * range (0 <= first <= last) are FW_ERR_INVALID; out of memory is
+ * FW_ERR_NOMEM. On success out holds 64 lowercase hex digits; on failure "".
  */
 #ifndef FW_WORK_DIGEST_H
 #define FW_WORK_DIGEST_H
