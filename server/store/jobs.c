@@ -19,7 +19,7 @@
     "id, team_id, template_id, parent_id, batch_id, kind, status, progress, request_json, error, "                   \
     "missing_fonts_json, output_key, output_url, stage, total_assets, attempts, worker, lease_until, "               \
     "created_at, updated_at, started_at, finished_at, error_at, render_duration, version, webhook_json, "            \
-    "rendered_frames, template_version, chunks, workers_json"
+    "rendered_frames, template_version, chunks, workers_json, cached, chunks_cached"
 
 /* Statuses of a job that has not ended, as a SQL list. */
 #define UNFINISHED "('queued', 'pending', 'render:dorender')"
@@ -62,6 +62,8 @@ static void read_job(fw_store *s, fw_job_row *j)
     j->template_version = (int)s->ops->col_int(s, 27);
     j->chunks = (int)s->ops->col_int(s, 28);
     j->workers_json = fw_sql_dup(s, 29);
+    j->cached = (int)s->ops->col_int(s, 30);
+    j->chunks_cached = (int)s->ops->col_int(s, 31);
 }
 
 /* Run a query of at most one job row into *out; *found says if there was

@@ -199,6 +199,24 @@ static const char *const common_migrations[] = {
      "CREATE INDEX chunks_lease ON chunks(lease_until) WHERE status = 'rendering';"
      "ALTER TABLE jobs ADD COLUMN chunks INTEGER NOT NULL DEFAULT 0;"
      "ALTER TABLE jobs ADD COLUMN workers_json TEXT;"),
+
+    /* 8: the render cache: outputs and chunk segments kept in storage under
+     * the digest of what they were rendered from, per team (a team never
+     * finds another's), going with their team. Eviction walks the least
+     * recently used first (render_cache_used). A job notes what of it came
+     * from the cache. */
+    ("CREATE TABLE render_cache ("
+     "  team_id TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,"
+     "  digest TEXT NOT NULL,"
+     "  kind TEXT NOT NULL,"
+     "  storage_key TEXT NOT NULL,"
+     "  size BIGINT NOT NULL,"
+     "  created_at BIGINT NOT NULL,"
+     "  used_at BIGINT NOT NULL,"
+     "  PRIMARY KEY (team_id, digest));"
+     "CREATE INDEX render_cache_used ON render_cache(used_at, digest);"
+     "ALTER TABLE jobs ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE jobs ADD COLUMN chunks_cached INTEGER NOT NULL DEFAULT 0;"),
 };
 
 #define COMMON_COUNT ((int)(sizeof(common_migrations) / sizeof(common_migrations[0])))

@@ -337,6 +337,8 @@ static const char *const postgres_migrations[] = {
      * one: a claim that found nothing changes no row and wakes nobody. */
     "CREATE TRIGGER chunks_notify AFTER INSERT OR UPDATE OR DELETE ON chunks"
     "  FOR EACH ROW EXECUTE FUNCTION fw_jobs_notify();",
+    /* 8: nothing of PostgreSQL's own: the render cache wakes nobody. */
+    NULL,
 };
 
 static const fw_store_ops postgres_ops = {

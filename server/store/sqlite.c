@@ -316,6 +316,8 @@ static const char *const sqlite_migrations[] = {
     NULL,
     /* 7: nothing of SQLite's own. */
     NULL,
+    /* 8: nothing of SQLite's own. */
+    NULL,
 };
 
 static const fw_store_ops sqlite_ops = {
