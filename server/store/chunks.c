@@ -281,6 +281,67 @@ fw_err fw_store_chunk_finish(fw_store *s, const char *job_id, int index, const c
     return fw_sql_end(s, rc, err);
 }
 
+/* Why a cached finish changed nothing: the chunk is gone, its job is not
+ * the holder's, or the chunk is not queued. */
+static fw_err chunk_not_cacheable(fw_store *s, const char *job_id, int index, const char *holder, fw_error *err)
+{
+    fw_err rc = s->ops->query(s,
+                              "SELECT c.status, j.worker, j.status FROM chunks c JOIN jobs j ON j.id = c.job_id "
+                              "WHERE c.job_id = $1 AND c.idx = $2",
+                              FW_SQL_ARGS(FW_SQL_T(job_id), FW_SQL_I(index)), err);
+    int got;
+
+    if (rc == FW_OK) {
+        got = s->ops->row(s, err);
+        if (got > 0) {
+            char chunk_status[16], job_worker[64], job_status[24];
+            fw_sql_copy(s, 0, chunk_status, sizeof(chunk_status));
+            fw_sql_copy(s, 1, job_worker, sizeof(job_worker));
+            fw_sql_copy(s, 2, job_status, sizeof(job_status));
+            if (strcmp(job_worker, holder) != 0 || strcmp(job_status, FW_STATUS_RENDERING) != 0)
+                rc = fw_error_set(err, FW_ERR_FAILED_PRECONDITION, "worker",
+                                  "worker %s does not hold job %s: it is %s%s%s, so it cannot finish its chunk %d",
+                                  holder, job_id, job_status, *job_worker ? " and held by " : "", job_worker, index);
+            else
+                rc = fw_error_set(err, FW_ERR_FAILED_PRECONDITION, "status",
+                                  "chunk %d of job %s is %s, not queued, so it is not taken from the cache", index,
+                                  job_id, chunk_status);
+        } else if (got == 0) {
+            rc = fw_error_set(err, FW_ERR_NOT_FOUND, "index", "job %s has no chunk %d", job_id, index);
+        } else {
+            rc = err ? err->code : FW_ERR_INTERNAL;
+        }
+    }
+    s->ops->done(s);
+    return rc;
+}
+
+fw_err fw_store_chunk_finish_cached(fw_store *s, const char *job_id, int index, const char *holder,
+                                    const char *segment_key, fw_error *err)
+{
+    int64_t changed = 0;
+    fw_err rc;
+
+    if (!holder || !*holder)
+        return fw_error_set(err, FW_ERR_INVALID, "worker", "a cached finish needs the name of the job's holder");
+    if (!segment_key || !*segment_key)
+        return fw_error_set(err, FW_ERR_INVALID, "segment_key", "a finished chunk names its segment");
+    if ((rc = s->ops->begin(s, FW_TX_WRITE, err)) != FW_OK)
+        return rc;
+    /* Nobody rendered it, so it names no worker, and it took no attempt. */
+    rc = fw_sql_exec(s,
+                     "UPDATE chunks SET status = 'finished', worker = '', progress = 100, lease_until = 0, "
+                     "segment_key = $4, render_seconds = 0, updated_at = $5 "
+                     "WHERE job_id = $1 AND idx = $2 AND status = 'queued' "
+                     "AND EXISTS (SELECT 1 FROM jobs WHERE id = $1 AND worker = $3 AND status = 'render:dorender')",
+                     FW_SQL_ARGS(FW_SQL_T(job_id), FW_SQL_I(index), FW_SQL_T(holder), FW_SQL_T(segment_key),
+                                 FW_SQL_I(fw_store_now())),
+                     &changed, err);
+    if (rc == FW_OK && changed == 0)
+        rc = chunk_not_cacheable(s, job_id, index, holder, err);
+    return fw_sql_end(s, rc, err);
+}
+
 /* Requeue while attempts remain, else fail: shared by release and reap.
  * $2 max attempts, $3 the error, $4 now; `counted` the attempts to judge by. */
 #define REQUEUE_OR_FAIL(counted)                                                                                     \

@@ -769,6 +769,32 @@ fw_err fw_store_job_note_render(fw_store *s, const char *id, const char *worker,
     return fw_sql_end(s, rc, err);
 }
 
+fw_err fw_store_job_note_cache(fw_store *s, const char *id, const char *worker, int cached, int chunks_cached,
+                               fw_error *err)
+{
+    int64_t changed = 0;
+    fw_err rc;
+
+    if (cached != 0 && cached != 1)
+        return fw_error_set(err, FW_ERR_INVALID, "cached", "an output came from the cache (1) or not (0), not %d",
+                            cached);
+    if (chunks_cached < 0)
+        return fw_error_set(err, FW_ERR_INVALID, "chunks_cached", "a render has 0 cached chunks or more, not %d",
+                            chunks_cached);
+    rc = s->ops->begin(s, FW_TX_WRITE, err);
+    if (rc != FW_OK)
+        return rc;
+    rc = fw_sql_exec(s,
+                     "UPDATE jobs SET cached = $3, chunks_cached = $4, updated_at = $5, version = fw_next_version() "
+                     "WHERE id = $1 AND worker = $2 AND status = 'render:dorender'",
+                     FW_SQL_ARGS(FW_SQL_T(id), FW_SQL_T(worker), FW_SQL_I(cached), FW_SQL_I(chunks_cached),
+                                 FW_SQL_I(fw_store_now())),
+                     &changed, err);
+    if (rc == FW_OK && changed == 0)
+        rc = not_held(s, id, worker, NULL, err);
+    return fw_sql_end(s, rc, err);
+}
+
 /* Requeue while attempts remain, else fail: shared by release and reap. */
 #define REQUEUE_OR_FAIL                                                                                          \
     "status = CASE WHEN attempts < $2 THEN 'queued' ELSE 'error' END, "                                          \
