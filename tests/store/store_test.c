@@ -1934,6 +1934,432 @@ static void planned_chunks_wake_a_listening_worker(void)
     fw_store_close(&coordinator);
 }
 
+/* ---- the render cache ------------------------------------------------------------------------ */
+
+static fw_cache_entry cache_entry(const char *team, const char *digest, const char *kind, const char *key,
+                                  int64_t size)
+{
+    fw_cache_entry e;
+    memset(&e, 0, sizeof(e));
+    snprintf(e.team_id, sizeof(e.team_id), "%s", team);
+    snprintf(e.digest, sizeof(e.digest), "%s", digest);
+    snprintf(e.kind, sizeof(e.kind), "%s", kind);
+    snprintf(e.storage_key, sizeof(e.storage_key), "%s", key);
+    e.size = size;
+    return e;
+}
+
+/* Put an entry the caller expects to be kept; 1 when it was. */
+static int cache_keep(fw_store *s, const char *team, const char *digest, const char *key, int64_t size)
+{
+    fw_cache_entry e = cache_entry(team, digest, FW_CACHE_OUTPUT, key, size);
+    fw_error err;
+    int kept = -1;
+    return fw_store_cache_put(s, &e, &kept, &err) == FW_OK && kept == 1;
+}
+
+/* Set when an entry was last used (the store has no call for the past). */
+static int cache_used_at(const char *team, const char *digest, int64_t used_at)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql), "UPDATE render_cache SET used_at = %lld WHERE team_id = '%s' AND digest = '%s'",
+             (long long)used_at, team, digest);
+    return raw_sql(sql);
+}
+
+static int64_t cache_bytes(fw_store *s)
+{
+    int64_t entries = -1, bytes = -1;
+    fw_error err;
+    if (fw_store_cache_size(s, &entries, &bytes, &err) != FW_OK)
+        fprintf(stderr, "  cache size: %s\n", err.message);
+    return bytes;
+}
+
+/* Evict and check the keys removed, in order: expected is a list of keys separated by spaces ("" for
+ * none). */
+static void check_evicted(fw_store *s, int64_t max_bytes, int64_t protect_ms, int limit, const char *expected)
+{
+    char(*keys)[256] = NULL, got[1024] = "";
+    size_t count = 0, len = 0;
+    fw_error err;
+
+    FW_CHECK_INT(fw_store_cache_evict(s, max_bytes, protect_ms, limit, &keys, &count, &err), FW_OK);
+    for (size_t i = 0; i < count; i++)
+        len += (size_t)snprintf(got + len, sizeof(got) - len, "%s%s", i ? " " : "", keys[i]);
+    FW_CHECK_STR(got, expected);
+    FW_CHECK(count > 0 || keys == NULL);
+    free(keys);
+}
+
+static void cache_entries_are_found_by_their_team_only_and_the_first_put_stays(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE], other[FW_ID_SIZE], sql[128];
+    fw_cache_entry e, got;
+    int64_t entries = 0, bytes = 0;
+    int kept = -1;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    FW_REQUIRE(fw_store_team_ensure(s, "other", other, &err) == FW_OK);
+    FW_CHECK_INT(fw_store_cache_get(s, acme, "d1", &got, &err), FW_ERR_NOT_FOUND);
+    int64_t before = version_now(s), put_at = fw_store_now();
+
+    e = cache_entry(acme, "d1", FW_CACHE_OUTPUT, "cache/acme-d1.mp4", 1000);
+    FW_CHECK_INT(fw_store_cache_put(s, &e, &kept, &err), FW_OK);
+    FW_CHECK_INT(kept, 1);
+    FW_CHECK_INT(fw_store_cache_get(s, acme, "d1", &got, &err), FW_OK);
+    FW_CHECK_STR(got.team_id, acme);
+    FW_CHECK_STR(got.digest, "d1");
+    FW_CHECK_STR(got.kind, FW_CACHE_OUTPUT);
+    FW_CHECK_STR(got.storage_key, "cache/acme-d1.mp4");
+    FW_CHECK_INT(got.size, 1000);
+    FW_CHECK(got.created_at >= put_at && got.used_at >= got.created_at);
+    /* Another team rendering the same thing finds nothing of acme's. */
+    FW_CHECK_INT(fw_store_cache_get(s, other, "d1", &got, &err), FW_ERR_NOT_FOUND);
+    FW_CHECK_STR(got.storage_key, "");
+
+    /* A second render of the digest: the first entry stays, the caller's object is not referenced. */
+    e = cache_entry(acme, "d1", FW_CACHE_OUTPUT, "cache/acme-d1-again.mp4", 2000);
+    FW_CHECK_INT(fw_store_cache_put(s, &e, &kept, &err), FW_OK);
+    FW_CHECK_INT(kept, 0);
+    FW_CHECK_INT(fw_store_cache_get(s, acme, "d1", &got, &err), FW_OK);
+    FW_CHECK_STR(got.storage_key, "cache/acme-d1.mp4");
+    FW_CHECK_INT(got.size, 1000);
+    /* The same digest is the other team's own entry. */
+    e = cache_entry(other, "d1", FW_CACHE_CHUNK, "cache/other-d1.mp4", 500);
+    FW_CHECK_INT(fw_store_cache_put(s, &e, &kept, &err), FW_OK);
+    FW_CHECK_INT(kept, 1);
+    FW_CHECK_INT(fw_store_cache_get(s, other, "d1", &got, &err), FW_OK);
+    FW_CHECK_STR(got.kind, FW_CACHE_CHUNK);
+    FW_CHECK_STR(got.storage_key, "cache/other-d1.mp4");
+    FW_CHECK_INT(fw_store_cache_size(s, &entries, &bytes, &err), FW_OK);
+    FW_CHECK_INT(entries, 2);
+    FW_CHECK_INT(bytes, 1500);
+    /* Entries are not job changes. */
+    FW_CHECK_INT(version_now(s), before);
+
+    /* What is not an entry. */
+    e = cache_entry(acme, "d2", "thumbnail", "cache/x", 1);
+    FW_CHECK_INT(fw_store_cache_put(s, &e, &kept, &err), FW_ERR_INVALID);
+    e = cache_entry(acme, "d2", FW_CACHE_OUTPUT, "cache/x", -1);
+    FW_CHECK_INT(fw_store_cache_put(s, &e, &kept, &err), FW_ERR_INVALID);
+    e = cache_entry(acme, "", FW_CACHE_OUTPUT, "cache/x", 1);
+    FW_CHECK_INT(fw_store_cache_put(s, &e, &kept, &err), FW_ERR_INVALID);
+    e = cache_entry(acme, "d2", FW_CACHE_OUTPUT, "", 1);
+    FW_CHECK_INT(fw_store_cache_put(s, &e, &kept, &err), FW_ERR_INVALID);
+    e = cache_entry("01NOSUCHTEAM00000000000000", "d2", FW_CACHE_OUTPUT, "cache/x", 1);
+    FW_CHECK_INT(fw_store_cache_put(s, &e, &kept, &err), FW_ERR_NOT_FOUND);
+    FW_CHECK_INT(kept, 0);
+
+    /* The store deletes no team, but should one go its entries go with it. */
+    snprintf(sql, sizeof(sql), "DELETE FROM teams WHERE id = '%s'", other);
+    FW_CHECK(raw_sql(sql));
+    FW_CHECK_INT(fw_store_cache_get(s, other, "d1", &got, &err), FW_ERR_NOT_FOUND);
+    FW_CHECK_INT(fw_store_cache_get(s, acme, "d1", &got, &err), FW_OK);
+    FW_CHECK_INT(cache_bytes(s), 1000);
+    fw_store_close(&s);
+}
+
+static void a_cache_get_marks_the_entry_used_now(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE];
+    fw_cache_entry got;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    FW_REQUIRE(cache_keep(s, acme, "d1", "cache/d1", 10));
+    FW_REQUIRE(cache_used_at(acme, "d1", 1000));
+    int64_t asked_at = fw_store_now();
+    FW_CHECK_INT(fw_store_cache_get(s, acme, "d1", &got, &err), FW_OK);
+    FW_CHECK(got.used_at >= asked_at);
+    FW_CHECK(got.created_at <= asked_at);
+    /* The next read sees it too: the mark was written, not only returned. */
+    fw_cache_entry again;
+    FW_CHECK_INT(fw_store_cache_get(s, acme, "d1", &again, &err), FW_OK);
+    FW_CHECK(again.used_at >= got.used_at);
+    FW_CHECK_INT(again.created_at, got.created_at);
+    fw_store_close(&s);
+}
+
+static void cache_eviction_removes_the_least_recently_used_beyond_the_bound(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE], other[FW_ID_SIZE], (*keys)[256] = NULL;
+    fw_cache_entry got;
+    size_t count = 9;
+    int64_t entries = 0, bytes = 0, now;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    FW_REQUIRE(fw_store_team_ensure(s, "other", other, &err) == FW_OK);
+    check_evicted(s, 0, 0, 10, ""); /* nothing to evict */
+    FW_REQUIRE(cache_keep(s, acme, "a", "cache/a", 100));
+    FW_REQUIRE(cache_keep(s, acme, "b", "cache/b", 100));
+    FW_REQUIRE(cache_keep(s, acme, "c", "cache/c", 100));
+    FW_REQUIRE(cache_keep(s, acme, "d", "cache/d", 100));
+    FW_REQUIRE(cache_keep(s, acme, "e", "cache/e", 100)); /* used now */
+    FW_REQUIRE(cache_keep(s, other, "x", "cache/x", 100));
+    FW_REQUIRE(cache_used_at(acme, "a", 1000));
+    FW_REQUIRE(cache_used_at(acme, "b", 2000));
+    FW_REQUIRE(cache_used_at(other, "x", 2500)); /* teams share the bound */
+    FW_REQUIRE(cache_used_at(acme, "c", 3000));
+    FW_REQUIRE(cache_used_at(acme, "d", 4000));
+
+    /* At or under the bound nothing goes. */
+    check_evicted(s, 1000, 0, 10, "");
+    check_evicted(s, 600, 0, 10, "");
+    FW_CHECK_INT(cache_bytes(s), 600);
+    FW_CHECK_INT(fw_store_cache_evict(s, -1, 0, 10, &keys, &count, &err), FW_ERR_INVALID);
+    FW_CHECK_INT(fw_store_cache_evict(s, 0, -1, 10, &keys, &count, &err), FW_ERR_INVALID);
+    check_evicted(s, 0, 0, 0, ""); /* a limit of none */
+    FW_CHECK_INT(cache_bytes(s), 600);
+
+    /* a is used now, so it is the most recent; e and it are protected for a minute. */
+    FW_REQUIRE(fw_store_cache_get(s, acme, "a", &got, &err) == FW_OK);
+    /* 350 bytes would take b, x and c; the limit stops at two. */
+    check_evicted(s, 350, 60000, 2, "cache/b cache/x");
+    FW_CHECK_INT(cache_bytes(s), 400);
+    FW_CHECK_INT(fw_store_cache_get(s, acme, "b", &got, &err), FW_ERR_NOT_FOUND);
+    FW_CHECK_INT(fw_store_cache_get(s, other, "x", &got, &err), FW_ERR_NOT_FOUND);
+    check_evicted(s, 350, 60000, 10, "cache/c");
+    FW_CHECK_INT(cache_bytes(s), 300);
+    /* Under a bound of nothing only the unprotected go. */
+    check_evicted(s, 0, 60000, 10, "cache/d");
+    FW_CHECK_INT(fw_store_cache_size(s, &entries, &bytes, &err), FW_OK);
+    FW_CHECK_INT(entries, 2);
+    FW_CHECK_INT(bytes, 200);
+
+    /* Unprotected, the rest go in the order they were used. */
+    now = fw_store_now();
+    FW_REQUIRE(cache_used_at(acme, "e", now - 20));
+    FW_REQUIRE(cache_used_at(acme, "a", now - 10));
+    check_evicted(s, 0, 0, 10, "cache/e cache/a");
+    FW_CHECK_INT(fw_store_cache_size(s, &entries, &bytes, &err), FW_OK);
+    FW_CHECK_INT(entries, 0);
+    FW_CHECK_INT(bytes, 0);
+    fw_store_close(&s);
+}
+
+/* Evictions at the same time, each a little at a time until it finds nothing over the bound. */
+#define CACHE_RACED 300
+#define CACHE_RACED_BOUND 150
+
+static pthread_barrier_t g_evictors_ready; /* every evictor's store is open */
+
+static void *evict_until_under_the_bound(void *arg)
+{
+    int *removed = arg;
+    fw_store *s = open_store();
+    char(*keys)[256] = NULL;
+    size_t count = 0;
+    fw_error err;
+    pthread_barrier_wait(&g_evictors_ready);
+    if (!s) {
+        *removed = -1;
+        return NULL;
+    }
+    do {
+        if (fw_store_cache_evict(s, CACHE_RACED_BOUND, 0, 10, &keys, &count, &err) != FW_OK) {
+            fprintf(stderr, "  evict: %s\n", err.message);
+            *removed = -1;
+            break;
+        }
+        free(keys);
+        *removed += (int)count;
+    } while (count > 0);
+    fw_store_close(&s);
+    return NULL;
+}
+
+static void evictions_at_the_same_time_remove_only_the_excess_between_them(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE], digest[32], key[64];
+    pthread_t threads[2];
+    int removed[2] = {0, 0};
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    for (int i = 0; i < CACHE_RACED; i++) {
+        snprintf(digest, sizeof(digest), "d%03d", i);
+        snprintf(key, sizeof(key), "cache/%03d", i);
+        FW_REQUIRE(cache_keep(s, acme, digest, key, 1));
+    }
+    FW_REQUIRE(raw_sql("UPDATE render_cache SET used_at = 1000"));
+    pthread_barrier_init(&g_evictors_ready, NULL, 2);
+    for (int k = 0; k < 2; k++)
+        FW_REQUIRE(pthread_create(&threads[k], NULL, evict_until_under_the_bound, &removed[k]) == 0);
+    for (int k = 0; k < 2; k++)
+        pthread_join(threads[k], NULL);
+    pthread_barrier_destroy(&g_evictors_ready);
+    FW_CHECK(removed[0] >= 0 && removed[1] >= 0);
+    FW_CHECK_INT(removed[0] + removed[1], CACHE_RACED - CACHE_RACED_BOUND);
+    FW_CHECK_INT(cache_bytes(s), CACHE_RACED_BOUND);
+    fprintf(stderr, "  2 evictors removed %d entries: %d and %d\n", removed[0] + removed[1], removed[0], removed[1]);
+    fw_store_close(&s);
+}
+
+static void what_came_from_the_cache_is_noted_by_the_jobs_holder(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE];
+    fw_job_row job, got;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    FW_REQUIRE(rendering_job(s, acme, fw_store_now(), "coordinator", &job));
+    FW_REQUIRE(fw_store_job_get(s, NULL, job.id, &got, &err) == FW_OK);
+    FW_CHECK_INT(got.cached, 0);
+    FW_CHECK_INT(got.chunks_cached, 0);
+    int64_t version = got.version;
+    fw_job_row_clear(&got);
+
+    FW_CHECK_INT(fw_store_job_note_cache(s, job.id, "someone-else", 1, 0, &err), FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_CONTAINS(err.message, "someone-else");
+    FW_CHECK_INT(fw_store_job_note_cache(s, "01NOSUCHJOB000000000000000", "coordinator", 1, 0, &err),
+                 FW_ERR_NOT_FOUND);
+    FW_CHECK_INT(fw_store_job_note_cache(s, job.id, "coordinator", 2, 0, &err), FW_ERR_INVALID);
+    FW_CHECK_INT(fw_store_job_note_cache(s, job.id, "coordinator", 0, -1, &err), FW_ERR_INVALID);
+    FW_REQUIRE(fw_store_job_get(s, NULL, job.id, &got, &err) == FW_OK);
+    FW_CHECK_INT(got.cached, 0);
+    FW_CHECK_INT(got.version, version);
+    fw_job_row_clear(&got);
+
+    FW_CHECK_INT(fw_store_job_note_cache(s, job.id, "coordinator", 0, 2, &err), FW_OK);
+    FW_REQUIRE(fw_store_job_get(s, acme, job.id, &got, &err) == FW_OK);
+    FW_CHECK_INT(got.cached, 0);
+    FW_CHECK_INT(got.chunks_cached, 2);
+    FW_CHECK(got.version > version); /* a change of the job, which watchers see */
+    fw_job_row_clear(&got);
+    FW_CHECK_INT(fw_store_job_note_cache(s, job.id, "coordinator", 1, 0, &err), FW_OK);
+
+    /* It stays after the job completes, and the list reads it too; nobody notes it then. */
+    FW_REQUIRE(fw_store_job_complete(s, job.id, "coordinator", 0.1, 30, NULL, NULL, &err) == FW_OK);
+    FW_CHECK_INT(fw_store_job_note_cache(s, job.id, "coordinator", 0, 0, &err), FW_ERR_FAILED_PRECONDITION);
+    fw_job_row *rows = NULL;
+    size_t count = 0;
+    fw_job_filter f = {.team_id = acme, .limit = 10};
+    FW_REQUIRE(fw_store_job_list(s, &f, &rows, &count, &err) == FW_OK);
+    FW_REQUIRE(count == 1);
+    FW_CHECK_INT(rows[0].cached, 1);
+    FW_CHECK_INT(rows[0].chunks_cached, 0);
+    fw_job_rows_free(&rows, count);
+    fw_store_close(&s);
+}
+
+static void a_queued_chunk_is_finished_from_the_cache_only_by_the_jobs_holder(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE];
+    fw_job_row job;
+    fw_chunk_row got, done;
+    int planned = 0;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    FW_REQUIRE(rendering_job(s, acme, fw_store_now(), "coordinator", &job));
+    FW_REQUIRE(fw_store_chunks_plan(s, job.id, "coordinator", frame_ranges(3, 10), 3, &planned, &err) == FW_OK);
+    FW_REQUIRE(fw_store_chunk_claim(s, "w1", 60000, job.id, &got, &err) == FW_OK && got.index == 0);
+    /* Chunk 2 was tried once and handed back: an attempt counted. */
+    FW_REQUIRE(fw_store_chunk_claim(s, "w2", 60000, job.id, &got, &err) == FW_OK && got.index == 1);
+    FW_REQUIRE(fw_store_chunk_claim(s, "w2", 60000, job.id, &got, &err) == FW_OK && got.index == 2);
+    FW_REQUIRE(fw_store_chunk_release(s, job.id, 1, "w2", NULL, 3, 0, &err) == FW_OK);
+    FW_REQUIRE(fw_store_chunk_release(s, job.id, 2, "w2", "it failed", 3, 1, &err) == FW_OK);
+    FW_REQUIRE(chunk_of(s, job.id, 2).attempts == 1);
+    int64_t before = version_now(s);
+
+    /* w1 holds a chunk, not the job. */
+    FW_CHECK_INT(fw_store_chunk_finish_cached(s, job.id, 1, "w1", "cache/seg-1.mp4", &err),
+                 FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_CONTAINS(err.message, "does not hold job");
+    /* A chunk being rendered is left to its worker. */
+    FW_CHECK_INT(fw_store_chunk_finish_cached(s, job.id, 0, "coordinator", "cache/seg-0.mp4", &err),
+                 FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_CONTAINS(err.message, "not queued");
+    FW_CHECK_INT(fw_store_chunk_finish_cached(s, job.id, 9, "coordinator", "cache/seg-9.mp4", &err),
+                 FW_ERR_NOT_FOUND);
+    FW_CHECK_INT(fw_store_chunk_finish_cached(s, job.id, 1, "coordinator", "", &err), FW_ERR_INVALID);
+    done = chunk_of(s, job.id, 0);
+    FW_CHECK_STR(done.status, FW_CHUNK_RENDERING);
+    FW_CHECK_STR(done.worker, "w1");
+    FW_CHECK_STR(done.segment_key, "");
+    free(done.error);
+    FW_CHECK_STR(chunk_of(s, job.id, 1).status, FW_CHUNK_QUEUED);
+
+    FW_CHECK_INT(fw_store_chunk_finish_cached(s, job.id, 1, "coordinator", "cache/seg-1.mp4", &err), FW_OK);
+    FW_CHECK_INT(fw_store_chunk_finish_cached(s, job.id, 2, "coordinator", "cache/seg-2.mp4", &err), FW_OK);
+    for (int i = 1; i <= 2; i++) {
+        done = chunk_of(s, job.id, i);
+        FW_CHECK_STR(done.status, FW_CHUNK_FINISHED);
+        FW_CHECK_STR(done.worker, ""); /* nobody rendered it */
+        FW_CHECK_NEAR(done.progress, 100, 1e-9);
+        FW_CHECK_INT(done.lease_until, 0);
+        FW_CHECK_INT(done.attempts, i == 1 ? 0 : 1); /* no attempt counted */
+        FW_CHECK_STR(done.segment_key, i == 1 ? "cache/seg-1.mp4" : "cache/seg-2.mp4");
+        free(done.error);
+    }
+    /* Once finished it is not finished again, nor claimed. */
+    FW_CHECK_INT(fw_store_chunk_finish_cached(s, job.id, 1, "coordinator", "cache/other.mp4", &err),
+                 FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_STR(chunk_of(s, job.id, 1).segment_key, "cache/seg-1.mp4");
+    FW_CHECK_INT(fw_store_chunk_claim(s, "w3", 60000, job.id, &got, &err), FW_ERR_NOT_FOUND);
+    FW_CHECK_INT(version_now(s), before); /* chunk changes take no job version */
+
+    /* The job given back: its holder is nobody, so no chunk is finished for it. */
+    FW_REQUIRE(fw_store_chunk_release(s, job.id, 0, "w1", NULL, 3, 0, &err) == FW_OK);
+    FW_REQUIRE(fw_store_job_release(s, job.id, "coordinator", NULL, 3, &err) == FW_OK);
+    FW_CHECK_INT(fw_store_chunk_finish_cached(s, job.id, 0, "coordinator", "cache/seg-0.mp4", &err),
+                 FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_CONTAINS(err.message, "queued");
+    FW_CHECK_STR(chunk_of(s, job.id, 0).status, FW_CHUNK_QUEUED);
+    fw_store_close(&s);
+}
+
+/* A database of migration 7 (made by taking migration 8 back from a fresh
+ * one) takes migration 8 at open and keeps its jobs. */
+static void the_render_cache_comes_to_a_database_of_migration_7(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE];
+    fw_job_row job, got;
+    fw_cache_entry entry;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    job_at(&job, acme, fw_store_now());
+    FW_REQUIRE(insert_one(s, &job) == FW_OK);
+    fw_store_close(&s);
+    FW_CHECK_INT(migrations_recorded(), 8);
+    FW_REQUIRE(raw_sql("DROP TABLE render_cache;"
+                       "ALTER TABLE jobs DROP COLUMN cached;"
+                       "ALTER TABLE jobs DROP COLUMN chunks_cached;"
+                       "DELETE FROM schema_migrations WHERE version = 8;"));
+    FW_CHECK_INT(migrations_recorded(), 7);
+
+    s = open_store();
+    FW_REQUIRE(s);
+    FW_CHECK_INT(migrations_recorded(), 8);
+    FW_REQUIRE(fw_store_job_get(s, acme, job.id, &got, &err) == FW_OK);
+    FW_CHECK_STR(got.status, FW_STATUS_QUEUED);
+    FW_CHECK_INT(got.cached, 0);
+    FW_CHECK_INT(got.chunks_cached, 0);
+    fw_job_row_clear(&got);
+    FW_CHECK(cache_keep(s, acme, "d1", "cache/d1", 10));
+    FW_CHECK_INT(fw_store_cache_get(s, acme, "d1", &entry, &err), FW_OK);
+    FW_CHECK_STR(entry.storage_key, "cache/d1");
+    fw_store_close(&s);
+}
+
 /* ---- figures for operators ----------------------------------------------------------------- */
 
 /* Claim the oldest queued job and end it: finished after seconds with frames,
@@ -2051,6 +2477,13 @@ BOTH(chunks_go_when_deleted_and_with_their_job)
 BOTH(how_a_job_was_rendered_is_noted_by_its_holder)
 BOTH(chunks_come_to_a_database_of_migration_6)
 BOTH(planned_chunks_wake_a_listening_worker)
+BOTH(cache_entries_are_found_by_their_team_only_and_the_first_put_stays)
+BOTH(a_cache_get_marks_the_entry_used_now)
+BOTH(cache_eviction_removes_the_least_recently_used_beyond_the_bound)
+BOTH(evictions_at_the_same_time_remove_only_the_excess_between_them)
+BOTH(what_came_from_the_cache_is_noted_by_the_jobs_holder)
+BOTH(a_queued_chunk_is_finished_from_the_cache_only_by_the_jobs_holder)
+BOTH(the_render_cache_comes_to_a_database_of_migration_7)
 
 int main(void)
 {
@@ -2084,5 +2517,12 @@ int main(void)
     RUN_BOTH(how_a_job_was_rendered_is_noted_by_its_holder);
     RUN_BOTH(chunks_come_to_a_database_of_migration_6);
     RUN_BOTH(planned_chunks_wake_a_listening_worker);
+    RUN_BOTH(cache_entries_are_found_by_their_team_only_and_the_first_put_stays);
+    RUN_BOTH(a_cache_get_marks_the_entry_used_now);
+    RUN_BOTH(cache_eviction_removes_the_least_recently_used_beyond_the_bound);
+    RUN_BOTH(evictions_at_the_same_time_remove_only_the_excess_between_them);
+    RUN_BOTH(what_came_from_the_cache_is_noted_by_the_jobs_holder);
+    RUN_BOTH(a_queued_chunk_is_finished_from_the_cache_only_by_the_jobs_holder);
+    RUN_BOTH(the_render_cache_comes_to_a_database_of_migration_7);
     return fw_test_end();
 }
