@@ -470,6 +470,11 @@ size_t fw_fontset_count(const fw_fontset *set)
     return set ? set->count : 0;
 }
 
+const fw_font *fw_fontset_at(const fw_fontset *set, size_t i)
+{
+    return set && i < set->count ? set->fonts[i] : NULL;
+}
+
 const char *fw_font_family(const fw_font *font) { return font->family; }
 const char *fw_font_style(const fw_font *font) { return font->style; }
 const char *fw_font_postscript_name(const fw_font *font) { return font->postscript_name; }

@@ -112,6 +112,7 @@ const fw_font_substitute *fw_fontset_substitute_at(const fw_fontset *set, size_t
 
 const fw_font *fw_fontset_default(const fw_fontset *set);
 size_t fw_fontset_count(const fw_fontset *set); /* faces added, the default not counted */
+const fw_font *fw_fontset_at(const fw_fontset *set, size_t i); /* i < fw_fontset_count */
 
 const char *fw_font_family(const fw_font *font);
 const char *fw_font_style(const fw_font *font);

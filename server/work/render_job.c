@@ -339,11 +339,28 @@ static fw_err choose_part(render_ctx *c, fw_error *err)
     fw_err rc;
 
     if (c->req->planner && !c->req->segments && c->codec) {
+        const fw_render_settings *s = &c->job->settings;
+        size_t fonts = fw_fontset_count(c->fonts);
+        const char **font_files = calloc(fonts + 1, sizeof(*font_files));
         fw_render_plan plan = {.first_frame = c->first, .last_frame = c->last};
+
+        if (!font_files)
+            return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory planning the render");
+        for (size_t i = 0; i < fonts; i++)
+            font_files[i] = fw_font_path(fw_fontset_at(c->fonts, i));
         frame_rate(c, &plan.fps_num, &plan.fps_den);
-        plan.splittable = c->job->settings.type == FW_OUTPUT_VIDEO && strcmp(c->codec->encoder, "libx264") == 0 &&
+        plan.splittable = s->type == FW_OUTPUT_VIDEO && strcmp(c->codec->encoder, "libx264") == 0 &&
                           c->codec->muxer && strcmp(c->codec->muxer, "mp4") == 0;
-        if ((rc = c->req->planner(c->req->planner_user, &plan, &split, &first, &last, err)))
+        plan.doc = c->doc;
+        plan.resource_dir = c->req->work_root;
+        plan.font_files = font_files;
+        plan.default_font = c->req->default_font;
+        snprintf(plan.output, sizeof(plan.output), "%s %dx%d %d/%d %s%s type %d engine %s", c->codec->name, c->width,
+                 c->height, plan.fps_num, plan.fps_den, s->draft ? "draft" : "full", s->preview ? " preview" : "",
+                 (int)s->type, s->engine[0] ? s->engine : "default");
+        rc = c->req->planner(c->req->planner_user, &plan, &split, &first, &last, err);
+        free(font_files);
+        if (rc)
             return rc;
     }
     c->result->split = split;

@@ -24,11 +24,17 @@
  * job's overall progress, 0 to 100. */
 typedef void (*fw_progress_fn)(void *user, const char *stage, double percent);
 
-/* What a split render's planner learns once the job's frames are known. */
+/* What a planner learns once the job's frames are known: enough to split
+ * the render, and to compute its digest (digest.h) for the render cache. */
 typedef struct fw_render_plan {
     int first_frame, last_frame; /* the job's frame range, inclusive */
     int fps_num, fps_den;        /* its frame rate */
     int splittable;              /* H.264 in MP4: parts can be joined by stream copy */
+    const json_t *doc;           /* the composition as it will be drawn */
+    const char *resource_dir;    /* the render's scratch folder, where the document's files are */
+    const char *const *font_files; /* the fonts it may draw with (NULL-terminated) */
+    const char *default_font;
+    char output[256];            /* what shapes the output file: codec, size, rate, quality, engine */
 } fw_render_plan;
 
 typedef enum fw_render_split {

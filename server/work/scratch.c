@@ -34,9 +34,14 @@ fw_err fw_scratch_make(fw_scratch *scratch, const char *root, const char *prefix
 {
     scratch->fd = -1;
     for (int i = 0; i < MAKE_TRIES; i++) {
+        char absolute[PATH_MAX];
         fw_err rc = fw_make_temp_dir(root, prefix, scratch->path, sizeof(scratch->path), err);
         if (rc != FW_OK)
             return rc;
+        /* Absolute, as the paths a render writes into its documents (the
+         * render cache's digest reads files only under it). */
+        if (scratch->path[0] != '/' && realpath(scratch->path, absolute) && strlen(absolute) < sizeof(scratch->path))
+            memcpy(scratch->path, absolute, strlen(absolute) + 1);
         scratch->fd = open(scratch->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (scratch->fd < 0) {
             int e = errno;
