@@ -61,6 +61,10 @@ json_t *fw_service_job_json(const fw_job_row *row, json_t *children)
         json_object_set_new(stats, "error", json_string(row->error));
     if (row->chunks > 0)
         json_object_set_new(stats, "chunks", json_integer(row->chunks));
+    if (row->cached)
+        json_object_set_new(stats, "cached", json_true());
+    if (row->chunks_cached > 0)
+        json_object_set_new(stats, "chunksCached", json_integer(row->chunks_cached));
     if (row->workers_json) {
         json_t *workers = json_loads(row->workers_json, 0, NULL);
         if (json_is_array(workers) && json_array_size(workers))

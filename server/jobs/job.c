@@ -20,7 +20,8 @@
 static const char *const asset_types[] = {"text",   "data",   "image",    "video",    "audio",
                                           "static", "script", "essential", "function", "job"};
 
-static const char *const job_keys[] = {"template", "preview", "fonts", "assets", "settings", "upload", "webhook", NULL};
+static const char *const job_keys[] = {"template", "preview", "fonts",   "assets", "settings",
+                                       "upload",   "webhook", "cache", NULL};
 static const char *const template_keys[] = {"id", "src", "composition", "version", NULL};
 static const char *const settings_keys[] = {"type", "frames", "quality", "codec", "engine", "chunks", NULL};
 static const char *const upload_keys[] = {"provider", "prefix", "outputUrl", "params", NULL};
@@ -549,7 +550,7 @@ fw_err fw_job_from_json(fw_job_spec **out, json_t *root, fw_error *err)
 {
     fw_job_spec *job;
     json_t *tpl, *fonts, *font;
-    bool preview = false;
+    bool preview = false, cache = true;
     size_t i;
     fw_err rc;
 
@@ -559,7 +560,8 @@ fw_err fw_job_from_json(fw_job_spec **out, json_t *root, fw_error *err)
     if ((rc = check_keys(root, job_keys, "", err)))
         return rc;
     tpl = json_object_get(root, "template");
-    if ((rc = check_template(tpl, "", err)) || (rc = opt_bool(root, "preview", "", &preview, err)))
+    if ((rc = check_template(tpl, "", err)) || (rc = opt_bool(root, "preview", "", &preview, err)) ||
+        (rc = opt_bool(root, "cache", "", &cache, err)))
         return rc;
     fonts = json_object_get(root, "fonts");
     if (fonts && !json_is_null(fonts)) {
@@ -586,6 +588,7 @@ fw_err fw_job_from_json(fw_job_spec **out, json_t *root, fw_error *err)
         free(job);
         return rc;
     }
+    job->cache = cache;
     job->root = json_incref(root);
     job->template_id = json_string_value(json_object_get(tpl, "id"));
     job->template_src = json_string_value(json_object_get(tpl, "src"));

@@ -43,6 +43,7 @@ typedef struct fw_job_spec {
     json_t *assets;            /* borrowed array, never NULL */
     json_t *fonts;             /* borrowed array of strings, never NULL */
     fw_render_settings settings;
+    bool cache;                /* "cache": false renders it even when the render cache has it */
 } fw_job_spec;
 
 /* Parse and check job JSON text. On success *out owns everything and is
