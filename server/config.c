@@ -103,6 +103,15 @@ fw_err fw_config_load(fw_config *c, int argc, char **argv, fw_error *err)
     c->lease_seconds = getenv("FRAMEWRIGHT_LEASE_SECONDS") ? atoi(getenv("FRAMEWRIGHT_LEASE_SECONDS")) : 30;
     c->max_attempts = 3;
     c->chunk_frames = -1;
+    c->cache_mb = 1024;
+    if (getenv("FRAMEWRIGHT_CACHE_MB") && *getenv("FRAMEWRIGHT_CACHE_MB")) {
+        char *end;
+        long n = strtol(getenv("FRAMEWRIGHT_CACHE_MB"), &end, 10);
+        if (*end || n < 0 || n > (1L << 24))
+            return fw_error_set(err, FW_ERR_INVALID, "FRAMEWRIGHT_CACHE_MB", "'%s' is not a number from 0 to %ld",
+                                getenv("FRAMEWRIGHT_CACHE_MB"), 1L << 24);
+        c->cache_mb = n;
+    }
     if (getenv("FRAMEWRIGHT_CHUNK_FRAMES") && *getenv("FRAMEWRIGHT_CHUNK_FRAMES")) {
         char *end;
         long n = strtol(getenv("FRAMEWRIGHT_CHUNK_FRAMES"), &end, 10);

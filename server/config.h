@@ -12,6 +12,7 @@
  *   --workers N          FRAMEWRIGHT_WORKERS       2
  *   --lease-seconds N    FRAMEWRIGHT_LEASE_SECONDS 30
  *   --chunk-frames N     FRAMEWRIGHT_CHUNK_FRAMES  about 4 s of frames; 0: never split a render
+ *   Render cache bound: FRAMEWRIGHT_CACHE_MB (1024; 0: no cache).
  *   --tls-cert F --tls-key F                        plaintext when absent
  *   S3 storage instead of DATA/blobs: FRAMEWRIGHT_S3_ENDPOINT, _REGION, _BUCKET,
  *   _ACCESS_KEY_ID, _SECRET_ACCESS_KEY, _PREFIX.
@@ -50,6 +51,7 @@ typedef struct fw_config {
     int workers;
     int lease_seconds;
     int chunk_frames;  /* frames per chunk of a split render; -1: about 4 s; 0: never split */
+    long cache_mb;     /* the render cache's bound; 0: no cache */
     int max_attempts;
     long webhook_retry_base_ms; /* 0: the notifier's default */
     /* Video and audio assets (0: the defaults): FRAMEWRIGHT_MAX_CLIP_SECONDS,

@@ -180,6 +180,7 @@ int fw_cmd_worker(int argc, char **argv)
     wc.max_media_bytes = (uint64_t)config.max_media_mb << 20;
     wc.team_renders = config.quota_renders;
     wc.chunk_frames = config.chunk_frames < 0 ? 0 : config.chunk_frames == 0 ? -1 : config.chunk_frames;
+    wc.cache_bytes = (int64_t)config.cache_mb << 20;
     wc.stop = &worker_stop;
     if (fw_worker_run(&wc, &err)) {
         print_error("worker", &err);

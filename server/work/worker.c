@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "server/util/clock.h"
 #include "server/util/fetch.h"
 #include "server/util/log.h"
+#include "server/work/digest.h"
 #include "server/work/progress.h"
 #include "server/work/render_job.h"
 #include "server/work/scratch.h"
@@ -629,7 +631,109 @@ typedef struct split_job {
     int active;         /* the job renders in chunks */
     int count;          /* how many */
     fw_chunk_row chunk; /* the one this worker renders now, when chunk.job_id[0] */
+    /* The render cache, when on for the job: */
+    int cache;
+    char digest[FW_DIGEST_HEX];   /* of the whole output */
+    char cached_key[256];         /* the whole output is in the cache here */
+    int frames;                   /* the job's frames */
+    int chunks_cached;            /* chunks finished from the cache */
+    char (*digests)[FW_DIGEST_HEX]; /* of each chunk, by index (count of them) */
 } split_job;
+
+/* ---- the render cache ----------------------------------------------------------------------- */
+
+/* Entries used within two leases are not evicted: a render may be
+ * fetching them (a chunk's segment is fetched when the job is joined). */
+static int64_t cache_protect_ms(const fw_worker_config *c) { return 2 * lease_ms(c); }
+
+static int cache_on(const fw_worker_config *config, const fw_job_spec *job)
+{
+    return config->cache_bytes > 0 && job->cache;
+}
+
+static void cache_key(const char *team, const char *digest, const char *ext, char *out, size_t size)
+{
+    snprintf(out, size, "cache/%s/%s.%s", team, digest, ext);
+}
+
+static fw_err plan_digest(const fw_render_plan *plan, int kind, int first, int last, char out[FW_DIGEST_HEX],
+                          fw_error *err)
+{
+    fw_digest_input in = {.doc = plan->doc, .resource_dir = plan->resource_dir, .font_files = plan->font_files,
+                          .default_font = plan->default_font, .output = plan->output};
+    return fw_render_digest(&in, kind, first, last, out, err);
+}
+
+/* The file at path kept in the cache as the team's digest (unless it holds
+ * that digest already), then the cache brought back under its bound. A
+ * failure costs the cache an entry, never the job. */
+static void cache_keep(fw_store *store, const fw_worker_config *config, const char *team, const char *digest,
+                       const char *kind, const char *ext, const char *path)
+{
+    fw_cache_entry entry;
+    char (*evicted)[256] = NULL;
+    size_t count = 0;
+    struct stat st;
+    int kept = 0;
+    fw_error err;
+
+    memset(&entry, 0, sizeof(entry));
+    if (fw_store_cache_get(store, team, digest, &entry, &err) == FW_OK || stat(path, &st) != 0)
+        return;
+    snprintf(entry.team_id, sizeof(entry.team_id), "%s", team);
+    snprintf(entry.digest, sizeof(entry.digest), "%s", digest);
+    snprintf(entry.kind, sizeof(entry.kind), "%s", kind);
+    cache_key(team, digest, ext, entry.storage_key, sizeof(entry.storage_key));
+    entry.size = (int64_t)st.st_size;
+    if (fw_storage_put_file(config->storage, entry.storage_key, path, &err) != FW_OK ||
+        fw_store_cache_put(store, &entry, &kept, &err) != FW_OK) {
+        fw_log(FW_LOG_WARN, "worker", "the render cache: %s", err.message);
+        return;
+    }
+    /* Not kept: another render put the same digest first, under the same key, with the same content. */
+    if (fw_store_cache_evict(store, config->cache_bytes, cache_protect_ms(config), 100, &evicted, &count, &err) != FW_OK)
+        fw_log(FW_LOG_WARN, "worker", "the render cache: %s", err.message);
+    for (size_t i = 0; i < count; i++)
+        if (fw_storage_delete(config->storage, evicted[i], &err) != FW_OK && err.code != FW_ERR_NOT_FOUND)
+            fw_log(FW_LOG_WARN, "worker", "the render cache: %s", err.message);
+    free(evicted);
+}
+
+/* Each chunk's digest, for the segments it will keep; and with a fresh
+ * plan, the chunks whose segments the cache has finished at once. */
+static fw_err chunks_from_cache(split_job *sj, const fw_render_plan *plan, int fresh, fw_error *err)
+{
+    fw_chunk_row *rows = NULL;
+    size_t count = 0;
+    fw_err rc = fw_store_chunks_get(sj->store, sj->run->row->id, &rows, &count, err);
+
+    if (rc == FW_OK && !(sj->digests = calloc(count ? count : 1, sizeof(*sj->digests))))
+        rc = fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory for the chunks' digests");
+    for (size_t i = 0; rc == FW_OK && i < count; i++) {
+        char *digest;
+        fw_cache_entry entry;
+        fw_err got;
+        if (rows[i].index < 0 || (size_t)rows[i].index >= count)
+            continue;
+        digest = sj->digests[rows[i].index];
+        if ((rc = plan_digest(plan, FW_DIGEST_PART, rows[i].first_frame, rows[i].last_frame, digest, err)))
+            break;
+        if (!fresh || strcmp(rows[i].status, FW_CHUNK_QUEUED) != 0)
+            continue;
+        got = fw_store_cache_get(sj->store, sj->run->row->team_id, digest, &entry, err);
+        if (got == FW_ERR_NOT_FOUND)
+            continue;
+        if ((rc = got) != FW_OK)
+            break;
+        if ((rc = fw_store_chunk_finish_cached(sj->store, rows[i].job_id, rows[i].index, sj->run->worker,
+                                               entry.storage_key, err)) == FW_OK)
+            sj->chunks_cached++;
+    }
+    fw_chunk_rows_free(&rows, count);
+    if (rc == FW_OK && sj->chunks_cached)
+        fw_log(FW_LOG_INFO, "worker", "%d of %d chunks from the render cache", sj->chunks_cached, sj->count);
+    return rc;
+}
 
 static void chunk_clear(fw_chunk_row *chunk)
 {
@@ -686,6 +790,20 @@ static fw_err plan_chunks(void *user, const fw_render_plan *plan, fw_render_spli
     fw_err rc;
 
     *split = FW_RENDER_WHOLE;
+    sj->frames = total;
+    if (sj->cache) {
+        fw_cache_entry entry;
+        if ((rc = plan_digest(plan, FW_DIGEST_WHOLE, plan->first_frame, plan->last_frame, sj->digest, err)))
+            return rc;
+        rc = fw_store_cache_get(sj->store, run->row->team_id, sj->digest, &entry, err);
+        if (rc == FW_OK) {
+            snprintf(sj->cached_key, sizeof(sj->cached_key), "%s", entry.storage_key);
+            *split = FW_RENDER_NOTHING;
+            return FW_OK;
+        }
+        if (rc != FW_ERR_NOT_FOUND)
+            return rc;
+    }
     if (size <= 0)
         return FW_OK;
     count = (total + size - 1) / size;
@@ -710,6 +828,8 @@ static fw_err plan_chunks(void *user, const fw_render_plan *plan, fw_render_spli
         fw_log(FW_LOG_INFO, "worker", "%d frames in %d chunks of %d", total, count, size);
     else
         fw_log(FW_LOG_INFO, "worker", "carrying on with the %d chunks planned before", sj->count);
+    if (sj->cache && (rc = chunks_from_cache(sj, plan, sj->count == count, err)) != FW_OK)
+        return rc;
     if ((rc = take_chunk(sj, err)) != FW_OK)
         return rc;
     if (!sj->chunk.job_id[0]) {
@@ -727,7 +847,7 @@ static fw_err plan_chunks(void *user, const fw_render_plan *plan, fw_render_spli
  * dead) never overwrites the other's. A segment the store does not want
  * (the chunk is not this worker's any more, or the job ended) is deleted. */
 static fw_err finish_chunk(fw_store *store, job_run *run, const fw_chunk_row *chunk, const char *path,
-                           double seconds, fw_error *err)
+                           double seconds, const char *digest, fw_error *err)
 {
     const fw_worker_config *config = run->config;
     char key[FW_ID_SIZE + 64];
@@ -745,6 +865,8 @@ static fw_err finish_chunk(fw_store *store, job_run *run, const fw_chunk_row *ch
     RETRY_STORE(config, rc, fw_store_chunk_finish(store, chunk->job_id, chunk->index, run->worker, key, seconds, err));
     if (rc != FW_OK)
         fw_storage_delete(config->storage, key, &ignored);
+    else if (digest && *digest)
+        cache_keep(store, config, run->row->team_id, digest, FW_CACHE_CHUNK, "mp4", path);
     return rc;
 }
 
@@ -877,7 +999,9 @@ static fw_err render_split(fw_store *store, job_run *run, split_job *sj, job_set
         if (atomic_load(&run->cancel))
             return fw_error_set(err, FW_ERR_CANCELLED, NULL, "the render was stopped");
         if (have) {
-            rc = finish_chunk(store, run, &sj->chunk, part, seconds, err);
+            int index = sj->chunk.index;
+            rc = finish_chunk(store, run, &sj->chunk, part, seconds,
+                              sj->digests && index >= 0 && index < sj->count ? sj->digests[index] : NULL, err);
             unlink(part);
             drop_chunk(sj);
             have = 0;
@@ -971,16 +1095,22 @@ static int process(fw_store *store, const fw_worker_config *config, const char *
         rc = run_join(store, config, request, dir, output, &run, &res, &err);
     } else if (rc == FW_OK) {
         rc = setup_render(store, config, row, request, dir, output, &run, &js, &err);
-        if (rc == FW_OK && js.job->settings.type == FW_OUTPUT_VIDEO) {
+        if (rc == FW_OK && (js.job->settings.type == FW_OUTPUT_VIDEO || cache_on(config, js.job))) {
             sj.store = store;
             sj.run = &run;
             sj.job = js.job;
+            sj.cache = cache_on(config, js.job);
             js.req.planner = plan_chunks;
             js.req.planner_user = &sj;
         }
         if (rc == FW_OK)
             rc = fw_render_job(&js.req, &res, &err);
-        if (rc == FW_OK && sj.active) {
+        if (rc == FW_OK && sj.cached_key[0]) {
+            /* The same inputs were rendered before: their output, from the cache. */
+            rc = fw_storage_get_file(config->storage, sj.cached_key, output, &err);
+            res.frames = sj.frames;
+            res.render_seconds = (double)(monotonic_ms() - started) / 1000.0;
+        } else if (rc == FW_OK && sj.active) {
             rc = render_split(store, &run, &sj, &js, dir, output, &res, &err);
             res.render_seconds = (double)(monotonic_ms() - started) / 1000.0;
         }
@@ -995,6 +1125,13 @@ static int process(fw_store *store, const fw_worker_config *config, const char *
                  : fw_storage_put_file(config->storage, row->output_key, output, &err);
     else if (rc == FW_OK)
         rc = FW_ERR_CANCELLED; /* rendered, but nobody wants it any more */
+    if (rc == FW_OK && sj.cache && sj.digest[0] && !sj.cached_key[0])
+        cache_keep(store, config, row->team_id, sj.digest, FW_CACHE_OUTPUT, ext ? ext + 1 : "bin", output);
+    if (rc == FW_OK && (sj.cached_key[0] || sj.chunks_cached)) {
+        fw_error noted;
+        if (fw_store_job_note_cache(store, row->id, worker, sj.cached_key[0] != 0, sj.chunks_cached, &noted) != FW_OK)
+            fw_log(FW_LOG_WARN, "worker", "noting the render cache: %s", noted.message);
+    }
 
     run_stop(&run, beat);
 
@@ -1028,9 +1165,12 @@ static int process(fw_store *store, const fw_worker_config *config, const char *
         end.fonts = fonts;
         if (record_end(store, config, row->id, worker, &end, &err) != FW_OK)
             fw_log(FW_LOG_WARN, "worker", "%s", err.message);
+        else if (sj.cached_key[0])
+            fw_log(FW_LOG_INFO, "worker", "finished: %d frames in %.2f s, from the render cache", res.frames,
+                   res.render_seconds);
         else if (sj.active)
-            fw_log(FW_LOG_INFO, "worker", "finished: %d frames in %.2f s, in %d chunks", res.frames,
-                   res.render_seconds, sj.count);
+            fw_log(FW_LOG_INFO, "worker", "finished: %d frames in %.2f s, in %d chunks (%d from the render cache)",
+                   res.frames, res.render_seconds, sj.count, sj.chunks_cached);
         else
             fw_log(FW_LOG_INFO, "worker", "finished: %d frames in %.2f s", res.frames, res.render_seconds);
         free(fonts);
@@ -1052,6 +1192,7 @@ static int process(fw_store *store, const fw_worker_config *config, const char *
         drop_chunks(store, config, row->id);
     fw_render_result_clear(&res);
     fw_job_spec_free(&js.job);
+    free(sj.digests);
     json_decref(request);
     fw_scratch_remove(&scratch);
     run_free(&run);
@@ -1059,6 +1200,21 @@ static int process(fw_store *store, const fw_worker_config *config, const char *
 }
 
 /* ---- another worker's chunk ---------------------------------------------------------------- */
+
+/* The planner of another's chunk: the part stays as asked; its digest is
+ * noted for the cache. */
+typedef struct chunk_plan {
+    int cache;
+    char digest[FW_DIGEST_HEX];
+} chunk_plan;
+
+static fw_err plan_chunk(void *user, const fw_render_plan *plan, fw_render_split *split, int *first, int *last,
+                         fw_error *err)
+{
+    chunk_plan *cp = user;
+    *split = FW_RENDER_PART;
+    return cp->cache ? plan_digest(plan, FW_DIGEST_PART, *first, *last, cp->digest, err) : FW_OK;
+}
 
 /* Renders one chunk of a job another worker holds, into storage. Returns as
  * process() does. */
@@ -1070,6 +1226,7 @@ static int process_chunk(fw_store *store, const fw_worker_config *config, const 
     const char *dir = scratch.path;
     json_t *request = NULL;
     int unwanted = 0;
+    chunk_plan cp = {0};
     job_setup js;
     fw_job_row row;
     pthread_t beat;
@@ -1100,15 +1257,18 @@ static int process_chunk(fw_store *store, const fw_worker_config *config, const 
     if (rc == FW_OK)
         rc = setup_render(store, config, &row, request, dir, output, &run, &js, &err);
     if (rc == FW_OK) {
+        cp.cache = cache_on(config, js.job);
         js.req.part = 1;
         js.req.part_first = chunk->first_frame;
         js.req.part_last = chunk->last_frame;
+        js.req.planner = plan_chunk;
+        js.req.planner_user = &cp;
         rc = fw_render_job(&js.req, &res, &err);
     }
     if (rc == FW_OK && !atomic_load(&run.cancel))
         confirm_lease(store, &run, chunk->index);
     if (rc == FW_OK && !atomic_load(&run.cancel)) {
-        rc = finish_chunk(store, &run, chunk, output, res.render_seconds, &err);
+        rc = finish_chunk(store, &run, chunk, output, res.render_seconds, cp.cache ? cp.digest : NULL, &err);
         unwanted = rc == FW_ERR_FAILED_PRECONDITION;
     } else if (rc == FW_OK) {
         rc = FW_ERR_CANCELLED;

@@ -43,6 +43,9 @@ typedef struct fw_worker_config {
      * per chunk, rounded up to whole keyframe intervals; 0: about 4 s;
      * < 0: never split. */
     int chunk_frames;
+    /* The render cache's bound in bytes (outputs and chunk segments kept by
+     * the digest of their inputs, per team); 0: no cache. */
+    int64_t cache_bytes;
 } fw_worker_config;
 
 /* The chunks of a split render, segments (in storage) and rows, removed:
