@@ -1,6 +1,7 @@
 /* bench_server.c - see bench_server.h. */
 #include "bench/bench_server.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +108,27 @@ int fw_bench_server_start(fw_bench_server *s, const char *binary, const char *da
     }
     fw_bench_server_stop(s);
     return -1;
+}
+
+pid_t fw_bench_worker_start(const fw_bench_server *s, const char *binary, int index, int cores)
+{
+    char log[4200];
+    pid_t pid;
+
+    snprintf(log, sizeof(log), "%s/worker-%d.log", s->data, index);
+    fflush(NULL);
+    if ((pid = fork()) != 0)
+        return pid;
+    if (cores > 1) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(index % cores, &set);
+        sched_setaffinity(0, sizeof(set), &set);
+    }
+    if (!freopen(log, "w", stdout) || dup2(STDOUT_FILENO, STDERR_FILENO) < 0)
+        _exit(127);
+    execl(binary, "framewright", "worker", "--data", s->data, (char *)NULL);
+    _exit(127);
 }
 
 int fw_bench_server_stop(fw_bench_server *s)

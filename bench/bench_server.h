@@ -25,6 +25,11 @@ typedef struct fw_bench_server {
  * the address and key it prints. 0 on success, -1 when it did not start. */
 int fw_bench_server_start(fw_bench_server *s, const char *binary, const char *database, int with_api);
 
+/* `binary worker` on the server's store and data folder, its output in
+ * DATA/worker-INDEX.log; pinned to core index % cores when cores > 1.
+ * The pid, or -1. */
+pid_t fw_bench_worker_start(const fw_bench_server *s, const char *binary, int index, int cores);
+
 /* SIGTERM, wait, remove the data folder. 0 when serve exited cleanly. */
 int fw_bench_server_stop(fw_bench_server *s);
 

@@ -21,7 +21,6 @@
  *   bazel build -c opt //bench:farm_bench //server:framewright
  *   bazel-bin/bench/farm_bench --framewright bazel-bin/server/framewright [--template FILE] [--seconds 60]
  */
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,27 +66,6 @@ static void write_template(const char *path, int seconds)
                "\"p\":{\"a\":0,\"k\":[0,0,0]},\"a\":{\"a\":0,\"k\":[0,0,0]},\"s\":{\"a\":0,\"k\":[100,100,100]}}}]}",
             frames);
     fclose(f);
-}
-
-static pid_t start_worker(const char *binary, const char *data, int index, int cores)
-{
-    char log[4200];
-    pid_t pid;
-
-    snprintf(log, sizeof(log), "%s/worker-%d.log", data, index);
-    fflush(NULL);
-    if ((pid = fork()) != 0)
-        return pid;
-    if (cores > 1) {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        CPU_SET(index % cores, &set);
-        sched_setaffinity(0, sizeof(set), &set);
-    }
-    if (!freopen(log, "w", stdout) || dup2(STDOUT_FILENO, STDERR_FILENO) < 0)
-        _exit(127);
-    execl(binary, "framewright", "worker", "--data", data, (char *)NULL);
-    _exit(127);
 }
 
 /* Seconds the joining worker logged for the join, or -1. */
@@ -142,7 +120,7 @@ static run_result run(const char *binary, const char *template_file, int workers
     if (!(template_id = fw_bench_upload_template(c, template_file, "farm bench", &err)))
         fail("upload", &err);
     for (int i = 0; i < workers; i++)
-        pids[i] = start_worker(binary, srv.data, i, cores);
+        pids[i] = fw_bench_worker_start(&srv, binary, i, cores);
     sleep(1); /* the workers open the store */
 
     tpl.id = template_id;

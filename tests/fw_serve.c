@@ -76,6 +76,8 @@ int fw_test_server_start(fw_test_server *s, const char *binary, int workers, int
         setpgid(0, 0);
         if (!freopen(out, "w", stdout) || !freopen(log, "w", stderr))
             _exit(127);
+        /* Every job rendered, none answered by the render cache, unless the test says otherwise. */
+        setenv("FRAMEWRIGHT_CACHE_MB", "0", 0);
         execl(binary, binary, "serve", "--data", data, "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--api",
               with_api ? "127.0.0.1:0" : "off", "--workers", count, (char *)NULL);
         _exit(127);

@@ -115,6 +115,7 @@ def child_env(extra=None):
     env = dict(os.environ)
     # Our own loopback receiver and file server: opened, never the whole policy.
     env.setdefault("FRAMEWRIGHT_URL_ALLOW", "127.0.0.0/8")
+    env.setdefault("FRAMEWRIGHT_CACHE_MB", "0")  # every job rendered, none answered from an earlier one
     env.update(extra or {})
     return env
 

@@ -280,14 +280,16 @@ class Server:
             argv += ["--database", database]
         argv += list(extra)
         self.database = database
-        penv = None
-        if env:
-            penv = dict(os.environ)
-            for k, v in env.items():
-                if v is None:
-                    penv.pop(k, None)
-                else:
-                    penv[k] = v
+        # The render cache answers a job like an earlier one from its output:
+        # off unless the test is about it, so that every job is rendered.
+        penv = dict(os.environ)
+        penv.setdefault("FRAMEWRIGHT_CACHE_MB", "0")
+        for k, v in (env or {}).items():
+            if v is None:
+                penv.pop(k, None)
+            else:
+                penv[k] = v
+        self.env = penv
         self.proc = Proc(argv, name, env=penv)
         i, m = self.proc.wait_line(r"serving gRPC on ([0-9.]+):(\d+).*HTTP on (\S+?)[, ]", 60)
         if m is None:
@@ -328,7 +330,7 @@ class Server:
 
     def start_worker(self, name="worker"):
         """One more `framewright worker` process on the same store."""
-        return Proc([framewright_bin(), "worker"] + self.data_args(), name)
+        return Proc([framewright_bin(), "worker"] + self.data_args(), name, env=self.env)
 
     def stop(self, timeout=20):
         return self.proc.stop(timeout)
