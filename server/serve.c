@@ -27,6 +27,7 @@
 #include "gateway/gateway.h"
 #include "proto/framewright_methods.h"
 #include "server/api/auth.h"
+#include "server/api/frame_cache.h"
 #include "server/api/health.h"
 #include "server/api/rpc.h"
 #include "server/api/service.h"
@@ -433,6 +434,10 @@ int fw_cmd_serve(int argc, char **argv)
         goto out;
     }
     fw_watch_hub_set_team_limit(service.watch, (size_t)config.max_streams_per_team);
+    if (fw_frame_cache_new(&service.frames, 0, 0, &err)) {
+        print_error("frames", &err);
+        goto out;
+    }
     if (fw_service_metrics_init(&service, &err)) {
         print_error("metrics", &err);
         goto out;
@@ -584,5 +589,6 @@ out:
     fw_storage_free(&storage);
     fw_store_pool_free(&service.stores);
     fw_histogram_free(&service.store_latency);
+    fw_frame_cache_free(&service.frames);
     return status;
 }

@@ -22,6 +22,7 @@
 #include "server/util/histogram.h"
 
 typedef struct fw_watch_hub fw_watch_hub;
+typedef struct fw_frame_cache fw_frame_cache;
 
 typedef struct fw_service_config {
     int64_t output_url_ttl_s;     /* how long an output URL stays valid */
@@ -41,6 +42,7 @@ typedef struct fw_service {
     fw_storage *storage;
     fw_watch_hub *watch;
     fw_histogram *store_latency; /* the statements of `stores`, for GetMetrics; NULL: not measured */
+    fw_frame_cache *frames;      /* GetTemplateFrame's pictures (frame_cache.h); NULL: drawn every time */
     fw_service_config config;
 } fw_service;
 
