@@ -290,6 +290,58 @@ static enum MHD_Result serve_unary(struct MHD_Connection *conn, request *rq, Pro
     return ok;
 }
 
+/* ---- pictures: one call, the answer's bytes as the body ------------------------------------ */
+
+static const char *message_string(const ProtobufCMessage *m, const char *name)
+{
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(m->descriptor, name);
+    if (!f || f->type != PROTOBUF_C_TYPE_STRING || f->label == PROTOBUF_C_LABEL_REPEATED)
+        return NULL;
+    return *(char *const *)((const char *)m + f->offset);
+}
+
+static int message_bool(const ProtobufCMessage *m, const char *name)
+{
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(m->descriptor, name);
+    if (!f || f->type != PROTOBUF_C_TYPE_BOOL || f->label == PROTOBUF_C_LABEL_REPEATED)
+        return 0;
+    return *(const protobuf_c_boolean *)((const char *)m + f->offset);
+}
+
+static ProtobufCBinaryData *chunk_bytes(ProtobufCMessage *m);
+
+/* A drawn frame: private to the key's team (never in a shared cache), and
+ * typed by what the server says it is. */
+static enum MHD_Result serve_picture(struct MHD_Connection *conn, request *rq, ProtobufCMessage *req)
+{
+    ProtobufCMessage *resp = NULL;
+    struct MHD_Response *out;
+    ProtobufCBinaryData *b;
+    fw_rpc_call_options o;
+    const char *md[5], *type;
+    fw_error err;
+    enum MHD_Result ok;
+    fw_error_clear(&err);
+    call_options(rq, rq->gw->rpc_timeout_ms, md, &o);
+    if (fw_rpc_client_unary(rq->gw->rpc, rq->route->rpc, req, rq->route->resp, &o, &resp, &err) != FW_OK)
+        return answer_error(conn, &err);
+    b = chunk_bytes(resp);
+    type = message_string(resp, "content_type");
+    out = MHD_create_response_from_buffer(b ? b->len : 0, b ? b->data : NULL, MHD_RESPMEM_MUST_COPY);
+    if (!out) {
+        protobuf_c_message_free_unpacked(resp, NULL);
+        return MHD_NO;
+    }
+    MHD_add_response_header(out, MHD_HTTP_HEADER_CONTENT_TYPE, type && *type ? type : "application/octet-stream");
+    MHD_add_response_header(out, MHD_HTTP_HEADER_CACHE_CONTROL, "private, max-age=300");
+    MHD_add_response_header(out, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(out, "X-Framewright-Cache", message_bool(resp, "cached") ? "hit" : "miss");
+    protobuf_c_message_free_unpacked(resp, NULL);
+    ok = MHD_queue_response(conn, rq->route->ok_status, out);
+    MHD_destroy_response(out);
+    return ok;
+}
+
 /* ---- downloads: a server stream of chunks as the body -------------------------------------- */
 
 typedef struct download {
@@ -1005,6 +1057,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         break;
     case FW_ROUTE_EVENTS:
         ok = serve_events(conn, rq, req);
+        break;
+    case FW_ROUTE_PICTURE:
+        ok = serve_picture(conn, rq, req);
         break;
     default:
         ok = serve_unary(conn, rq, req);

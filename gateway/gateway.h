@@ -15,7 +15,9 @@
  *
  * Beyond Nexrender: GET /api/v2/jobs/{id}/events and /batches/{id}/events
  * stream WatchJob / WatchBatch as Server-Sent Events, and
- * GET /api/v2/templates/{id}/download streams the bundle.
+ * GET /api/v2/templates/{id}/download streams the bundle;
+ * GET /api/v2/templates/{id}/frames/{n} answers a frame drawn by the server
+ * as image/png (GetTemplateFrame).
  *
  * Every handler blocks on a gRPC call, and event streams last as long as the
  * job, so each connection has its own thread (up to max_connections); a

@@ -65,6 +65,11 @@ static const fw_gateway_param version_params[] = {
     {NULL, NULL},
 };
 
+static const fw_gateway_param frame_params[] = {
+    {"width", "width"},   {"height", "height"}, {"composition", "composition"},
+    {"version", "version"}, {"format", "format"}, {NULL, NULL},
+};
+
 #define D(name) &framewright__v1__##name##__descriptor
 
 /* Literal paths come before {id} ones of the same length ("/jobs/cancel"
@@ -91,6 +96,8 @@ static const fw_gateway_route routes[] = {
      D(list_template_versions_request), D(list_template_versions_response), FW_BODY_NONE, 200, NULL, NULL},
     {"DELETE", "/api/v2/templates/{id}/versions", FW_ROUTE_UNARY, TEMPLATES "DeleteTemplateVersion",
      D(delete_template_version_request), D(delete_template_response), FW_BODY_NONE, 204, NULL, version_params},
+    {"GET", "/api/v2/templates/{id}/frames/{n}", FW_ROUTE_PICTURE, TEMPLATES "GetTemplateFrame",
+     D(get_template_frame_request), D(template_frame), FW_BODY_NONE, 200, NULL, frame_params, "frame"},
 
     /* jobs */
     {"POST", "/api/v2/jobs", FW_ROUTE_UNARY, JOBS "CreateJob", D(job_request), D(job), FW_BODY_JSON, 201, NULL,
@@ -143,25 +150,30 @@ static const fw_gateway_route routes[] = {
      D(delete_secret_response), FW_BODY_NONE, 200, NULL, NULL},
 };
 
-/* Compare one path against a pattern segment by segment; "{id}" takes one
- * non-empty segment. A single trailing '/' on the path is ignored. */
+/* Compare one path against a pattern segment by segment; "{id}" (and a
+ * second placeholder such as "{n}") takes one non-empty segment, the
+ * values joined by '/' in id. A single trailing '/' on the path is ignored. */
 static int path_matches(const char *pattern, const char *path, char id[FW_GATEWAY_ID_MAX])
 {
     const char *p = pattern, *s = path;
-    size_t plen = strlen(path);
+    size_t plen = strlen(path), used = 0;
     if (plen > 1 && path[plen - 1] == '/')
         plen--;
     while (*p) {
-        if (strncmp(p, "{id}", 4) == 0) {
+        if (*p == '{') {
+            const char *close = strchr(p, '}');
             size_t n = 0;
             while (s + n < path + plen && s[n] != '/')
                 n++;
-            if (n == 0 || n >= FW_GATEWAY_ID_MAX)
+            if (n == 0 || used + n + 1 >= FW_GATEWAY_ID_MAX || !close)
                 return 0;
-            memcpy(id, s, n);
-            id[n] = '\0';
+            if (used)
+                id[used++] = '/';
+            memcpy(id + used, s, n);
+            used += n;
+            id[used] = '\0';
             s += n;
-            p += 4;
+            p = close + 1;
         } else {
             if (s >= path + plen || *p != *s)
                 return 0;
@@ -265,55 +277,75 @@ static int same_field(const char *path, const char *proto_name)
 }
 
 /* The message from the path's id and the query parameters, through pbjson as
- * a JSON object, so types are checked the same way a body's are. */
+ * a JSON object, so types are checked the same way a body's are. A route's
+ * second path value (path_field) is read first, as a parameter of that name;
+ * a query parameter does not override it. */
 static fw_err request_from_query(const fw_gateway_route *r, const char *id, const char *const *query,
                                  ProtobufCMessage **out, fw_error *err)
 {
     json_t *obj = json_object();
     const char *given[64][2]; /* request field -> the query name that set it */
+    const char *path_pair[3] = {NULL, NULL, NULL};
+    char own_id[FW_GATEWAY_ID_MAX];
     size_t n_given = 0;
     fw_err rc = FW_OK;
 
     if (!obj)
         return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory");
-    if (id && *id && protobuf_c_message_descriptor_get_field_by_name(r->req, "id")) {
-        json_t *s = json_string(id);
+    snprintf(own_id, sizeof(own_id), "%s", id ? id : "");
+    if (r->path_field) {
+        char *slash = strchr(own_id, '/');
+        if (slash) {
+            *slash = '\0';
+            path_pair[0] = r->path_field;
+            path_pair[1] = slash + 1;
+        }
+    }
+    if (*own_id && protobuf_c_message_descriptor_get_field_by_name(r->req, "id")) {
+        json_t *s = json_string(own_id);
         if (!s) {
             json_decref(obj);
             return fw_error_set(err, FW_ERR_INVALID, "id", "is not UTF-8 text");
         }
         json_object_set_new(obj, "id", s);
     }
-    for (size_t i = 0; query && query[i] && query[i + 1] && rc == FW_OK; i += 2) {
-        const char *name = query[i], *value = query[i + 1], *field = NULL;
-        const ProtobufCFieldDescriptor *f;
-        json_t *v;
-        for (const fw_gateway_param *p = r->params; p && p->name; p++)
-            if (strcmp(p->name, name) == 0)
-                field = p->field;
-        if (!field || !(f = protobuf_c_message_descriptor_get_field_by_name(r->req, field)))
-            continue;
-        if (is_integer_type(f->type)) {
-            char *end;
-            long long n;
-            errno = 0;
-            n = strtoll(value, &end, 10);
-            if (!*value || *end || errno)
-                rc = fw_error_set(err, FW_ERR_INVALID, name, "'%.64s' is not a whole number", value);
-            v = json_integer(n);
-        } else {
-            v = json_string(value);
-            if (!v)
-                rc = fw_error_set(err, FW_ERR_INVALID, name, "is not UTF-8 text");
-        }
-        if (rc == FW_OK && v) {
-            json_object_set_new(obj, field, v);
-            if (n_given < 64) {
-                given[n_given][0] = f->name;
-                given[n_given++][1] = name;
+    for (int pass = 0; pass < 2 && rc == FW_OK; pass++) {
+        const char *const *list = pass == 0 ? path_pair : query;
+        for (size_t i = 0; list && list[i] && list[i + 1] && rc == FW_OK; i += 2) {
+            const char *name = list[i], *value = list[i + 1], *field = NULL;
+            const ProtobufCFieldDescriptor *f;
+            json_t *v;
+            if (pass == 0)
+                field = name;
+            for (const fw_gateway_param *p = r->params; pass == 1 && p && p->name; p++)
+                if (strcmp(p->name, name) == 0)
+                    field = p->field;
+            if (!field || !(f = protobuf_c_message_descriptor_get_field_by_name(r->req, field)))
+                continue;
+            if (pass == 1 && r->path_field && strcmp(field, r->path_field) == 0)
+                continue;
+            if (is_integer_type(f->type)) {
+                char *end;
+                long long n;
+                errno = 0;
+                n = strtoll(value, &end, 10);
+                if (!*value || *end || errno)
+                    rc = fw_error_set(err, FW_ERR_INVALID, name, "'%.64s' is not a whole number", value);
+                v = json_integer(n);
+            } else {
+                v = json_string(value);
+                if (!v)
+                    rc = fw_error_set(err, FW_ERR_INVALID, name, "is not UTF-8 text");
             }
-        } else {
-            json_decref(v);
+            if (rc == FW_OK && v) {
+                json_object_set_new(obj, field, v);
+                if (n_given < 64) {
+                    given[n_given][0] = f->name;
+                    given[n_given++][1] = name;
+                }
+            } else {
+                json_decref(v);
+            }
         }
     }
     if (rc == FW_OK && (rc = fw_pbjson_to_message(r->req, obj, 0, out, err)) != FW_OK && err) {

@@ -12,6 +12,7 @@ typedef enum fw_route_kind {
     FW_ROUTE_UPLOAD,   /* the body is a file, streamed to a client stream */
     FW_ROUTE_DOWNLOAD, /* a server stream of chunks, written as the body */
     FW_ROUTE_EVENTS,   /* a server stream of messages, as Server-Sent Events */
+    FW_ROUTE_PICTURE,  /* one request, the answer's bytes as the body, typed by its content_type */
 } fw_route_kind;
 
 typedef enum fw_route_body {
@@ -36,6 +37,10 @@ struct fw_gateway_route {
     unsigned ok_status;            /* 200, 201 or 204 (no body) */
     const char *list_field;        /* answer this repeated field as a bare array (Nexrender's lists) */
     const fw_gateway_param *params; /* the query parameters taken */
+    /* A second placeholder after {id} ("/templates/{id}/frames/{n}"): the
+     * field it fills, read like a query parameter of that name. The
+     * matched id then holds both values, "ID/N" ('/' is in no segment). */
+    const char *path_field;
 };
 
 /* Set m's non-repeated string field `name` to a copy of value (nothing when

@@ -60,8 +60,41 @@ static void test_a_text_fit_object_becomes_text_fit_and_other_fits_stay(void)
     FW_CHECK_STR(err.field, "assets[0].fit.mode");
 }
 
+/* GET /templates/{id}/frames/{n}: both path values reach their fields; the
+ * frame number in the path wins over a query parameter of that name. */
+static void test_a_frame_path_fills_id_and_frame(void)
+{
+    const char *query[] = {"width", "320", "frame", "9", "composition", "intro", NULL};
+    const char *bad[] = {"width", "wide", NULL};
+    const fw_gateway_route *route = NULL;
+    char id[FW_GATEWAY_ID_MAX] = "", allow[64] = "", *text = NULL;
+    ProtobufCMessage *msg = NULL;
+    fw_error err = {0};
+
+    FW_CHECK_INT(fw_gateway_match("GET", "/api/v2/templates/01ABC/frames/12", &route, id, allow), 200);
+    FW_REQUIRE(route);
+    FW_CHECK_STR(id, "01ABC/12");
+    FW_CHECK_INT(fw_gateway_build_request(route, id, query, NULL, 0, &msg, &err), FW_OK);
+    FW_REQUIRE(msg);
+    FW_CHECK_INT(fw_pbjson_format(msg, 0, &text, &err), FW_OK);
+    FW_CHECK_STR(text, "{\"id\":\"01ABC\",\"frame\":12,\"composition\":\"intro\",\"width\":320}");
+    free(text);
+    fw_pbjson_message_free(&msg);
+
+    FW_CHECK_INT(fw_gateway_match("GET", "/api/v2/templates/01ABC/frames/x1", &route, id, allow), 200);
+    FW_CHECK_INT(fw_gateway_build_request(route, id, NULL, NULL, 0, &msg, &err), FW_ERR_INVALID);
+    FW_CHECK_STR(err.field, "frame");
+    FW_CHECK_INT(fw_gateway_match("GET", "/api/v2/templates/01ABC/frames/1", &route, id, allow), 200);
+    FW_CHECK_INT(fw_gateway_build_request(route, id, bad, NULL, 0, &msg, &err), FW_ERR_INVALID);
+    FW_CHECK_STR(err.field, "width");
+    FW_CHECK(msg == NULL);
+    FW_CHECK_INT(fw_gateway_match("GET", "/api/v2/templates/01ABC/frames/", &route, id, allow), 404);
+    FW_CHECK_INT(fw_gateway_match("POST", "/api/v2/templates/01ABC/frames/3", &route, id, allow), 405);
+}
+
 int main(void)
 {
     FW_RUN(test_a_text_fit_object_becomes_text_fit_and_other_fits_stay);
+    FW_RUN(test_a_frame_path_fills_id_and_frame);
     return fw_test_end();
 }
