@@ -116,6 +116,8 @@ static const fw_gateway_route routes[] = {
      FW_BODY_NONE, 200, NULL, NULL},
     {"GET", "/api/v2/jobs/{id}/webhooks", FW_ROUTE_UNARY, JOBS "ListWebhookDeliveries", D(get_job_request),
      D(webhook_deliveries), FW_BODY_NONE, 200, NULL, NULL},
+    {"GET", "/api/v2/jobs/{id}/request", FW_ROUTE_UNARY, JOBS "GetJobInput", D(get_job_request), D(job_input),
+     FW_BODY_NONE, 200, NULL, NULL},
 
     /* batches */
     {"POST", "/api/v2/batches", FW_ROUTE_UNARY, BATCHES "CreateBatch", D(batch_request), D(batch_created),
