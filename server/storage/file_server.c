@@ -187,6 +187,9 @@ static enum MHD_Result serve_get(fw_file_server *srv, struct MHD_Connection *c, 
     }
     MHD_add_response_header(r, "Content-Type", fw_file_server_content_type(key));
     MHD_add_response_header(r, "Accept-Ranges", "bytes");
+    /* The URL was signed for whoever holds it: a page on another origin (the
+     * dashboard) may read what it plays, as any client with the URL can. */
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
     if (status == MHD_HTTP_PARTIAL_CONTENT)
         MHD_add_response_header(r, "Content-Range", range_header);
     rc = MHD_queue_response(c, status, r);
