@@ -30,6 +30,7 @@
 #include "client/rpc_client.h"
 #include "gateway/ops.h"
 #include "gateway/routes.h"
+#include "gateway/static_files.h"
 #include "proto/json/pbjson.h"
 #include "proto/template.pb-c.h"
 #include "server/util/fs.h"
@@ -50,13 +51,15 @@ struct fw_gateway {
     size_t max_font;
     int64_t rpc_timeout_ms;
     char *tls_cert, *tls_key; /* PEM text, kept while the daemon runs */
+    char *csp;                /* the dashboard's Content-Security-Policy */
 };
 
 /* One request in flight (MHD's con_cls). */
 typedef struct request {
     fw_gateway *gw;
-    const fw_gateway_route *route; /* NULL for the operators' endpoints (ops) */
+    const fw_gateway_route *route; /* NULL for the operators' endpoints (ops) and the dashboard */
     fw_ops_endpoint ops;
+    const fw_static_file *page;    /* a file of the dashboard */
     char id[FW_GATEWAY_ID_MAX];
     char *auth; /* the Authorization header as sent */
     char *idem_key; /* the Idempotency-Key header as sent; NULL when none */
@@ -845,6 +848,30 @@ static enum MHD_Result serve_ops(struct MHD_Connection *conn, request *rq)
     return answer_text(conn, a.status, a.body, a.type, a.header, a.value);
 }
 
+/* ---- the dashboard (static_files.h) ---------------------------------------------------------- */
+
+static enum MHD_Result serve_static(struct MHD_Connection *conn, request *rq)
+{
+    const fw_static_file *f = rq->page;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(f->len, (void *)f->data, MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result ok;
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, f->type);
+    MHD_add_response_header(resp, "Content-Security-Policy", rq->gw->csp);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
+    MHD_add_response_header(resp, "Cross-Origin-Resource-Policy", "same-origin");
+    MHD_add_response_header(resp, "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()");
+    /* Files change with the binary: always asked again (cheap, they are small). */
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    ok = MHD_queue_response(conn, 200, resp);
+    MHD_destroy_response(resp);
+    return ok;
+}
+
 /* ---- MHD's callbacks ----------------------------------------------------------------------- */
 
 static void request_free(request *rq)
@@ -881,12 +908,21 @@ static enum MHD_Result begin(fw_gateway *gw, struct MHD_Connection *conn, const 
     const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     unsigned long long declared = length ? strtoull(length, NULL, 10) : 0, limit;
     fw_ops_endpoint ops = fw_gateway_ops_endpoint(url);
-    unsigned status = ops ? (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ? 200 : 405)
-                          : fw_gateway_match(method, url, &route, id, allow);
+    const fw_static_file *file = ops || strncmp(url, "/api/", 5) == 0 ? NULL : fw_dashboard_find(url);
+    int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    unsigned status = ops || file ? (get ? 200 : 405) : fw_gateway_match(method, url, &route, id, allow);
     request *rq;
 
-    if (ops && status == 405)
+    if ((ops || file) && status == 405)
         snprintf(allow, sizeof(allow), "GET, HEAD");
+    if (file && status == 200) {
+        if (!(rq = calloc(1, sizeof(*rq))))
+            return MHD_NO;
+        rq->gw = gw;
+        rq->page = file;
+        *con_cls = rq;
+        return MHD_YES;
+    }
     if (status == 404 || status == 405) {
         if (!(rq = calloc(1, sizeof(*rq))))
             return MHD_NO;
@@ -1032,11 +1068,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                              rq->refuse_allow[0] ? rq->refuse_allow : NULL);
     }
     if (*upload_data_size) {
-        if (!rq->ops) /* the operators' endpoints take no body */
+        if (!rq->ops && !rq->page) /* the operators' endpoints and the dashboard take no body */
             body_data(rq, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (rq->page)
+        return serve_static(conn, rq);
     if (rq->ops)
         return serve_ops(conn, rq);
     if (rq->route->body == FW_BODY_RAW)
@@ -1123,19 +1161,26 @@ fw_err fw_gateway_start(fw_gateway **out, const fw_gateway_options *opts, fw_err
     gw->max_font = opts->max_font_bytes ? opts->max_font_bytes : 64u << 20;
     gw->rpc_timeout_ms = opts->rpc_timeout_ms ? opts->rpc_timeout_ms : 120000;
     atomic_init(&gw->stopping, 0);
+    if (!(gw->csp = fw_dashboard_csp(opts->media_sources))) {
+        free(gw);
+        return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory");
+    }
     if (!opts->tls_cert_file != !opts->tls_key_file) {
+        free(gw->csp);
         free(gw);
         return fw_error_set(err, FW_ERR_INVALID, "tls", "HTTPS needs both a certificate and a key");
     }
     if (opts->tls_cert_file) {
         size_t len;
         if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+            free(gw->csp);
             free(gw);
             return fw_error_set(err, FW_ERR_UNSUPPORTED, "tls", "this libmicrohttpd has no TLS");
         }
         if (!(gw->tls_cert = fw_read_file(opts->tls_cert_file, 1 << 20, &len, err)) ||
             !(gw->tls_key = fw_read_file(opts->tls_key_file, 1 << 20, &len, err))) {
             free(gw->tls_cert);
+            free(gw->csp);
             free(gw);
             return err ? err->code : FW_ERR_IO;
         }
@@ -1149,6 +1194,7 @@ fw_err fw_gateway_start(fw_gateway **out, const fw_gateway_options *opts, fw_err
         fw_rpc_client_free(&gw->rpc);
         free(gw->tls_cert);
         free(gw->tls_key);
+        free(gw->csp);
         free(gw);
         return rc;
     }
@@ -1171,6 +1217,7 @@ fw_err fw_gateway_start(fw_gateway **out, const fw_gateway_options *opts, fw_err
         fw_rpc_client_free(&gw->rpc);
         free(gw->tls_cert);
         free(gw->tls_key);
+        free(gw->csp);
         free(gw);
         return fw_error_set(err, FW_ERR_UNAVAILABLE, "listen", "cannot start the HTTP server on %s",
                             opts->listen ? opts->listen : "127.0.0.1:8081");
@@ -1193,6 +1240,7 @@ void fw_gateway_stop(fw_gateway **pgw)
     atomic_store(&gw->stopping, 1); /* event streams end at their next wait */
     MHD_stop_daemon(gw->daemon);
     fw_rpc_client_free(&gw->rpc);
+    free(gw->csp);
     free(gw->tls_cert);
     if (gw->tls_key) {
         memset(gw->tls_key, 0, strlen(gw->tls_key));

@@ -11,7 +11,8 @@
  * HTTP status through one table (fw_gateway_http_status).
  *
  * For operators, beside /api/v2 and without an API key: GET /healthz, /readyz
- * and /metrics (Prometheus text), see ops.h.
+ * and /metrics (Prometheus text), see ops.h. At / the web dashboard, files
+ * compiled in (static_files.h) that use /api/v2 with the user's key.
  *
  * Beyond Nexrender: GET /api/v2/jobs/{id}/events and /batches/{id}/events
  * stream WatchJob / WatchBatch as Server-Sent Events, and
@@ -46,6 +47,7 @@ typedef struct fw_gateway_options {
     int64_t rpc_timeout_ms;      /* unary calls and uploads; 0: 120 s */
     const char *tls_cert_file;   /* PEM certificate (chain) and key: HTTPS instead of HTTP; both or neither */
     const char *tls_key_file;
+    const char *media_sources;   /* CSP sources the dashboard plays outputs from ("http://host:8080"); NULL: https: */
 } fw_gateway_options;
 
 /* Connect to the gRPC server (lazily: the first request does) and listen. */

@@ -46,6 +46,27 @@
 
 extern char **environ;
 
+/* Where outputs are played from, as CSP sources for the dashboard: the file
+ * server's origin, or the bucket's (any bucket name before the endpoint's
+ * host when buckets are virtual-hosted). */
+static void output_origins(const fw_config *config, char *out, size_t size)
+{
+    const char *url = config->storage.kind == FW_STORAGE_LOCAL ? config->public_url : config->s3_endpoint;
+    const char *host = strstr(url, "://"), *end;
+    out[0] = '\0';
+    if (!host)
+        return;
+    host += 3;
+    end = strchr(host, '/');
+    if (!end)
+        end = host + strlen(host);
+    if (config->storage.kind != FW_STORAGE_LOCAL && config->storage.s3.virtual_hosted)
+        snprintf(out, size, "%.*s%.*s %.*s*.%.*s", (int)(host - url), url, (int)(end - host), host,
+                 (int)(host - url), url, (int)(end - host), host);
+    else
+        snprintf(out, size, "%.*s", (int)(end - url), url);
+}
+
 static void print_error(const char *what, const fw_error *err)
 {
     char text[FW_ERROR_FIELD_MAX + FW_ERROR_MESSAGE_MAX + 4];
@@ -489,7 +510,7 @@ int fw_cmd_serve(int argc, char **argv)
     /* The REST gateway (Nexrender's /api/v2) in front of our own gRPC port.
      * Only a listen address asked for is fatal: the default may be taken. */
     if (config.api_addr[0] && strcmp(config.api_addr, "off") != 0) {
-        char target[64];
+        char target[64], origins[1100];
         fw_gateway_options gopts;
         memset(&gopts, 0, sizeof(gopts));
         snprintf(target, sizeof(target), "127.0.0.1:%d", fw_rpc_server_port(rpc));
@@ -498,6 +519,8 @@ int fw_cmd_serve(int argc, char **argv)
         gopts.grpc_ca_file = opts.tls_cert_file;
         gopts.tls_cert_file = opts.tls_cert_file; /* the same certificate: HTTPS */
         gopts.tls_key_file = opts.tls_key_file;
+        output_origins(&config, origins, sizeof(origins));
+        gopts.media_sources = origins;
         if (fw_gateway_start(&gateway, &gopts, &err)) {
             if (config.api_set) {
                 print_error("--api", &err);

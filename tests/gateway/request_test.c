@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gateway/gateway.h"
+#include "gateway/static_files.h"
 #include "proto/json/pbjson.h"
 #include "tests/fw_test.h"
 
@@ -92,9 +93,35 @@ static void test_a_frame_path_fills_id_and_frame(void)
     FW_CHECK_INT(fw_gateway_match("POST", "/api/v2/templates/01ABC/frames/3", &route, id, allow), 405);
 }
 
+/* The dashboard's files are in the binary; its policy takes only source
+ * characters from the configured output origins. */
+static void test_dashboard_files_and_policy(void)
+{
+    const fw_static_file *index = fw_dashboard_find("/"), *js = fw_dashboard_find("/app.js");
+    char *csp;
+    FW_REQUIRE(index && js);
+    FW_CHECK(fw_dashboard_find("/index.html") == index);
+    FW_CHECK(fw_dashboard_find("/api/v2/jobs") == NULL);
+    FW_CHECK(fw_dashboard_find("/../BUILD") == NULL);
+    FW_CHECK_STR(index->type, "text/html; charset=utf-8");
+    FW_CHECK(strstr((const char *)index->data, "<script type=\"module\" src=\"/app.js\">") != NULL);
+    FW_CHECK(js->len > 1000 && strstr(js->type, "javascript"));
+    csp = fw_dashboard_csp("http://127.0.0.1:8080");
+    FW_CHECK(csp && strstr(csp, "media-src http://127.0.0.1:8080;") && strstr(csp, "script-src 'self';") &&
+             !strstr(csp, "unsafe"));
+    free(csp);
+    csp = fw_dashboard_csp("https://cdn.example.com; script-src *\r\nX: y");
+    FW_CHECK(csp && strstr(csp, "media-src https://cdn.example.com script-src *X: y;") && !strstr(csp, "\r"));
+    free(csp);
+    csp = fw_dashboard_csp(NULL);
+    FW_CHECK(csp && strstr(csp, "media-src https:;"));
+    free(csp);
+}
+
 int main(void)
 {
     FW_RUN(test_a_text_fit_object_becomes_text_fit_and_other_fits_stay);
     FW_RUN(test_a_frame_path_fills_id_and_frame);
+    FW_RUN(test_dashboard_files_and_policy);
     return fw_test_end();
 }
