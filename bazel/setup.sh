@@ -63,6 +63,7 @@ packages=(
   postgresql               # a private PostgreSQL server for the farm store tests
   nodejs                   # a real Node.js gRPC client (@grpc/grpc-js); the S3 test server
   npm                      # installs those two's packages from package-lock.json
+  chromium                 # the dashboard's browser tests (puppeteer-core) and the fidelity bench's lottie-web
   systemd                  # systemd-analyze verifies the farm's unit files (deploy/systemd)
   iproute2                 # ip netns, veth and bridge: the worker machines of tests/farm
   # tools
