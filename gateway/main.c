@@ -3,6 +3,10 @@
  * gRPC server somewhere else (`framewright serve` starts one of its own).
  *
  *   framewright-gateway --grpc HOST:PORT [--listen ADDR] [--grpc-ca FILE] [--tls-cert FILE --tls-key FILE]
+ *                       [--media-origin "ORIGIN ..."]
+ *
+ * --media-origin: where outputs are played from, for the dashboard's
+ * Content-Security-Policy (the file server or bucket origin); https: when not given.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -16,7 +20,7 @@
 static int usage(void)
 {
     fprintf(stderr, "usage: framewright-gateway --grpc HOST:PORT [--listen ADDR (127.0.0.1:8081)] [--grpc-ca FILE]\n"
-                    "                           [--tls-cert FILE --tls-key FILE]\n");
+                    "                           [--tls-cert FILE --tls-key FILE] [--media-origin \"ORIGIN ...\"]\n");
     return 2;
 }
 
@@ -49,6 +53,8 @@ int main(int argc, char **argv)
             opts.tls_cert_file = value;
         else if (strcmp(argv[i], "--tls-key") == 0 && value)
             opts.tls_key_file = value;
+        else if (strcmp(argv[i], "--media-origin") == 0 && value)
+            opts.media_sources = value;
         else
             return usage();
     }

@@ -651,9 +651,13 @@ async function jobsPage(query) {
   const list = h("div", {}, h("p", {}, "Loading jobs…"));
   show("Jobs", form, list);
 
-  api.get("/templates?limit=200", { signal }).then((ts) => {
-    for (const t of ts)
-      template.append(h("option", { value: t.id, selected: q.template === t.id }, t.displayName || t.id));
+  // Template names for the filter and the rows; the list works without them.
+  const names = {};
+  const named = api.get("/templates?limit=200", { signal }).then((ts) => {
+    for (const t of ts) {
+      names[t.id] = t.displayName || t.id;
+      template.append(h("option", { value: t.id, selected: q.template === t.id }, names[t.id]));
+    }
   }).catch(() => {});
 
   const p = new URLSearchParams();
@@ -672,11 +676,13 @@ async function jobsPage(query) {
     return;
   }
   const jobs = page.data;
+  await named;
   const rows = jobs.map((j) => {
     const bar = progressBar("Progress of job " + j.id, j.progress);
     const badge = h("td", { class: "status" }, statusBadge(j.status));
     const row = h("tr", { "data-id": j.id }, h("td", {}, jobLink(j.id)), badge, h("td", {}, bar),
-      h("td", {}, j.templateId ? h("a", { href: "#/templates/" + encodeURIComponent(j.templateId) }, h("code", {}, j.templateId)) : ""),
+      h("td", {}, j.templateId ? h("a", { href: "#/templates/" + encodeURIComponent(j.templateId), title: j.templateId },
+        names[j.templateId] || h("code", {}, j.templateId)) : ""),
       h("td", {}, j.batchId ? h("a", { href: "#/batches/" + encodeURIComponent(j.batchId) }, h("code", {}, j.batchId)) : ""),
       h("td", {}, when(j.stats && j.stats.createdAt)));
     return { job: j, row, bar, badge };
