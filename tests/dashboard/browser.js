@@ -314,6 +314,17 @@ async function main() {
     }, { timeout: 60000 }).then(() => true).catch(() => false);
     check("the long job is seen rendering, its progress moving", rendering);
     await shot(page, "07-job-rendering");
+    // The list follows it too, from the job's event stream.
+    await go(page, "#/jobs");
+    const listed = await page.waitForFunction((id) => {
+      const bar = document.querySelector('tr[data-id="' + id + '"] [role=progressbar]');
+      return bar && Number(bar.getAttribute("aria-valuenow")) > 12;
+    }, { timeout: 30000 }, running.json.id).then(() => true).catch(() => false);
+    check("the jobs list shows the running job's progress moving", listed);
+    await new Promise((r) => setTimeout(r, 400)); // the bar's transition
+    await shot(page, "08-jobs-live");
+    await go(page, "#/jobs/" + running.json.id);
+    await page.waitForSelector("#cancel-job:not([hidden])", { timeout: 20000 }).catch(() => {});
     await page.click("#cancel-job");
     const cancelled = await page.waitForFunction(() => {
       const s = document.querySelector("#job-status .badge");
@@ -332,7 +343,7 @@ async function main() {
   check("the jobs list shows the team's jobs", rows.includes(jobId) && rows.includes(againId) && rows.length >= 4, rows.join(" "));
   check("each row has a progress bar", (await page.$$("table.jobs [role=progressbar]")).length === rows.length);
   check("the jobs page's controls are labelled", (await unlabelled(page)).length === 0);
-  await shot(page, "08-jobs");
+  await shot(page, "09-jobs");
   await page.select("#f-status", "error");
   await page.click("#job-filters button[type=submit]");
   await page.waitForFunction(() => location.hash.includes("status=error"), { timeout: 5000 }).catch(() => {});
@@ -386,11 +397,11 @@ async function main() {
     return r && r.textContent === "2";
   }, { timeout: 60000 }).then(() => true).catch(() => false);
   check("the batch's counts by status follow its event stream to 2 finished", counted);
-  await shot(page, "09-batch");
+  await shot(page, "10-batch");
 
   // ---- a phone-width window -------------------------------------------------------------------------
   await page.setViewport(PHONE);
-  for (const [hash, name] of [["#/jobs", "10-jobs-phone"], ["#/templates/" + templateId, "11-template-phone"], ["#/jobs/" + jobId, "12-job-phone"]]) {
+  for (const [hash, name] of [["#/jobs", "11-jobs-phone"], ["#/templates/" + templateId, "12-template-phone"], ["#/jobs/" + jobId, "13-job-phone"]]) {
     await go(page, hash);
     await page.waitForSelector("main table, main dl", { timeout: 20000 }).catch(() => {});
     await new Promise((r) => setTimeout(r, 500));
@@ -447,7 +458,7 @@ async function main() {
     const text = await page.$eval("main", (m) => m.textContent);
     check("team B opening team A's " + what + " (" + hash.split("/")[1] + ") sees only 'not found'", nf && !text.includes("Hello from the dashboard") && !text.includes("1280×720") && (await page.$("#poster")) === null, text.slice(0, 200));
   }
-  await shot(page, "13-other-team");
+  await shot(page, "14-other-team");
   const frameB = await rest("GET", "/templates/" + templateId + "/frames/0?width=64", KEY_B);
   check("team B's key draws no frame of team A's template", frameB.status === 404);
   await page.evaluate(() => sessionStorage.setItem("framewright.key", "fw_revoked_or_wrong_0000000000000000"));
