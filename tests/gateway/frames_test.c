@@ -12,6 +12,7 @@
 #include <cairo.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -459,6 +460,41 @@ static void test_a_new_version_is_drawn_and_the_old_one_still_can_be(void)
     protobuf_c_message_free_unpacked(&f->base, NULL);
 }
 
+typedef struct concurrent {
+    pthread_t thread;
+    int frame;
+    long status;
+    int is_png;
+} concurrent;
+
+static void *fetch_frame(void *arg)
+{
+    concurrent *c = arg;
+    char path[256];
+    response r;
+    snprintf(path, sizeof(path), "/templates/%s/frames/%d?width=200", t.template_id, c->frame);
+    http("GET", path, "", NULL, 0, &r);
+    c->status = r.status;
+    c->is_png = r.body.len > 8 && memcmp(r.body.data, "\x89PNG", 4) == 0;
+    response_clear(&r);
+    return NULL;
+}
+
+/* More requests at once than frames drawn at once: the rest wait their turn. */
+static void test_frames_asked_for_at_once_are_all_drawn(void)
+{
+    concurrent c[6];
+    FW_REQUIRE(t.template_id[0]);
+    for (int i = 0; i < 6; i++) {
+        c[i].frame = 5 + 13 * i;
+        pthread_create(&c[i].thread, NULL, fetch_frame, &c[i]);
+    }
+    for (int i = 0; i < 6; i++) {
+        pthread_join(c[i].thread, NULL);
+        FW_CHECK_MSG(c[i].status == 200 && c[i].is_png, "frame %d: HTTP %ld", c[i].frame, c[i].status);
+    }
+}
+
 /* framewright keys create --team other, on the server's data folder. */
 static int make_other_key(void)
 {
@@ -512,6 +548,7 @@ int main(void)
     FW_RUN(test_rest_frame_is_a_png_with_the_square_where_the_template_has_it);
     FW_RUN(test_the_same_frame_again_comes_from_the_cache_byte_for_byte);
     FW_RUN(test_grpc_frame_fits_the_box_asked_for);
+    FW_RUN(test_frames_asked_for_at_once_are_all_drawn);
     FW_RUN(test_bad_frames_and_sizes_are_refused_naming_the_field);
     FW_RUN(test_grpc_errors_carry_the_field);
     FW_RUN(test_another_team_finds_no_such_template);
