@@ -724,7 +724,7 @@ async function jobsPage(query) {
 
 function outputElement(job) {
   const url = job.outputUrl;
-  if (!url) return null;
+  if (!url || !/^https?:\/\//i.test(url)) return null; // a signed http(s) URL, nothing else
   const path = url.split("?")[0].toLowerCase();
   const link = h("p", {}, h("a", { href: url, id: "output-link", rel: "noopener" }, "Download the output"));
   if (/\.(mp4|webm|m4v)$/.test(path)) {

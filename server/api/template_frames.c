@@ -277,7 +277,11 @@ static fw_err answer(fw_rpc_call *call, const frame_plan *p, unsigned char *data
     framewright__v1__template_frame__init(out);
     out->data.data = data;
     out->data.len = len;
-    out->content_type = strdup("image/png");
+    if (!(out->content_type = strdup("image/png"))) {
+        free(data);
+        free(out);
+        return fw_error_set(err, FW_ERR_NOMEM, NULL, "out of memory");
+    }
     out->width = p->width;
     out->height = p->height;
     out->frame = p->frame;
