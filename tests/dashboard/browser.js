@@ -48,9 +48,9 @@ async function rest(method, p, key, body, raw) {
   return { status: r.status, json, text };
 }
 
-async function uploadRest(key, file, name) {
+async function uploadRest(key, file, name, text) {
   const t = await rest("POST", "/templates", key, { type: "json", displayName: name });
-  const up = await rest("PUT", "/templates/" + t.json.id + "/upload", key, undefined, fs.readFileSync(file));
+  const up = await rest("PUT", "/templates/" + t.json.id + "/upload", key, undefined, text || fs.readFileSync(file));
   if (up.status !== 200) throw new Error("upload: " + up.text);
   return up.json;
 }
@@ -285,6 +285,33 @@ async function main() {
     }, { timeout: 120000 }).catch(() => {});
   }
 
+  // ---- the form puts a refused field's message beside its input ----------------------------------
+  const withImage = JSON.parse(doc);
+  withImage.assets = [{ id: "img_0", w: 8, h: 8, u: "", e: 1,
+    p: "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAYAAADED76LAAAAEklEQVR4nGP4z8DwHx9mGBkKAMLXf4EvceABAAAAAElFTkSuQmCC" }];
+  withImage.layers.unshift({ ddd: 0, ind: 9, ty: 2, nm: "photo", refId: "img_0", sr: 1, ao: 0, ip: 0, op: 90, st: 0, bm: 0,
+    ks: { o: { a: 0, k: 100 }, r: { a: 0, k: 0 }, p: { a: 0, k: [100, 100, 0] }, a: { a: 0, k: [4, 4, 0] }, s: { a: 0, k: [100, 100, 100] } } });
+  const imageTemplate = await uploadRest(KEY_A, null, "with a photo", JSON.stringify(withImage));
+  await go(page, "#/templates/" + imageTemplate.id + "/job");
+  const photo = "input[type=url][data-layer=photo]";
+  await page.waitForSelector(photo, { timeout: 20000 }).catch(() => {});
+  check("an image layer gets an image URL field", (await page.$(photo)) !== null);
+  if (await page.$(photo)) {
+    await page.type(photo, "http://127.0.0.1:9/missing.png"); // nothing listens on port 9
+    await page.click("#submit-job");
+    const beside = await page.waitForFunction((sel) => {
+      const input = document.querySelector(sel);
+      const p = input && document.getElementById(input.id + "-error");
+      return p && !p.hidden && p.textContent.length > 0 && input.getAttribute("aria-invalid") === "true" &&
+        input.getAttribute("aria-describedby") === p.id;
+    }, { timeout: 30000 }, photo).then(() => true).catch(() => false);
+    check("a job refused at submission: its message is beside the input that made the asset", beside);
+    check("and the form's message names the field",
+      /assets\[0\]\.src/.test(await page.$eval("#job-form-message", (m) => m.textContent).catch(() => "")));
+    check("and the form stays on the page", /\/job$/.test(page.url()));
+    await shot(page, "06-job-form-refused");
+  }
+
   // ---- a failed job's field error ---------------------------------------------------------------
   const bad = await rest("POST", "/jobs", KEY_A, {
     template: { id: templateId },
@@ -298,7 +325,7 @@ async function main() {
     check("a failed job's page names the field of its error", failed);
     check("and says why", await waitText(page, "#error-message", /no badge layer to drop/));
     check("and its status is error", (await page.$eval("#job-status .badge", (b) => b.dataset.status).catch(() => "")) === "error");
-    await shot(page, "06-job-error");
+    await shot(page, "06-job-failed");
   }
 
   // ---- cancel a running job -----------------------------------------------------------------------
