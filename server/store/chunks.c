@@ -53,29 +53,28 @@ static void read_chunk(fw_store *s, fw_chunk_row *c)
     c->updated_at = s->ops->col_int(s, 13);
 }
 
-/* Why a worker's call on a chunk changed nothing: the chunk is gone, or not
- * its own. status (may be NULL) gets the job's status when the job exists. */
-static fw_err chunk_not_held(fw_store *s, const char *job_id, int index, const char *worker, char status[24],
-                             fw_error *err)
+/* A chunk's status and worker with its job's, for saying why a call on it
+ * changed nothing. */
+typedef struct chunk_state {
+    char status[16], worker[64];
+    char job_status[24], job_worker[64];
+} chunk_state;
+
+static fw_err chunk_state_get(fw_store *s, const char *job_id, int index, chunk_state *st, fw_error *err)
 {
     fw_err rc = s->ops->query(s,
-                              "SELECT c.status, c.worker, j.status FROM chunks c JOIN jobs j ON j.id = c.job_id "
-                              "WHERE c.job_id = $1 AND c.idx = $2",
+                              "SELECT c.status, c.worker, j.status, j.worker FROM chunks c "
+                              "JOIN jobs j ON j.id = c.job_id WHERE c.job_id = $1 AND c.idx = $2",
                               FW_SQL_ARGS(FW_SQL_T(job_id), FW_SQL_I(index)), err);
     int got;
 
     if (rc == FW_OK) {
         got = s->ops->row(s, err);
         if (got > 0) {
-            char chunk_status[16], holder[64], job_status[24];
-            fw_sql_copy(s, 0, chunk_status, sizeof(chunk_status));
-            fw_sql_copy(s, 1, holder, sizeof(holder));
-            fw_sql_copy(s, 2, job_status, sizeof(job_status));
-            if (status)
-                memcpy(status, job_status, sizeof(job_status));
-            rc = fw_error_set(err, FW_ERR_FAILED_PRECONDITION, "worker",
-                              "worker %s does not hold chunk %d of job %s: it is %s%s%s, and the job is %s", worker,
-                              index, job_id, chunk_status, *holder ? " and held by " : "", holder, job_status);
+            fw_sql_copy(s, 0, st->status, sizeof(st->status));
+            fw_sql_copy(s, 1, st->worker, sizeof(st->worker));
+            fw_sql_copy(s, 2, st->job_status, sizeof(st->job_status));
+            fw_sql_copy(s, 3, st->job_worker, sizeof(st->job_worker));
         } else if (got == 0) {
             rc = fw_error_set(err, FW_ERR_NOT_FOUND, "index", "job %s has no chunk %d", job_id, index);
         } else {
@@ -84,6 +83,23 @@ static fw_err chunk_not_held(fw_store *s, const char *job_id, int index, const c
     }
     s->ops->done(s);
     return rc;
+}
+
+/* Why a worker's call on a chunk changed nothing: the chunk is gone, or not
+ * its own. status (may be NULL) gets the job's status when the job exists. */
+static fw_err chunk_not_held(fw_store *s, const char *job_id, int index, const char *worker, char status[24],
+                             fw_error *err)
+{
+    chunk_state st;
+    fw_err rc = chunk_state_get(s, job_id, index, &st, err);
+
+    if (rc != FW_OK)
+        return rc;
+    if (status)
+        memcpy(status, st.job_status, sizeof(st.job_status));
+    return fw_error_set(err, FW_ERR_FAILED_PRECONDITION, "worker",
+                        "worker %s does not hold chunk %d of job %s: it is %s%s%s, and the job is %s", worker, index,
+                        job_id, st.status, *st.worker ? " and held by " : "", st.worker, st.job_status);
 }
 
 static fw_err check_ranges(const int (*ranges)[2], int count, fw_error *err)
@@ -176,11 +192,8 @@ fw_err fw_store_chunk_claim(fw_store *s, const char *worker, int64_t lease_ms, c
     fw_err rc;
 
     memset(out, 0, sizeof(*out));
-    if (!worker || !*worker)
-        return fw_error_set(err, FW_ERR_INVALID, "worker", "a claim needs the worker's name");
-    if (lease_ms <= 0)
-        return fw_error_set(err, FW_ERR_INVALID, "lease_ms", "a lease must last some time, not %lld ms",
-                            (long long)lease_ms);
+    if ((rc = fw_store_check_claim(worker ? worker : "", lease_ms, err)) != FW_OK)
+        return rc;
     /* The job is looked at in subqueries rather than joined, so the lock
      * taken (PostgreSQL: FOR UPDATE SKIP LOCKED) is on the chunk alone: a
      * claim must not wait for, nor pass over, a job row its coordinator is
@@ -285,35 +298,18 @@ fw_err fw_store_chunk_finish(fw_store *s, const char *job_id, int index, const c
  * the holder's, or the chunk is not queued. */
 static fw_err chunk_not_cacheable(fw_store *s, const char *job_id, int index, const char *holder, fw_error *err)
 {
-    fw_err rc = s->ops->query(s,
-                              "SELECT c.status, j.worker, j.status FROM chunks c JOIN jobs j ON j.id = c.job_id "
-                              "WHERE c.job_id = $1 AND c.idx = $2",
-                              FW_SQL_ARGS(FW_SQL_T(job_id), FW_SQL_I(index)), err);
-    int got;
+    chunk_state st;
+    fw_err rc = chunk_state_get(s, job_id, index, &st, err);
 
-    if (rc == FW_OK) {
-        got = s->ops->row(s, err);
-        if (got > 0) {
-            char chunk_status[16], job_worker[64], job_status[24];
-            fw_sql_copy(s, 0, chunk_status, sizeof(chunk_status));
-            fw_sql_copy(s, 1, job_worker, sizeof(job_worker));
-            fw_sql_copy(s, 2, job_status, sizeof(job_status));
-            if (strcmp(job_worker, holder) != 0 || strcmp(job_status, FW_STATUS_RENDERING) != 0)
-                rc = fw_error_set(err, FW_ERR_FAILED_PRECONDITION, "worker",
-                                  "worker %s does not hold job %s: it is %s%s%s, so it cannot finish its chunk %d",
-                                  holder, job_id, job_status, *job_worker ? " and held by " : "", job_worker, index);
-            else
-                rc = fw_error_set(err, FW_ERR_FAILED_PRECONDITION, "status",
-                                  "chunk %d of job %s is %s, not queued, so it is not taken from the cache", index,
-                                  job_id, chunk_status);
-        } else if (got == 0) {
-            rc = fw_error_set(err, FW_ERR_NOT_FOUND, "index", "job %s has no chunk %d", job_id, index);
-        } else {
-            rc = err ? err->code : FW_ERR_INTERNAL;
-        }
-    }
-    s->ops->done(s);
-    return rc;
+    if (rc != FW_OK)
+        return rc;
+    if (strcmp(st.job_worker, holder) != 0 || strcmp(st.job_status, FW_STATUS_RENDERING) != 0)
+        return fw_error_set(err, FW_ERR_FAILED_PRECONDITION, "worker",
+                            "worker %s does not hold job %s: it is %s%s%s, so it cannot finish its chunk %d", holder,
+                            job_id, st.job_status, *st.job_worker ? " and held by " : "", st.job_worker, index);
+    return fw_error_set(err, FW_ERR_FAILED_PRECONDITION, "status",
+                        "chunk %d of job %s is %s, not queued, so it is not taken from the cache", index, job_id,
+                        st.status);
 }
 
 fw_err fw_store_chunk_finish_cached(fw_store *s, const char *job_id, int index, const char *holder,

@@ -613,11 +613,8 @@ fw_err fw_store_job_claim_limited(fw_store *s, const char *worker, int64_t lease
     fw_err rc;
 
     memset(out, 0, sizeof(*out));
-    if (!worker || !*worker)
-        return fw_error_set(err, FW_ERR_INVALID, "worker", "a claim needs the worker's name");
-    if (lease_ms <= 0)
-        return fw_error_set(err, FW_ERR_INVALID, "lease_ms", "a lease must last some time, not %lld ms",
-                            (long long)lease_ms);
+    if ((rc = fw_store_check_claim(worker ? worker : "", lease_ms, err)) != FW_OK)
+        return rc;
     /* Oldest first. The outer status check matters on PostgreSQL: the row
      * found may have been claimed and committed since the statement began.
      * A claim that waited for the transaction queueing the job (a parent

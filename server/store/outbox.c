@@ -171,9 +171,8 @@ fw_err fw_store_outbox_claim(fw_store *s, int64_t now, int64_t lease_ms, fw_webh
     int got = 0;
 
     memset(out, 0, sizeof(*out));
-    if (lease_ms <= 0)
-        return fw_error_set(err, FW_ERR_INVALID, "lease_ms", "a lease must last some time, not %lld ms",
-                            (long long)lease_ms);
+    if ((rc = fw_store_check_claim(NULL, lease_ms, err)) != FW_OK)
+        return rc;
     /* As with job claims, the outer conditions matter on PostgreSQL: the
      * row found may have been claimed and committed since the statement
      * began. */

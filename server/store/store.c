@@ -209,6 +209,16 @@ char *fw_sql_dup(fw_store *s, int col)
     return text ? strdup(text) : NULL;
 }
 
+fw_err fw_store_check_claim(const char *worker, int64_t lease_ms, fw_error *err)
+{
+    if (worker && !*worker)
+        return fw_error_set(err, FW_ERR_INVALID, "worker", "a claim needs the worker's name");
+    if (lease_ms <= 0)
+        return fw_error_set(err, FW_ERR_INVALID, "lease_ms", "a lease must last some time, not %lld ms",
+                            (long long)lease_ms);
+    return FW_OK;
+}
+
 fw_err fw_sql_end(fw_store *s, fw_err rc, fw_error *err)
 {
     if (rc == FW_OK)

@@ -150,6 +150,10 @@ char *fw_sql_dup(fw_store *s, int col);
 /* End a transaction: commit when rc is FW_OK, else roll back and return rc. */
 fw_err fw_sql_end(fw_store *s, fw_err rc, fw_error *err);
 
+/* The arguments every claim takes: who claims (NULL: a claim that names
+ * nobody) and for how long. */
+fw_err fw_store_check_claim(const char *worker, int64_t lease_ms, fw_error *err);
+
 /* A dynamically built statement: text with numbered parameters. */
 typedef struct fw_sql_builder {
     char sql[2048];
