@@ -255,14 +255,22 @@ say "tests: $summary"
 passed=$((passed + ${summary%% passed*}))
 f=${summary#*, }
 failed=$((failed + ${f%% failed}))
+testlogs="$home/framewright/bazel-testlogs"
+testlogs="$root$(readlink "$testlogs")"
 if [ "${f%% failed}" -ne 0 ]; then
   grep -aE '^//[^ ]+ +(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD)' "$test_log" | head -n 20 >&2
   diagnose "$test_log"
+  # The end of each failed test's own log, which the root takes with it.
+  grep -aE '^//[^ ]+ +(FAILED|TIMEOUT)' "$test_log" | awk '{print $1}' | sort -u | head -n 5 |
+    while read -r target; do
+      log="$testlogs/$(sed -E 's|^//||; s|:|/|' <<<"$target")/test.log"
+      [ -f "$log" ] || continue
+      say "the end of $target's log:"
+      tail -n 40 "$log" >&2
+    done
 fi
 
 # Skips: in the fresh root each one stands for something not installed.
-testlogs="$home/framewright/bazel-testlogs"
-testlogs="$root$(readlink "$testlogs")"
 skips=$(grep -raE -h '^ *skipped: |^skip ' "$testlogs" --include=test.log 2>/dev/null | sort -u)
 if [ -n "$skips" ]; then
   say "FAILED: tests skipped in the fresh root:"
