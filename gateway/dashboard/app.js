@@ -773,6 +773,9 @@ async function jobPage(id) {
   actions.append(cancel, again);
 
   const draw = (j) => {
+    // An event sent before the job ended can come after the cancel's answer:
+    // an ended job does not go back.
+    if (api.FINAL.includes(job.status) && !api.FINAL.includes(j.status)) return;
     job = j;
     setProgress(bar, j.progress);
     badge.replaceChildren(statusBadge(j.status));
