@@ -19,9 +19,7 @@ hash (FW_NODE_CACHE, default /tmp/framewright-dashboard-node), or taken from
 FW_NODE_MODULES. Chromium is FW_CHROMIUM, default /usr/bin/chromium.
 """
 
-import hashlib
 import os
-import shutil
 import subprocess
 import sys
 
@@ -37,34 +35,7 @@ T = fwe2e.Checks()
 
 
 def node_modules():
-    given = os.environ.get("FW_NODE_MODULES")
-    if given:
-        return given
-    lock = fwe2e.runfile("tests/dashboard/package-lock.json")
-    pkg = fwe2e.runfile("tests/dashboard/package.json")
-    with open(lock, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()[:16]
-    base = os.environ.get("FW_NODE_CACHE") or "/tmp/framewright-dashboard-node"
-    final = os.path.join(base, digest)
-    if os.path.isfile(os.path.join(final, "node_modules", "puppeteer-core", "package.json")):
-        return os.path.join(final, "node_modules")
-    os.makedirs(base, exist_ok=True)
-    work = "%s.tmp-%d" % (final, os.getpid())
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    shutil.copy(pkg, work)
-    shutil.copy(lock, work)
-    print("installing the npm packages into %s" % final, flush=True)
-    r = subprocess.run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--cache",
-                        os.path.join(base, "npm-cache")], cwd=work, capture_output=True, text=True, timeout=600)
-    if r.returncode != 0:
-        shutil.rmtree(work, ignore_errors=True)
-        raise RuntimeError("npm ci failed (%d):\n%s%s" % (r.returncode, r.stdout, r.stderr))
-    try:
-        os.rename(work, final)
-    except OSError:  # another run got there first
-        shutil.rmtree(work, ignore_errors=True)
-    return os.path.join(final, "node_modules")
+    return fwe2e.npm_modules("tests/dashboard", "puppeteer-core/package.json", "/tmp/framewright-dashboard-node", ignore_scripts=True)
 
 
 def main():

@@ -9,6 +9,7 @@ Bazel's SIGTERM at the timeout), so no server or worker outlives a test.
 """
 
 import atexit
+import hashlib
 import json
 import math
 import os
@@ -42,6 +43,42 @@ def runfile(rel):
         if os.path.exists(p):
             return p
     raise FileNotFoundError(rel)
+
+
+def npm_modules(folder, marker, cache, ignore_scripts=False):
+    """The node_modules folder of the npm project at the runfile folder
+    (package.json and package-lock.json): `npm ci` once into a folder under
+    cache keyed by the lock file's digest, kept between runs; marker is a
+    path inside node_modules that a finished install has.
+    FW_NODE_MODULES names one ready-made instead."""
+    given = os.environ.get("FW_NODE_MODULES")
+    if given:
+        return given
+    lock = runfile(folder + "/package-lock.json")
+    with open(lock, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()[:16]
+    base = os.environ.get("FW_NODE_CACHE") or cache
+    final = os.path.join(base, digest)
+    if os.path.exists(os.path.join(final, "node_modules", marker)):
+        return os.path.join(final, "node_modules")
+    os.makedirs(base, exist_ok=True)
+    work = "%s.tmp-%d" % (final, os.getpid())
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    shutil.copy(runfile(folder + "/package.json"), work)
+    shutil.copy(lock, work)
+    print("installing the npm packages into %s" % final, flush=True)
+    argv = ["npm", "ci"] + (["--ignore-scripts"] if ignore_scripts else [])
+    r = subprocess.run(argv + ["--no-audit", "--no-fund", "--cache", os.path.join(base, "npm-cache")], cwd=work,
+                       capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        shutil.rmtree(work, ignore_errors=True)
+        raise RuntimeError("npm ci failed (%d):\n%s%s" % (r.returncode, r.stdout, r.stderr))
+    try:
+        os.rename(work, final)
+    except OSError:  # another run got there first
+        shutil.rmtree(work, ignore_errors=True)
+    return os.path.join(final, "node_modules")
 
 
 FRAMEWRIGHT = None
@@ -427,7 +464,7 @@ def ffprobe(data, suffix=".mp4"):
             f.write(data)
         r = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames",
                             "-show_entries", "stream=codec_name,width,height,nb_read_frames",
-                            "-show_entries", "format=format_name", "-of", "json", path],
+                            "-show_entries", "format=format_name,duration", "-of", "json", path],
                            capture_output=True, text=True, timeout=120)
         if r.returncode != 0:
             return {"error": r.stderr.strip()}
@@ -435,7 +472,8 @@ def ffprobe(data, suffix=".mp4"):
         s = (j.get("streams") or [{}])[0]
         return {"codec": s.get("codec_name"), "width": s.get("width"), "height": s.get("height"),
                 "frames": int(s.get("nb_read_frames") or 0),
-                "format": j.get("format", {}).get("format_name")}
+                "format": j.get("format", {}).get("format_name"),
+                "duration": float(j.get("format", {}).get("duration") or 0)}
     finally:
         os.unlink(path)
 

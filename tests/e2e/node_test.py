@@ -8,10 +8,8 @@ FW_NODE_MODULES names a node_modules folder it is used as it is; otherwise
 hash (FW_NODE_CACHE, default /tmp/framewright-e2e-node), reused by later runs.
 """
 
-import hashlib
 import json
 import os
-import shutil
 import subprocess
 
 import fwe2e
@@ -20,34 +18,7 @@ T = fwe2e.Checks()
 
 
 def node_modules():
-    given = os.environ.get("FW_NODE_MODULES")
-    if given:
-        return given
-    lock = fwe2e.runfile("tests/e2e/node/package-lock.json")
-    pkg = fwe2e.runfile("tests/e2e/node/package.json")
-    with open(lock, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()[:16]
-    base = os.environ.get("FW_NODE_CACHE") or "/tmp/framewright-e2e-node"
-    final = os.path.join(base, digest)
-    if os.path.isdir(os.path.join(final, "node_modules", "@grpc", "grpc-js")):
-        return os.path.join(final, "node_modules")
-    os.makedirs(base, exist_ok=True)
-    work = "%s.tmp-%d" % (final, os.getpid())
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    shutil.copy(pkg, work)
-    shutil.copy(lock, work)
-    print("installing the npm packages into %s" % final, flush=True)
-    r = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--cache", os.path.join(base, "npm-cache")],
-                       cwd=work, capture_output=True, text=True, timeout=600)
-    if r.returncode != 0:
-        shutil.rmtree(work, ignore_errors=True)
-        raise RuntimeError("npm ci failed (%d):\n%s%s" % (r.returncode, r.stdout, r.stderr))
-    try:
-        os.rename(work, final)
-    except OSError:  # another run got there first
-        shutil.rmtree(work, ignore_errors=True)
-    return os.path.join(final, "node_modules")
+    return fwe2e.npm_modules("tests/e2e/node", "@grpc/grpc-js", "/tmp/framewright-e2e-node")
 
 
 def main():

@@ -21,6 +21,7 @@
 #include "client/rpc_client.h"
 #include "gateway/gateway.h"
 #include "proto/template.pb-c.h"
+#include "tests/fw_http.h"
 #include "tests/fw_serve.h"
 #include "tests/fw_test.h"
 
@@ -39,89 +40,23 @@ static struct {
 
 /* ---- HTTP ---------------------------------------------------------------------------------- */
 
-typedef struct buffer {
-    unsigned char *data;
-    size_t len;
-} buffer;
-
-typedef struct response {
-    long status;
-    buffer body, headers;
-    json_t *json;
-} response;
-
-static size_t collect(char *p, size_t size, size_t n, void *cls)
-{
-    buffer *b = cls;
-    unsigned char *bigger = realloc(b->data, b->len + size * n + 1);
-    if (!bigger)
-        return 0;
-    b->data = bigger;
-    memcpy(b->data + b->len, p, size * n);
-    b->len += size * n;
-    b->data[b->len] = '\0';
-    return size * n;
-}
-
-static void response_clear(response *r)
-{
-    free(r->body.data);
-    free(r->headers.data);
-    json_decref(r->json);
-    memset(r, 0, sizeof(*r));
-}
+typedef fw_http_response response;
+#define response_clear fw_http_response_clear
 
 /* token NULL: no Authorization; "": the first team's key. len 0: body is text. */
 static void http(const char *method, const char *path, const char *token, const void *body, size_t len,
                  response *r)
 {
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = NULL;
-    char url[1024], auth[256];
-    memset(r, 0, sizeof(*r));
-    r->status = -1;
+    char url[1024];
     snprintf(url, sizeof(url), "%s%s", strncmp(path, "http", 4) == 0 ? "" : t.base, path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
-    if (token) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", *token ? token : t.srv.key);
-        h = curl_slist_append(h, auth);
-    }
-    if (body) {
-        h = curl_slist_append(h, "Content-Type: application/json");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(len ? len : strlen(body)));
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    if (r->body.data)
-        r->json = json_loads((const char *)r->body.data, 0, NULL);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
+    fw_http_request(NULL, method, url, token && !*token ? t.srv.key : token, body ? "application/json" : NULL, body,
+                    body ? (len ? len : strlen(body)) : 0, 0, r);
 }
 
 /* The value of header name in r ("" when absent), into out. */
 static const char *header(const response *r, const char *name, char out[128])
 {
-    const char *at = r->headers.data ? strcasestr((const char *)r->headers.data, name) : NULL;
-    size_t n = 0;
-    out[0] = '\0';
-    if (!at)
-        return out;
-    at += strlen(name);
-    while (*at == ':' || *at == ' ')
-        at++;
-    while (at[n] && at[n] != '\r' && at[n] != '\n' && n < 127)
-        n++;
-    memcpy(out, at, n);
-    out[n] = '\0';
-    return out;
+    return fw_http_header(r, name, out, 128);
 }
 
 static const char *error_field(const response *r)
@@ -186,7 +121,7 @@ static cairo_status_t png_read(void *closure, unsigned char *out, unsigned int l
 }
 
 /* The PNG decoded (NULL when it is not one); free with cairo_surface_destroy. */
-static cairo_surface_t *decode_png(const unsigned char *data, size_t len)
+static cairo_surface_t *decode_png(const void *data, size_t len)
 {
     png_reader r = {data, len, 0};
     cairo_surface_t *s;

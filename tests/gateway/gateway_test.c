@@ -24,6 +24,7 @@
 
 #include "gateway/gateway.h"
 #include "server/media/probe.h"
+#include "tests/fw_http.h"
 #include "tests/fw_serve.h"
 #include "tests/fw_test.h"
 
@@ -39,79 +40,15 @@ static struct {
 
 /* ---- HTTP ---------------------------------------------------------------------------------- */
 
-typedef struct buffer {
-    char *data;
-    size_t len;
-} buffer;
-
-static size_t collect(char *p, size_t size, size_t n, void *cls)
-{
-    buffer *b = cls;
-    char *bigger = realloc(b->data, b->len + size * n + 1);
-    if (!bigger)
-        return 0;
-    b->data = bigger;
-    memcpy(b->data + b->len, p, size * n);
-    b->len += size * n;
-    b->data[b->len] = '\0';
-    return size * n;
-}
-
-typedef struct response {
-    long status;
-    buffer body;
-    buffer headers;
-    json_t *json; /* the body parsed, when it is JSON */
-} response;
-
-static void response_clear(response *r)
-{
-    free(r->body.data);
-    free(r->headers.data);
-    json_decref(r->json);
-    memset(r, 0, sizeof(*r));
-}
+typedef fw_http_response response;
+#define response_clear fw_http_response_clear
 
 /* One request on handle c (NULL: a new one). token NULL sends no
  * Authorization; "" the test server's key. */
 static void http_on(CURL *c, const char *method, const char *url, const char *token, const char *type,
                     const void *body, size_t len, response *r)
 {
-    CURL *own = c ? NULL : curl_easy_init();
-    struct curl_slist *h = NULL;
-    char auth[256], ctype[128];
-    memset(r, 0, sizeof(*r));
-    r->status = -1;
-    if (!c)
-        c = own;
-    curl_easy_reset(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
-    if (token) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", *token ? token : t.srv.key);
-        h = curl_slist_append(h, auth);
-    }
-    if (type) {
-        snprintf(ctype, sizeof(ctype), "Content-Type: %s", type);
-        h = curl_slist_append(h, ctype);
-    }
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    if (r->body.data)
-        r->json = json_loads(r->body.data, 0, NULL);
-    curl_slist_free_all(h);
-    if (own)
-        curl_easy_cleanup(own);
+    fw_http_request(c, method, url, token && !*token ? t.srv.key : token, type, body, len, 0, r);
 }
 
 static void api(const char *method, const char *path, const char *token, const char *json, response *r)
@@ -495,28 +432,15 @@ static void test_events_client_leaves_then_cancel(void)
 {
     response r;
     char a[64], b[64], url[512], path[256];
-    CURL *c;
-    buffer got = {0};
+    response got;
     submit("", a);
     submit("", b); /* behind a, on one worker: still queued for a while */
-    FW_REQUIRE(b[0] && (c = curl_easy_init()));
+    FW_REQUIRE(b[0]);
     snprintf(url, sizeof(url), "%s/jobs/%s/events", t.base, b);
-    {
-        struct curl_slist *h = NULL;
-        char auth[256];
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", t.srv.key);
-        h = curl_slist_append(h, auth);
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &got);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 700L);
-        curl_easy_perform(c); /* ends by the timeout, or because b already ended */
-        curl_slist_free_all(h);
-    }
-    curl_easy_cleanup(c);
-    FW_CHECK(got.data && strstr(got.data, "data: {"));
-    free(got.data);
+    /* ends by the timeout, or because b already ended */
+    fw_http_request(NULL, "GET", url, t.srv.key, NULL, NULL, 0, 700, &got);
+    FW_CHECK(got.body.data && strstr(got.body.data, "data: {"));
+    response_clear(&got);
 
     snprintf(path, sizeof(path), "/jobs/%s/cancel", b);
     api("PATCH", path, "", NULL, &r);
