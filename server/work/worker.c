@@ -199,7 +199,11 @@ static void *heartbeat(void *arg)
         pthread_mutex_lock(&run->lock);
         fw_progress_written(&pace, run->split ? progress : written, monotonic_ms());
         memcpy(written_stage, stage, sizeof(written_stage));
-        if (rc == FW_ERR_FAILED_PRECONDITION && chunk >= 0 && !run->split) {
+        /* A chunk finished while this beat was on its way is no longer held,
+         * but not lost either. */
+        if (rc == FW_ERR_FAILED_PRECONDITION && chunk >= 0 && chunk != run->chunk && !run->split) {
+            continue;
+        } else if (rc == FW_ERR_FAILED_PRECONDITION && chunk >= 0 && !run->split) {
             stop_render(run, RUN_LEASE_LOST);
         } else if (rc == FW_ERR_FAILED_PRECONDITION) {
             stop_render(run, why_not_ours(store, run->row->id));

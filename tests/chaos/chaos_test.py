@@ -894,10 +894,6 @@ def disk_full():
 
 def main():
     seed = SEED
-    # Whole renders: the schedule's guarantees are about jobs. Split renders
-    # under these kills are not held to "no live worker lost a lease" yet
-    # (their chunk leases are, in tests/farm and tests/e2e/split_test).
-    os.environ.setdefault("FRAMEWRIGHT_CHUNK_FRAMES", "0")
     print("chaos seed: %d (FW_CHAOS_SEED=N draws another schedule)" % seed, flush=True)
     bindir = pg_bindir()
     if not bindir:
