@@ -520,12 +520,33 @@ fw_err fw_storage_local_verify(fw_storage *st, const char *method, const char *p
 
 /* ---- the interface ---- */
 
+/* A bucket that does not answer (refused or dropped connections, 5xx, 429)
+ * is asked again after these pauses, doubling, about 16 s in all: a
+ * restarting S3 server or a short network fault costs a job some seconds,
+ * not an attempt. Each call is whole (a GET writes a temporary file that
+ * only a complete download replaces the target with; a PUT sends the whole
+ * object again), so asking again is safe. */
+static const int s3_retry_ms[] = {250, 500, 1000, 2000, 4000, 8000};
+
+#define S3_RETRYING(rc, call)                                                                                        \
+    do {                                                                                                             \
+        size_t try_ = 0;                                                                                             \
+        while (((rc) = (call)) == FW_ERR_UNAVAILABLE && try_ < sizeof(s3_retry_ms) / sizeof(s3_retry_ms[0])) {     \
+            struct timespec pause_ = {s3_retry_ms[try_] / 1000, (s3_retry_ms[try_] % 1000) * 1000000L};              \
+            try_++;                                                                                                  \
+            nanosleep(&pause_, NULL);                                                                                \
+        }                                                                                                            \
+    } while (0)
+
 fw_err fw_storage_put_file(fw_storage *st, const char *key, const char *path, fw_error *err)
 {
     fw_err rc = fw_storage_key_check(key, err);
     if (rc != FW_OK)
         return rc;
-    return st->kind == FW_STORAGE_S3 ? fw_storage_s3_put_file(st, key, path, err) : local_put(st, key, path, err);
+    if (st->kind != FW_STORAGE_S3)
+        return local_put(st, key, path, err);
+    S3_RETRYING(rc, fw_storage_s3_put_file(st, key, path, err));
+    return rc;
 }
 
 fw_err fw_storage_get_file(fw_storage *st, const char *key, const char *path, fw_error *err)
@@ -533,7 +554,10 @@ fw_err fw_storage_get_file(fw_storage *st, const char *key, const char *path, fw
     fw_err rc = fw_storage_key_check(key, err);
     if (rc != FW_OK)
         return rc;
-    return st->kind == FW_STORAGE_S3 ? fw_storage_s3_get_file(st, key, path, err) : local_get(st, key, path, err);
+    if (st->kind != FW_STORAGE_S3)
+        return local_get(st, key, path, err);
+    S3_RETRYING(rc, fw_storage_s3_get_file(st, key, path, err));
+    return rc;
 }
 
 fw_err fw_storage_delete(fw_storage *st, const char *key, fw_error *err)
@@ -541,7 +565,10 @@ fw_err fw_storage_delete(fw_storage *st, const char *key, fw_error *err)
     fw_err rc = fw_storage_key_check(key, err);
     if (rc != FW_OK)
         return rc;
-    return st->kind == FW_STORAGE_S3 ? fw_storage_s3_delete(st, key, err) : local_delete(st, key, err);
+    if (st->kind != FW_STORAGE_S3)
+        return local_delete(st, key, err);
+    S3_RETRYING(rc, fw_storage_s3_delete(st, key, err));
+    return rc;
 }
 
 fw_err fw_storage_stat_key(fw_storage *st, const char *key, fw_storage_stat *out, fw_error *err)

@@ -557,6 +557,28 @@ def case_services(farm, figures):
     T.check("(g) no job was finished twice", not twice, twice)
 
 
+def case_bucket(farm, figures):
+    """While a long job renders in chunks over the machines, the S3 server
+    is SIGKILLed and started again 3 s later: the job still finishes, once,
+    whole."""
+    job_id = farm.submit(farm.long, 1)[0]
+    end = time.monotonic() + 60
+    while time.monotonic() < end and not chaos.sql_rows(farm.db, "SELECT 1 FROM chunks WHERE job_id = '%s' AND "
+                                                                 "status = 'finished'" % job_id):
+        time.sleep(0.05)
+    t0 = time.monotonic()
+    farm.s3.kill()
+    print("(h) the S3 server SIGKILLed", flush=True)
+    time.sleep(3.0)
+    farm.s3.restart()
+    figures["(h) the bucket down"] = "%.1f s" % (time.monotonic() - t0)
+    jobs = farm.wait([job_id])
+    figures["(h) the job finished after the kill"] = "%.1f s" % (time.monotonic() - t0)
+    check_outputs(farm, "(h)", jobs, LONG)
+    twice = {j: n for j, n in farm.finished_lines().items() if n > 1}
+    T.check("(h) no job was finished twice", not twice, twice)
+
+
 def check_end(farm):
     rows = chaos.sql_rows(farm.db, "SELECT status, count(*) FROM jobs GROUP BY status")
     T.check("the store: every job of the run is finished", all(r[0] == "finished" for r in rows), rows)
@@ -605,6 +627,7 @@ def run(bindir):
     T.case("(d) a machine loses the network", case_outage, farm, figures)
     T.case("(f) a 60 s 1080p30 job split over the machines", case_split, farm, figures)
     T.case("(g) the database and the API server killed during a split render", case_services, farm, figures)
+    T.case("(h) the S3 server killed during a split render", case_bucket, farm, figures)
     figures["whole run"] = "%.1f s" % (time.monotonic() - t0)
     print_figures(farm, figures)
     check_end(farm)

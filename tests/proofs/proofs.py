@@ -11,8 +11,10 @@ import hashlib
 import hmac
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -233,6 +235,30 @@ class S3:
 
     def stop(self):
         subprocess.run(["bash", self.script, "stop", self.state], capture_output=True, timeout=60)
+
+    def kill(self):
+        """SIGKILL the server; its objects stay in its state folder."""
+        with open(os.path.join(self.state, "pid")) as f:
+            pid = int(f.read())
+        os.kill(pid, signal.SIGKILL)
+        while True:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+
+    def restart(self):
+        """Start it again after kill(), on the same port with the same objects."""
+        port = urllib.parse.urlsplit(self.endpoint).port
+        env = dict(os.environ, FW_S3_OWNER_PID=str(os.getpid()))
+        for _ in range(50):
+            r = subprocess.run(["bash", self.script, "start", str(port), self.key_id, self.secret, self.state],
+                               capture_output=True, text=True, timeout=600, env=env)
+            if r.returncode == 0:
+                return
+            time.sleep(0.2)  # the port not yet free
+        raise RuntimeError("start.sh start failed again (%d): %s" % (r.returncode, r.stderr))
 
     def request(self, method, path, body=b"", query="", secret=None):
         """A path-style request signed with AWS Signature Version 4 (with
