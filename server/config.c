@@ -23,6 +23,32 @@ static void set(char *dst, size_t size, const char *env, const char *fallback)
     snprintf(dst, size, "%s", v && *v ? v : fallback);
 }
 
+/* A whole number from the environment, from lo to hi; *out stays as it is
+ * when the variable is unset or empty. */
+static fw_err env_number(const char *name, long lo, long hi, long *out, fw_error *err)
+{
+    const char *v = getenv(name);
+    char *end;
+    long n;
+
+    if (!v || !*v)
+        return FW_OK;
+    errno = 0;
+    n = strtol(v, &end, 10);
+    if (*end || errno || n < lo || n > hi)
+        return fw_error_set(err, FW_ERR_INVALID, name, "'%s' is not a number from %ld to %ld", v, lo, hi);
+    *out = n;
+    return FW_OK;
+}
+
+static fw_err env_int(const char *name, int lo, int hi, int *out, fw_error *err)
+{
+    long n = *out;
+    fw_err rc = env_number(name, lo, hi, &n, err);
+    *out = (int)n;
+    return rc;
+}
+
 static fw_err make_dir(const char *path, fw_error *err)
 {
     if (mkdir(path, 0755) != 0 && errno != EEXIST)
@@ -102,32 +128,14 @@ fw_err fw_config_load(fw_config *c, int argc, char **argv, fw_error *err)
     c->workers = getenv("FRAMEWRIGHT_WORKERS") ? atoi(getenv("FRAMEWRIGHT_WORKERS")) : 2;
     c->lease_seconds = getenv("FRAMEWRIGHT_LEASE_SECONDS") ? atoi(getenv("FRAMEWRIGHT_LEASE_SECONDS")) : 30;
     c->max_attempts = 3;
+    c->retry_seconds = 5;
     c->chunk_frames = -1;
     c->cache_mb = 1024;
-    if (getenv("FRAMEWRIGHT_CACHE_MB") && *getenv("FRAMEWRIGHT_CACHE_MB")) {
-        char *end;
-        long n = strtol(getenv("FRAMEWRIGHT_CACHE_MB"), &end, 10);
-        if (*end || n < 0 || n > (1L << 24))
-            return fw_error_set(err, FW_ERR_INVALID, "FRAMEWRIGHT_CACHE_MB", "'%s' is not a number from 0 to %ld",
-                                getenv("FRAMEWRIGHT_CACHE_MB"), 1L << 24);
-        c->cache_mb = n;
-    }
-    if (getenv("FRAMEWRIGHT_CHUNK_FRAMES") && *getenv("FRAMEWRIGHT_CHUNK_FRAMES")) {
-        char *end;
-        long n = strtol(getenv("FRAMEWRIGHT_CHUNK_FRAMES"), &end, 10);
-        if (*end || n < 0 || n > FW_CHUNK_FRAMES_MAX)
-            return fw_error_set(err, FW_ERR_INVALID, "FRAMEWRIGHT_CHUNK_FRAMES", "'%s' is not a number from 0 to %d",
-                                getenv("FRAMEWRIGHT_CHUNK_FRAMES"), FW_CHUNK_FRAMES_MAX);
-        c->chunk_frames = (int)n;
-    }
-    if (getenv("FRAMEWRIGHT_MAX_ATTEMPTS") && *getenv("FRAMEWRIGHT_MAX_ATTEMPTS")) {
-        char *end;
-        long n = strtol(getenv("FRAMEWRIGHT_MAX_ATTEMPTS"), &end, 10);
-        if (*end || n < 1 || n > 100)
-            return fw_error_set(err, FW_ERR_INVALID, "FRAMEWRIGHT_MAX_ATTEMPTS", "'%s' is not a number from 1 to 100",
-                                getenv("FRAMEWRIGHT_MAX_ATTEMPTS"));
-        c->max_attempts = (int)n;
-    }
+    if ((rc = env_number("FRAMEWRIGHT_CACHE_MB", 0, 1L << 24, &c->cache_mb, err)) ||
+        (rc = env_int("FRAMEWRIGHT_CHUNK_FRAMES", 0, FW_CHUNK_FRAMES_MAX, &c->chunk_frames, err)) ||
+        (rc = env_int("FRAMEWRIGHT_MAX_ATTEMPTS", 1, 100, &c->max_attempts, err)) ||
+        (rc = env_int("FRAMEWRIGHT_RETRY_SECONDS", 0, 1000, &c->retry_seconds, err)))
+        return rc;
     if (getenv("FRAMEWRIGHT_WEBHOOK_RETRY_BASE_MS")) {
         char *end;
         long ms = strtol(getenv("FRAMEWRIGHT_WEBHOOK_RETRY_BASE_MS"), &end, 10);
@@ -228,6 +236,8 @@ fw_err fw_config_load(fw_config *c, int argc, char **argv, fw_error *err)
             number = &c->workers;
         else if (strcmp(flag, "--lease-seconds") == 0)
             number = &c->lease_seconds;
+        else if (strcmp(flag, "--retry-seconds") == 0)
+            number = &c->retry_seconds;
         else if (strcmp(flag, "--chunk-frames") == 0)
             number = &c->chunk_frames, most = FW_CHUNK_FRAMES_MAX;
         else

@@ -12,6 +12,8 @@
  *   --workers N          FRAMEWRIGHT_WORKERS       2
  *   --lease-seconds N    FRAMEWRIGHT_LEASE_SECONDS 30
  *   --chunk-frames N     FRAMEWRIGHT_CHUNK_FRAMES  about 4 s of frames; 0: never split a render
+ *   --retry-seconds N    FRAMEWRIGHT_RETRY_SECONDS 5 (a job handed back after a failure of
+ *                        ours waits N s, doubling for each attempt; 0: at once)
  *   Render cache bound: FRAMEWRIGHT_CACHE_MB (1024; 0: no cache).
  *   --tls-cert F --tls-key F                        plaintext when absent
  *   S3 storage instead of DATA/blobs: FRAMEWRIGHT_S3_ENDPOINT, _REGION, _BUCKET,
@@ -53,6 +55,7 @@ typedef struct fw_config {
     int chunk_frames;  /* frames per chunk of a split render; -1: about 4 s; 0: never split */
     long cache_mb;     /* the render cache's bound; 0: no cache */
     int max_attempts;
+    int retry_seconds; /* a job handed back after a failure of ours waits this long (doubling); 0: not */
     long webhook_retry_base_ms; /* 0: the notifier's default */
     /* Video and audio assets (0: the defaults): FRAMEWRIGHT_MAX_CLIP_SECONDS,
      * FRAMEWRIGHT_MAX_CLIP_SIDE (pixels), FRAMEWRIGHT_MAX_MEDIA_MB. */

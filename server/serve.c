@@ -196,6 +196,7 @@ int fw_cmd_worker(int argc, char **argv)
     wc.scratch_dir = config.scratch_dir;
     wc.lease_ms = (int64_t)config.lease_seconds * 1000;
     wc.max_attempts = config.max_attempts;
+    wc.retry_ms = (int64_t)config.retry_seconds * 1000;
     wc.secrets_key = config.secrets_key;
     wc.max_clip_seconds = config.max_clip_seconds;
     wc.max_clip_side = config.max_clip_side;
@@ -400,7 +401,7 @@ int fw_cmd_serve(int argc, char **argv)
     fw_config config;
     supervisor sup;
     reaper rp;
-    char *worker_argv[16], workers_text[16], lease_text[16], chunk_text[16];
+    char *worker_argv[20], workers_text[16], lease_text[16], chunk_text[16], retry_text[16];
     char key[FW_KEY_SIZE] = "";
     sigset_t signals;
     int64_t keys = 0;
@@ -541,6 +542,7 @@ int fw_cmd_serve(int argc, char **argv)
     snprintf(workers_text, sizeof(workers_text), "%d", config.workers);
     snprintf(lease_text, sizeof(lease_text), "%d", config.lease_seconds);
     snprintf(chunk_text, sizeof(chunk_text), "%d", config.chunk_frames);
+    snprintf(retry_text, sizeof(retry_text), "%d", config.retry_seconds);
     {
         int n = 0;
         worker_argv[n++] = "framewright";
@@ -551,6 +553,8 @@ int fw_cmd_serve(int argc, char **argv)
         worker_argv[n++] = config.database_url;
         worker_argv[n++] = "--lease-seconds";
         worker_argv[n++] = lease_text;
+        worker_argv[n++] = "--retry-seconds";
+        worker_argv[n++] = retry_text;
         worker_argv[n++] = "--http";
         worker_argv[n++] = config.http_addr;
         if (config.chunk_frames >= 0) {

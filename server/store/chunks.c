@@ -202,7 +202,7 @@ fw_err fw_store_chunk_claim(fw_store *s, const char *worker, int64_t lease_ms, c
     snprintf(sql, sizeof(sql),
              "UPDATE chunks SET status = 'rendering', worker = $1, lease_until = $2, attempts = attempts + 1, "
              "progress = 0, updated_at = $3 "
-             "WHERE (job_id, idx) = (SELECT job_id, idx FROM chunks c WHERE c.status = 'queued'%s "
+             "WHERE (job_id, idx) = (SELECT job_id, idx FROM chunks c WHERE c.status = 'queued' AND c.retry_at <= $3%s "
              "AND EXISTS (SELECT 1 FROM jobs j WHERE j.id = c.job_id AND j.status = 'render:dorender') "
              "ORDER BY %s c.idx LIMIT 1 %s) "
              "AND status = 'queued' RETURNING " CHUNK_COLUMNS,
@@ -347,20 +347,21 @@ fw_err fw_store_chunk_finish_cached(fw_store *s, const char *job_id, int index, 
     "worker = '', lease_until = 0, updated_at = $4 "
 
 fw_err fw_store_chunk_release(fw_store *s, const char *job_id, int index, const char *worker, const char *error,
-                              int max_attempts, int counts, fw_error *err)
+                              int max_attempts, int counts, int64_t retry_ms, fw_error *err)
 {
-    int64_t changed = 0;
+    int64_t changed = 0, now = fw_store_now();
     fw_err rc = s->ops->begin(s, FW_TX_WRITE, err);
 
     if (rc != FW_OK)
         return rc;
     /* An attempt that does not count is taken back from the claim's count. */
     rc = fw_sql_exec(s,
-                     "UPDATE chunks SET attempts = attempts - $7, " REQUEUE_OR_FAIL("attempts - $7")
+                     "UPDATE chunks SET attempts = attempts - $7, retry_at = $8, " REQUEUE_OR_FAIL("attempts - $7")
                      "WHERE job_id = $1 AND idx = $5 AND worker = $6 AND status = 'rendering'",
                      FW_SQL_ARGS(FW_SQL_T(job_id), FW_SQL_I(max_attempts),
-                                 FW_SQL_T(error ? error : "the worker gave the chunk back"), FW_SQL_I(fw_store_now()),
-                                 FW_SQL_I(index), FW_SQL_T(worker), FW_SQL_I(counts ? 0 : 1)),
+                                 FW_SQL_T(error ? error : "the worker gave the chunk back"), FW_SQL_I(now),
+                                 FW_SQL_I(index), FW_SQL_T(worker), FW_SQL_I(counts ? 0 : 1),
+                                 FW_SQL_I(retry_ms > 0 ? now + retry_ms : 0)),
                      &changed, err);
     if (rc == FW_OK && changed == 0)
         rc = chunk_not_held(s, job_id, index, worker, NULL, err);

@@ -626,7 +626,8 @@ fw_err fw_store_job_claim_limited(fw_store *s, const char *worker, int64_t lease
              "started_at = CASE WHEN started_at <> 0 THEN started_at WHEN updated_at > $3 THEN updated_at ELSE $3 END, "
              "progress = 0, stage = '', updated_at = CASE WHEN updated_at > $3 THEN updated_at ELSE $3 END, "
              "version = fw_next_version() "
-             "WHERE id = (SELECT id FROM jobs q WHERE status = 'queued'%s ORDER BY created_at, id LIMIT 1 %s) "
+             "WHERE id = (SELECT id FROM jobs q WHERE status = 'queued' AND retry_at <= $3%s "
+             "ORDER BY created_at, id LIMIT 1 %s) "
              "AND status = 'queued' RETURNING " JOB_COLUMNS,
              team_renders > 0 ? " AND (SELECT COUNT(*) FROM jobs r WHERE r.team_id = q.team_id AND "
                                 "r.status = 'render:dorender') < $4"
@@ -801,19 +802,19 @@ fw_err fw_store_job_note_cache(fw_store *s, const char *id, const char *worker, 
     "stage = '', worker = '', lease_until = 0, updated_at = $4, version = fw_next_version() "
 
 fw_err fw_store_job_release(fw_store *s, const char *id, const char *worker, const char *error, int max_attempts,
-                            fw_error *err)
+                            int64_t retry_ms, fw_error *err)
 {
-    int64_t changed = 0;
+    int64_t changed = 0, now = fw_store_now();
     fw_err rc = s->ops->begin(s, FW_TX_WRITE, err);
 
     if (rc != FW_OK)
         return rc;
     rc = fw_sql_exec(s,
-                     "UPDATE jobs SET " REQUEUE_OR_FAIL
+                     "UPDATE jobs SET retry_at = $6, " REQUEUE_OR_FAIL
                      "WHERE id = $1 AND worker = $5 AND status = 'render:dorender'",
                      FW_SQL_ARGS(FW_SQL_T(id), FW_SQL_I(max_attempts),
-                                 FW_SQL_T(error ? error : "the worker gave the job back"), FW_SQL_I(fw_store_now()),
-                                 FW_SQL_T(worker)),
+                                 FW_SQL_T(error ? error : "the worker gave the job back"), FW_SQL_I(now),
+                                 FW_SQL_T(worker), FW_SQL_I(retry_ms > 0 ? now + retry_ms : 0)),
                      &changed, err);
     /* Only queues when the job failed rather than went back to the queue. */
     if (rc == FW_OK && changed == 1)

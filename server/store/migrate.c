@@ -217,6 +217,12 @@ static const char *const common_migrations[] = {
      "CREATE INDEX render_cache_used ON render_cache(used_at, digest);"
      "ALTER TABLE jobs ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;"
      "ALTER TABLE jobs ADD COLUMN chunks_cached INTEGER NOT NULL DEFAULT 0;"),
+
+    /* 9: a job or chunk handed back after a failure of ours (a bucket or a
+     * network away) is not claimed again before retry_at, so that an
+     * outage does not burn its attempts in a moment. */
+    ("ALTER TABLE jobs ADD COLUMN retry_at BIGINT NOT NULL DEFAULT 0;"
+     "ALTER TABLE chunks ADD COLUMN retry_at BIGINT NOT NULL DEFAULT 0;"),
 };
 
 #define COMMON_COUNT ((int)(sizeof(common_migrations) / sizeof(common_migrations[0])))

@@ -338,6 +338,7 @@ static const char *const postgres_migrations[] = {
     "CREATE TRIGGER chunks_notify AFTER INSERT OR UPDATE OR DELETE ON chunks"
     "  FOR EACH ROW EXECUTE FUNCTION fw_jobs_notify();",
     /* 8: nothing of PostgreSQL's own: the render cache wakes nobody. */
+    NULL,    /* 9: nothing of PostgreSQL's own. */
     NULL,
 };
 

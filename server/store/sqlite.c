@@ -317,6 +317,7 @@ static const char *const sqlite_migrations[] = {
     /* 7: nothing of SQLite's own. */
     NULL,
     /* 8: nothing of SQLite's own. */
+    NULL,    /* 9: nothing of SQLite's own. */
     NULL,
 };
 

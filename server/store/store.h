@@ -284,9 +284,10 @@ fw_err fw_store_job_complete(fw_store *s, const char *id, const char *worker, do
 
 /* Hand a job back without finishing it (shutdown, or a failure of ours
  * rather than the job's): queued again while attempts < max_attempts,
- * otherwise error with the text. */
+ * otherwise error with the text. Queued again, it is not claimed for
+ * retry_ms (0: at once). */
 fw_err fw_store_job_release(fw_store *s, const char *id, const char *worker, const char *error, int max_attempts,
-                            fw_error *err);
+                            int64_t retry_ms, fw_error *err);
 
 /* Jobs whose lease ran out before now (a worker died): queued again while
  * attempts < max_attempts, otherwise error ("the worker stopped answering").
@@ -390,9 +391,10 @@ fw_err fw_store_chunk_finish_cached(fw_store *s, const char *job_id, int index, 
 /* Hand a chunk back unfinished, only by its holder: queued again while
  * attempts < max_attempts, otherwise error with the text (NULL: a text of
  * the store's). counts == 0 (a worker stopping) does not count the attempt:
- * it is taken back from attempts. */
+ * it is taken back from attempts. Queued again, it is not claimed for
+ * retry_ms (0: at once). */
 fw_err fw_store_chunk_release(fw_store *s, const char *job_id, int index, const char *worker, const char *error,
-                              int max_attempts, int counts, fw_error *err);
+                              int max_attempts, int counts, int64_t retry_ms, fw_error *err);
 
 /* The job's chunks, in order. */
 fw_err fw_store_chunks_get(fw_store *s, const char *job_id, fw_chunk_row **rows, size_t *count, fw_error *err);

@@ -64,6 +64,20 @@ static void stop_render(job_run *run, int why)
 static int64_t lease_ms(const fw_worker_config *c) { return c->lease_ms > 0 ? c->lease_ms : 30000; }
 static int max_attempts(const fw_worker_config *c) { return c->max_attempts > 0 ? c->max_attempts : 3; }
 
+/* How long a job or chunk handed back after a failure of ours waits before
+ * it may be claimed again: the first delay after the first attempt,
+ * doubled for each attempt after it, at most RETRY_MAX_MS. A bucket or a
+ * network away for a minute then costs a few attempts, not all at once. */
+#define RETRY_MAX_MS (5 * 60 * 1000)
+
+static int64_t retry_ms(const fw_worker_config *c, int attempts)
+{
+    int64_t ms = c->retry_ms > 0 ? c->retry_ms : 0;
+    for (int i = 1; i < attempts && ms < RETRY_MAX_MS; i++)
+        ms *= 2;
+    return ms < RETRY_MAX_MS ? ms : RETRY_MAX_MS;
+}
+
 static int64_t monotonic_ms(void)
 {
     struct timespec ts;
@@ -229,6 +243,7 @@ typedef struct job_end {
     const char *fonts;  /* END_FINISHED: the missing fonts report, or NULL */
     const char *error;  /* END_FAILED, END_HANDED_BACK: why */
     int max_attempts;   /* END_HANDED_BACK */
+    int64_t retry_ms;   /* END_HANDED_BACK: not claimed again before */
 } job_end;
 
 static fw_err write_end(fw_store *store, const char *id, const char *worker, const job_end *end, fw_error *err)
@@ -239,7 +254,7 @@ static fw_err write_end(fw_store *store, const char *id, const char *worker, con
     case END_FAILED:
         return fw_store_job_complete(store, id, worker, -1, 0, NULL, end->error, err);
     default:
-        return fw_store_job_release(store, id, worker, end->error, end->max_attempts, err);
+        return fw_store_job_release(store, id, worker, end->error, end->max_attempts, end->retry_ms, err);
     }
 }
 
@@ -1142,9 +1157,10 @@ static int process(fw_store *store, const fw_worker_config *config, const char *
     /* A chunk still in hand (the render failed or stopped) goes back. */
     if (sj.chunk.job_id[0]) {
         int counts = run.why != RUN_STOPPING && rc != FW_ERR_CANCELLED;
+        int64_t later = counts && !is_job_error(rc) ? retry_ms(config, sj.chunk.attempts) : 0;
         fw_error ignored;
         fw_store_chunk_release(store, row->id, sj.chunk.index, worker, fw_error_text(&err, text, sizeof(text)),
-                               max_attempts(config), counts, &ignored);
+                               max_attempts(config), counts, later, &ignored);
         drop_chunk(&sj);
     }
     if (run.why == RUN_LEASE_LOST) {
@@ -1181,9 +1197,11 @@ static int process(fw_store *store, const fw_worker_config *config, const char *
     } else {
         job_end end = {.kind = END_FAILED, .error = fw_error_text(&err, text, sizeof(text))};
         if (!is_job_error(rc)) {
-            fw_log(FW_LOG_WARN, "worker", "failed on our side (%s); handing it back", text);
             end.kind = END_HANDED_BACK;
             end.max_attempts = max_attempts(config);
+            end.retry_ms = row->attempts < end.max_attempts ? retry_ms(config, row->attempts) : 0;
+            fw_log(FW_LOG_WARN, "worker", "failed on our side (%s); handing it back%s", text,
+                   end.retry_ms ? ", to be tried again later" : "");
         }
         if (record_end(store, config, row->id, worker, &end, &err) != FW_OK)
             fw_log(FW_LOG_WARN, "worker", "%s", err.message);
@@ -1245,7 +1263,7 @@ static int process_chunk(fw_store *store, const fw_worker_config *config, const 
     if ((rc = fw_store_job_get(store, NULL, chunk->job_id, &row, &err)) != FW_OK) {
         fw_error ignored;
         fw_store_chunk_release(store, chunk->job_id, chunk->index, worker, "the job could not be read", INT_MAX, 0,
-                               &ignored);
+                               0, &ignored);
         fw_job_row_clear(&row);
         return rc == FW_ERR_UNAVAILABLE;
     }
@@ -1285,7 +1303,7 @@ static int process_chunk(fw_store *store, const fw_worker_config *config, const 
         fw_log(FW_LOG_INFO, "worker", "chunk %d: the job is no longer rendering", chunk->index + 1);
     } else if (run.why == RUN_STOPPING) {
         RETRY_STORE(config, rc, fw_store_chunk_release(store, chunk->job_id, chunk->index, worker,
-                                                       "the worker stopped", INT_MAX, 0, &err));
+                                                       "the worker stopped", INT_MAX, 0, 0, &err));
         fw_log(FW_LOG_INFO, "worker", "chunk %d handed back", chunk->index + 1);
     } else if (rc == FW_OK) {
         fw_log(FW_LOG_INFO, "worker", "chunk %d finished: frames %d to %d in %.2f s", chunk->index + 1,
@@ -1296,15 +1314,16 @@ static int process_chunk(fw_store *store, const fw_worker_config *config, const 
         fw_error ignored;
         fw_log(FW_LOG_WARN, "worker", "chunk %d is not wanted now: %s", chunk->index + 1, err.message);
         fw_store_chunk_release(store, chunk->job_id, chunk->index, worker, "the job was not being rendered", INT_MAX,
-                               0, &ignored);
+                               0, 0, &ignored);
     } else {
         /* The job's own failure ends the chunk (and so the job) at once;
          * ours gives it to another attempt. */
         fw_error_text(&err, text, sizeof(text));
         fw_log(FW_LOG_WARN, "worker", "chunk %d failed: %s", chunk->index + 1, text);
         int limit = is_job_error(rc) ? chunk->attempts : max_attempts(config);
+        int64_t later = is_job_error(rc) ? 0 : retry_ms(config, chunk->attempts);
         RETRY_STORE(config, rc,
-                    fw_store_chunk_release(store, chunk->job_id, chunk->index, worker, text, limit, 1, &err));
+                    fw_store_chunk_release(store, chunk->job_id, chunk->index, worker, text, limit, 1, later, &err));
     }
     fw_render_result_clear(&res);
     fw_job_spec_free(&js.job);

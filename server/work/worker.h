@@ -31,6 +31,10 @@ typedef struct fw_worker_config {
     const char *name;              /* the lease holder's name; NULL: "host:pid" */
     int64_t lease_ms;              /* 0: 30 s */
     int max_attempts;              /* 0: 3 */
+    /* A job or chunk handed back after a failure of ours is not claimed
+     * again for this long after its first attempt, doubled after each
+     * further one (at most 5 min); 0: at once. */
+    int64_t retry_ms;
     int64_t idle_poll_ms;          /* 0: 500 ms between looks at an empty queue */
     const char *default_font;      /* NULL: the text module's */
     const unsigned char *secrets_key; /* 32 bytes opening team secrets; NULL: jobs with secrets fail */

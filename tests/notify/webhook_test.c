@@ -549,7 +549,7 @@ static void the_jobs_end_queues_its_webhook_in_the_same_transaction(void)
     FW_CHECK_STR(event, "job.error");
     /* A release that requeues queues nothing; one out of attempts does. */
     running_job(s, "{\"url\":\"http://127.0.0.1:1/x\"}", id, team);
-    FW_CHECK_INT(fw_store_job_release(s, id, "w1", "shutting down", 5, &err), FW_OK);
+    FW_CHECK_INT(fw_store_job_release(s, id, "w1", "shutting down", 5, 0, &err), FW_OK);
     FW_CHECK_INT(outbox_count(s, id, NULL), 0);
     FW_CHECK_INT(fw_store_job_cancel(s, team, id, &row, &err), FW_OK);
     fw_job_row_clear(&row);

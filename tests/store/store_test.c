@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "server/store/store.h"
@@ -951,7 +952,7 @@ static void heartbeats_renew_the_lease_and_only_the_holder_finishes(void)
     FW_CHECK_STR(status, FW_STATUS_RENDERING);
     FW_CHECK_CONTAINS(err.message, "held by w1");
     FW_CHECK_INT(fw_store_job_complete(s, a.id, "w2", 3.0, 0, NULL, NULL, &err), FW_ERR_FAILED_PRECONDITION);
-    FW_CHECK_INT(fw_store_job_release(s, a.id, "w2", "bye", 3, &err), FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_INT(fw_store_job_release(s, a.id, "w2", "bye", 3, 0, &err), FW_ERR_FAILED_PRECONDITION);
     FW_CHECK_INT(fw_store_job_heartbeat(s, "01NOSUCHJOB00000000000000", "w1", 1000, 1, "", status, &err),
                  FW_ERR_NOT_FOUND);
 
@@ -994,7 +995,7 @@ static void releases_requeue_until_the_attempts_run_out(void)
     int64_t started = got.started_at;
     fw_job_row_clear(&got);
     FW_REQUIRE(fw_store_job_heartbeat(s, a.id, "w1", 1000, 30, "render", NULL, &err) == FW_OK);
-    FW_CHECK_INT(fw_store_job_release(s, a.id, "w1", "shutting down", 2, &err), FW_OK);
+    FW_CHECK_INT(fw_store_job_release(s, a.id, "w1", "shutting down", 2, 0, &err), FW_OK);
     FW_REQUIRE(fw_store_job_get(s, acme, a.id, &got, &err) == FW_OK);
     FW_CHECK_STR(got.status, FW_STATUS_QUEUED);
     FW_CHECK_STR(got.worker, "");
@@ -1006,12 +1007,52 @@ static void releases_requeue_until_the_attempts_run_out(void)
     FW_CHECK_INT(got.attempts, 2);
     FW_CHECK_INT(got.started_at, started); /* set on the first claim only */
     fw_job_row_clear(&got);
-    FW_CHECK_INT(fw_store_job_release(s, a.id, "w1", "not mine", 2, &err), FW_ERR_FAILED_PRECONDITION);
-    FW_CHECK_INT(fw_store_job_release(s, a.id, "w2", "out of disk", 2, &err), FW_OK);
+    FW_CHECK_INT(fw_store_job_release(s, a.id, "w1", "not mine", 2, 0, &err), FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_INT(fw_store_job_release(s, a.id, "w2", "out of disk", 2, 0, &err), FW_OK);
     FW_REQUIRE(fw_store_job_get(s, acme, a.id, &got, &err) == FW_OK);
     FW_CHECK_STR(got.status, FW_STATUS_ERROR);
     FW_CHECK_STR(got.error, "out of disk");
     FW_CHECK(got.error_at > 0);
+    fw_job_row_clear(&got);
+    fw_store_close(&s);
+}
+
+/* A job handed back for later is passed over until its time: the next job
+ * is claimed instead. */
+static void a_job_handed_back_for_later_waits_for_its_time(void)
+{
+    fw_store *s = open_store();
+    struct timespec pause = {0, 20 * 1000000L};
+    char acme[FW_ID_SIZE];
+    fw_job_row a, b, got;
+    int64_t now = fw_store_now();
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    job_at(&a, acme, now - 2000);
+    FW_REQUIRE(insert_one(s, &a) == FW_OK);
+    job_at(&b, acme, now - 1000);
+    FW_REQUIRE(insert_one(s, &b) == FW_OK);
+    FW_REQUIRE(fw_store_job_claim(s, "w1", 60000, &got, &err) == FW_OK);
+    FW_CHECK_STR(got.id, a.id);
+    fw_job_row_clear(&got);
+    FW_CHECK_INT(fw_store_job_release(s, a.id, "w1", "the bucket did not answer", 3, 60000, &err), FW_OK);
+    FW_REQUIRE(fw_store_job_get(s, acme, a.id, &got, &err) == FW_OK);
+    FW_CHECK_STR(got.status, FW_STATUS_QUEUED);
+    fw_job_row_clear(&got);
+
+    FW_REQUIRE(fw_store_job_claim(s, "w2", 60000, &got, &err) == FW_OK);
+    FW_CHECK_STR(got.id, b.id); /* the older one waits */
+    fw_job_row_clear(&got);
+    FW_CHECK_INT(fw_store_job_claim(s, "w3", 60000, &got, &err), FW_ERR_NOT_FOUND);
+
+    /* A wait that is over: claimed again. */
+    FW_CHECK_INT(fw_store_job_release(s, b.id, "w2", "the bucket did not answer", 3, 1, &err), FW_OK);
+    nanosleep(&pause, NULL);
+    FW_REQUIRE(fw_store_job_claim(s, "w3", 60000, &got, &err) == FW_OK);
+    FW_CHECK_STR(got.id, b.id);
+    FW_CHECK_INT(got.attempts, 2);
     fw_job_row_clear(&got);
     fw_store_close(&s);
 }
@@ -1459,7 +1500,7 @@ static void chunks_are_claimed_in_order_and_only_while_their_job_renders(void)
     FW_REQUIRE(fw_store_chunks_plan(s, older.id, "c1", frame_ranges(2, 10), 2, &planned, &err) == FW_OK);
     FW_REQUIRE(fw_store_chunks_plan(s, requeued.id, "c3", frame_ranges(2, 10), 2, &planned, &err) == FW_OK);
     /* Its coordinator gave the job back: it keeps its chunks, which wait. */
-    FW_REQUIRE(fw_store_job_release(s, requeued.id, "c3", NULL, 3, &err) == FW_OK);
+    FW_REQUIRE(fw_store_job_release(s, requeued.id, "c3", NULL, 3, 0, &err) == FW_OK);
     int64_t before = version_now(s);
 
     /* Of one job, lowest index first. */
@@ -1651,7 +1692,7 @@ static void chunks_are_finished_only_by_their_holder_while_the_job_renders(void)
     FW_CHECK_INT(version_now(s), before);
 
     /* The coordinator gave the job back: the other segment is not wanted. */
-    FW_REQUIRE(fw_store_job_release(s, job.id, "coordinator", NULL, 3, &err) == FW_OK);
+    FW_REQUIRE(fw_store_job_release(s, job.id, "coordinator", NULL, 3, 0, &err) == FW_OK);
     FW_CHECK_INT(fw_store_chunk_finish(s, job.id, 1, "w2", "segments/1.mp4", 1.5, &err), FW_ERR_FAILED_PRECONDITION);
     FW_CHECK_CONTAINS(err.message, "not wanted");
     FW_CHECK_STR(chunk_of(s, job.id, 1).status, FW_CHUNK_RENDERING);
@@ -1674,34 +1715,67 @@ static void chunk_releases_requeue_until_the_attempts_run_out(void)
     FW_REQUIRE(fw_store_chunks_plan(s, job.id, "coordinator", frame_ranges(1, 10), 1, &planned, &err) == FW_OK);
 
     FW_REQUIRE(fw_store_chunk_claim(s, "w1", 60000, NULL, &got, &err) == FW_OK);
-    FW_CHECK_INT(fw_store_chunk_release(s, job.id, 0, "w2", NULL, 2, 1, &err), FW_ERR_FAILED_PRECONDITION);
-    FW_CHECK_INT(fw_store_chunk_release(s, job.id, 5, "w1", NULL, 2, 1, &err), FW_ERR_NOT_FOUND);
-    FW_CHECK_INT(fw_store_chunk_release(s, job.id, 0, "w1", "out of memory", 2, 1, &err), FW_OK);
+    FW_CHECK_INT(fw_store_chunk_release(s, job.id, 0, "w2", NULL, 2, 1, 0, &err), FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_INT(fw_store_chunk_release(s, job.id, 5, "w1", NULL, 2, 1, 0, &err), FW_ERR_NOT_FOUND);
+    FW_CHECK_INT(fw_store_chunk_release(s, job.id, 0, "w1", "out of memory", 2, 1, 0, &err), FW_OK);
     now = chunk_of(s, job.id, 0);
     FW_CHECK_STR(now.status, FW_CHUNK_QUEUED);
     FW_CHECK_STR(now.worker, "");
     FW_CHECK_INT(now.attempts, 1);
     FW_CHECK_INT(now.lease_until, 0);
     FW_CHECK(now.error == NULL);
-    FW_CHECK_INT(fw_store_chunk_release(s, job.id, 0, "w1", NULL, 2, 1, &err), FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_INT(fw_store_chunk_release(s, job.id, 0, "w1", NULL, 2, 1, 0, &err), FW_ERR_FAILED_PRECONDITION);
 
     /* A worker stopping does not count its attempt. */
     FW_REQUIRE(fw_store_chunk_claim(s, "w2", 60000, NULL, &got, &err) == FW_OK);
     FW_CHECK_INT(got.attempts, 2);
-    FW_CHECK_INT(fw_store_chunk_release(s, job.id, 0, "w2", NULL, 2, 0, &err), FW_OK);
+    FW_CHECK_INT(fw_store_chunk_release(s, job.id, 0, "w2", NULL, 2, 0, 0, &err), FW_OK);
     now = chunk_of(s, job.id, 0);
     FW_CHECK_STR(now.status, FW_CHUNK_QUEUED);
     FW_CHECK_INT(now.attempts, 1);
 
     /* The second counted attempt was the last. */
     FW_REQUIRE(fw_store_chunk_claim(s, "w3", 60000, NULL, &got, &err) == FW_OK);
-    FW_CHECK_INT(fw_store_chunk_release(s, job.id, 0, "w3", "the frame 4 would not draw", 2, 1, &err), FW_OK);
+    FW_CHECK_INT(fw_store_chunk_release(s, job.id, 0, "w3", "the frame 4 would not draw", 2, 1, 0, &err), FW_OK);
     now = chunk_of(s, job.id, 0);
     FW_CHECK_STR(now.status, FW_CHUNK_ERROR);
     FW_CHECK_INT(now.attempts, 2);
     FW_CHECK_STR(now.error, "the frame 4 would not draw");
     free(now.error);
     FW_CHECK_INT(fw_store_chunk_claim(s, "w4", 60000, NULL, &got, &err), FW_ERR_NOT_FOUND);
+    fw_store_close(&s);
+}
+
+/* So is a chunk: the job's next chunk is claimed first. */
+static void a_chunk_handed_back_for_later_waits_for_its_time(void)
+{
+    fw_store *s = open_store();
+    struct timespec pause = {0, 20 * 1000000L};
+    char acme[FW_ID_SIZE];
+    fw_job_row job;
+    fw_chunk_row got, now;
+    int planned = 0;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    FW_REQUIRE(rendering_job(s, acme, fw_store_now(), "coordinator", &job));
+    FW_REQUIRE(fw_store_chunks_plan(s, job.id, "coordinator", frame_ranges(2, 10), 2, &planned, &err) == FW_OK);
+
+    FW_REQUIRE(fw_store_chunk_claim(s, "w1", 60000, NULL, &got, &err) == FW_OK);
+    FW_CHECK_INT(got.index, 0);
+    FW_CHECK_INT(fw_store_chunk_release(s, job.id, 0, "w1", "the bucket did not answer", 3, 1, 60000, &err), FW_OK);
+    now = chunk_of(s, job.id, 0);
+    FW_CHECK_STR(now.status, FW_CHUNK_QUEUED);
+    FW_REQUIRE(fw_store_chunk_claim(s, "w2", 60000, NULL, &got, &err) == FW_OK);
+    FW_CHECK_INT(got.index, 1);
+    FW_CHECK_INT(fw_store_chunk_claim(s, "w3", 60000, job.id, &got, &err), FW_ERR_NOT_FOUND);
+
+    FW_CHECK_INT(fw_store_chunk_release(s, job.id, 1, "w2", "the bucket did not answer", 3, 1, 1, &err), FW_OK);
+    nanosleep(&pause, NULL);
+    FW_REQUIRE(fw_store_chunk_claim(s, "w3", 60000, NULL, &got, &err) == FW_OK);
+    FW_CHECK_INT(got.index, 1);
+    FW_CHECK_INT(got.attempts, 2);
     fw_store_close(&s);
 }
 
@@ -1834,9 +1908,16 @@ static void how_a_job_was_rendered_is_noted_by_its_holder(void)
     fw_store_close(&s);
 }
 
+/* The migrations a fresh database has, and taking the last back. */
+#define MIGRATION_LATEST 9
+#define TAKE_BACK_9                                                                                               \
+    "ALTER TABLE jobs DROP COLUMN retry_at;"                                                                       \
+    "ALTER TABLE chunks DROP COLUMN retry_at;"                                                                     \
+    "DELETE FROM schema_migrations WHERE version = 9;"
+
 /* A database made by the build before chunks (migrations 1 to 6) takes
  * migration 7 (and those after it) at open and keeps its jobs. It is made
- * here by taking migrations 8 and 7 back from a fresh one. */
+ * here by taking migrations 9, 8 and 7 back from a fresh one. */
 static void chunks_come_to_a_database_of_migration_6(void)
 {
     fw_store *s = open_store();
@@ -1851,8 +1932,8 @@ static void chunks_come_to_a_database_of_migration_6(void)
     FW_REQUIRE(insert_one(s, &job) == FW_OK);
     fw_store_close(&s);
     int64_t applied = migrations_recorded();
-    FW_CHECK_INT(applied, 8);
-    FW_REQUIRE(raw_sql("DROP TABLE render_cache;"
+    FW_CHECK_INT(applied, MIGRATION_LATEST);
+    FW_REQUIRE(raw_sql(TAKE_BACK_9 "DROP TABLE render_cache;"
                        "ALTER TABLE jobs DROP COLUMN cached;"
                        "ALTER TABLE jobs DROP COLUMN chunks_cached;"
                        "DELETE FROM schema_migrations WHERE version = 8;"
@@ -1864,7 +1945,7 @@ static void chunks_come_to_a_database_of_migration_6(void)
 
     s = open_store();
     FW_REQUIRE(s);
-    FW_CHECK_INT(migrations_recorded(), 8);
+    FW_CHECK_INT(migrations_recorded(), MIGRATION_LATEST);
     FW_REQUIRE(fw_store_job_get(s, acme, job.id, &got, &err) == FW_OK);
     FW_CHECK_STR(got.status, FW_STATUS_QUEUED);
     FW_CHECK_INT(got.chunks, 0);
@@ -1923,10 +2004,10 @@ static void planned_chunks_wake_a_listening_worker(void)
 
     /* A chunk handed back wakes it; a call of a worker that does not hold
      * it changes nothing and wakes nobody. */
-    FW_CHECK_INT(fw_store_chunk_release(coordinator, job.id, 0, "w9", NULL, 3, 0, &err), FW_ERR_FAILED_PRECONDITION);
+    FW_CHECK_INT(fw_store_chunk_release(coordinator, job.id, 0, "w9", NULL, 3, 0, 0, &err), FW_ERR_FAILED_PRECONDITION);
     p.revents = 0;
     FW_CHECK_INT(poll(&p, 1, 300), 0);
-    FW_CHECK_INT(fw_store_chunk_release(coordinator, job.id, 0, "w1", NULL, 3, 0, &err), FW_OK);
+    FW_CHECK_INT(fw_store_chunk_release(coordinator, job.id, 0, "w1", NULL, 3, 0, 0, &err), FW_OK);
     p.revents = 0;
     FW_CHECK_INT(poll(&p, 1, 5000), 1);
     FW_CHECK(fw_store_drain_notify(idle) >= 1);
@@ -2272,8 +2353,8 @@ static void a_queued_chunk_is_finished_from_the_cache_only_by_the_jobs_holder(vo
     /* Chunk 2 was tried once and handed back: an attempt counted. */
     FW_REQUIRE(fw_store_chunk_claim(s, "w2", 60000, job.id, &got, &err) == FW_OK && got.index == 1);
     FW_REQUIRE(fw_store_chunk_claim(s, "w2", 60000, job.id, &got, &err) == FW_OK && got.index == 2);
-    FW_REQUIRE(fw_store_chunk_release(s, job.id, 1, "w2", NULL, 3, 0, &err) == FW_OK);
-    FW_REQUIRE(fw_store_chunk_release(s, job.id, 2, "w2", "it failed", 3, 1, &err) == FW_OK);
+    FW_REQUIRE(fw_store_chunk_release(s, job.id, 1, "w2", NULL, 3, 0, 0, &err) == FW_OK);
+    FW_REQUIRE(fw_store_chunk_release(s, job.id, 2, "w2", "it failed", 3, 1, 0, &err) == FW_OK);
     FW_REQUIRE(chunk_of(s, job.id, 2).attempts == 1);
     int64_t before = version_now(s);
 
@@ -2315,8 +2396,8 @@ static void a_queued_chunk_is_finished_from_the_cache_only_by_the_jobs_holder(vo
     FW_CHECK_INT(version_now(s), before); /* chunk changes take no job version */
 
     /* The job given back: its holder is nobody, so no chunk is finished for it. */
-    FW_REQUIRE(fw_store_chunk_release(s, job.id, 0, "w1", NULL, 3, 0, &err) == FW_OK);
-    FW_REQUIRE(fw_store_job_release(s, job.id, "coordinator", NULL, 3, &err) == FW_OK);
+    FW_REQUIRE(fw_store_chunk_release(s, job.id, 0, "w1", NULL, 3, 0, 0, &err) == FW_OK);
+    FW_REQUIRE(fw_store_job_release(s, job.id, "coordinator", NULL, 3, 0, &err) == FW_OK);
     FW_CHECK_INT(fw_store_chunk_finish_cached(s, job.id, 0, "coordinator", "cache/seg-0.mp4", &err),
                  FW_ERR_FAILED_PRECONDITION);
     FW_CHECK_CONTAINS(err.message, "queued");
@@ -2324,8 +2405,8 @@ static void a_queued_chunk_is_finished_from_the_cache_only_by_the_jobs_holder(vo
     fw_store_close(&s);
 }
 
-/* A database of migration 7 (made by taking migration 8 back from a fresh
- * one) takes migration 8 at open and keeps its jobs. */
+/* A database of migration 7 (made by taking migrations 9 and 8 back from a
+ * fresh one) takes migration 8 at open and keeps its jobs. */
 static void the_render_cache_comes_to_a_database_of_migration_7(void)
 {
     fw_store *s = open_store();
@@ -2339,8 +2420,8 @@ static void the_render_cache_comes_to_a_database_of_migration_7(void)
     job_at(&job, acme, fw_store_now());
     FW_REQUIRE(insert_one(s, &job) == FW_OK);
     fw_store_close(&s);
-    FW_CHECK_INT(migrations_recorded(), 8);
-    FW_REQUIRE(raw_sql("DROP TABLE render_cache;"
+    FW_CHECK_INT(migrations_recorded(), MIGRATION_LATEST);
+    FW_REQUIRE(raw_sql(TAKE_BACK_9 "DROP TABLE render_cache;"
                        "ALTER TABLE jobs DROP COLUMN cached;"
                        "ALTER TABLE jobs DROP COLUMN chunks_cached;"
                        "DELETE FROM schema_migrations WHERE version = 8;"));
@@ -2348,7 +2429,7 @@ static void the_render_cache_comes_to_a_database_of_migration_7(void)
 
     s = open_store();
     FW_REQUIRE(s);
-    FW_CHECK_INT(migrations_recorded(), 8);
+    FW_CHECK_INT(migrations_recorded(), MIGRATION_LATEST);
     FW_REQUIRE(fw_store_job_get(s, acme, job.id, &got, &err) == FW_OK);
     FW_CHECK_STR(got.status, FW_STATUS_QUEUED);
     FW_CHECK_INT(got.cached, 0);
@@ -2357,6 +2438,34 @@ static void the_render_cache_comes_to_a_database_of_migration_7(void)
     FW_CHECK(cache_keep(s, acme, "d1", "cache/d1", 10));
     FW_CHECK_INT(fw_store_cache_get(s, acme, "d1", &entry, &err), FW_OK);
     FW_CHECK_STR(entry.storage_key, "cache/d1");
+    fw_store_close(&s);
+}
+
+/* A database of migration 8 takes migration 9 at open: its queued job is
+ * claimed at once, and handed back for later it waits. */
+static void retry_times_come_to_a_database_of_migration_8(void)
+{
+    fw_store *s = open_store();
+    char acme[FW_ID_SIZE];
+    fw_job_row job, got;
+    fw_error err;
+
+    FW_REQUIRE(s);
+    FW_REQUIRE(fw_store_team_ensure(s, "acme", acme, &err) == FW_OK);
+    job_at(&job, acme, fw_store_now());
+    FW_REQUIRE(insert_one(s, &job) == FW_OK);
+    fw_store_close(&s);
+    FW_REQUIRE(raw_sql(TAKE_BACK_9));
+    FW_CHECK_INT(migrations_recorded(), 8);
+
+    s = open_store();
+    FW_REQUIRE(s);
+    FW_CHECK_INT(migrations_recorded(), MIGRATION_LATEST);
+    FW_REQUIRE(fw_store_job_claim(s, "w1", 60000, &got, &err) == FW_OK);
+    FW_CHECK_STR(got.id, job.id);
+    fw_job_row_clear(&got);
+    FW_CHECK_INT(fw_store_job_release(s, job.id, "w1", "the bucket did not answer", 3, 60000, &err), FW_OK);
+    FW_CHECK_INT(fw_store_job_claim(s, "w2", 60000, &got, &err), FW_ERR_NOT_FOUND);
     fw_store_close(&s);
 }
 
@@ -2461,6 +2570,7 @@ BOTH(claims_take_the_oldest_queued_job_and_find_nothing_when_empty)
 BOTH(claims_pass_over_teams_at_their_render_limit)
 BOTH(heartbeats_renew_the_lease_and_only_the_holder_finishes)
 BOTH(releases_requeue_until_the_attempts_run_out)
+BOTH(a_job_handed_back_for_later_waits_for_its_time)
 BOTH(reaping_requeues_expired_leases_and_fails_after_max_attempts)
 BOTH(versions_increase_on_every_change_and_changes_come_in_order)
 BOTH(every_job_is_claimed_exactly_once_by_competing_processes)
@@ -2472,6 +2582,7 @@ BOTH(two_claimers_never_get_the_same_chunk)
 BOTH(chunk_heartbeats_renew_only_the_holders_lease_and_tell_the_jobs_status)
 BOTH(chunks_are_finished_only_by_their_holder_while_the_job_renders)
 BOTH(chunk_releases_requeue_until_the_attempts_run_out)
+BOTH(a_chunk_handed_back_for_later_waits_for_its_time)
 BOTH(chunk_reaping_requeues_expired_leases_and_fails_after_max_attempts)
 BOTH(chunks_go_when_deleted_and_with_their_job)
 BOTH(how_a_job_was_rendered_is_noted_by_its_holder)
@@ -2484,6 +2595,7 @@ BOTH(evictions_at_the_same_time_remove_only_the_excess_between_them)
 BOTH(what_came_from_the_cache_is_noted_by_the_jobs_holder)
 BOTH(a_queued_chunk_is_finished_from_the_cache_only_by_the_jobs_holder)
 BOTH(the_render_cache_comes_to_a_database_of_migration_7)
+BOTH(retry_times_come_to_a_database_of_migration_8)
 
 int main(void)
 {
@@ -2501,6 +2613,7 @@ int main(void)
     RUN_BOTH(claims_pass_over_teams_at_their_render_limit);
     RUN_BOTH(heartbeats_renew_the_lease_and_only_the_holder_finishes);
     RUN_BOTH(releases_requeue_until_the_attempts_run_out);
+    RUN_BOTH(a_job_handed_back_for_later_waits_for_its_time);
     RUN_BOTH(reaping_requeues_expired_leases_and_fails_after_max_attempts);
     RUN_BOTH(versions_increase_on_every_change_and_changes_come_in_order);
     RUN_BOTH(every_job_is_claimed_exactly_once_by_competing_processes);
@@ -2512,6 +2625,7 @@ int main(void)
     RUN_BOTH(chunk_heartbeats_renew_only_the_holders_lease_and_tell_the_jobs_status);
     RUN_BOTH(chunks_are_finished_only_by_their_holder_while_the_job_renders);
     RUN_BOTH(chunk_releases_requeue_until_the_attempts_run_out);
+    RUN_BOTH(a_chunk_handed_back_for_later_waits_for_its_time);
     RUN_BOTH(chunk_reaping_requeues_expired_leases_and_fails_after_max_attempts);
     RUN_BOTH(chunks_go_when_deleted_and_with_their_job);
     RUN_BOTH(how_a_job_was_rendered_is_noted_by_its_holder);
@@ -2524,5 +2638,6 @@ int main(void)
     RUN_BOTH(what_came_from_the_cache_is_noted_by_the_jobs_holder);
     RUN_BOTH(a_queued_chunk_is_finished_from_the_cache_only_by_the_jobs_holder);
     RUN_BOTH(the_render_cache_comes_to_a_database_of_migration_7);
+    RUN_BOTH(retry_times_come_to_a_database_of_migration_8);
     return fw_test_end();
 }
