@@ -439,8 +439,11 @@ def case_outage(farm, figures):
     others = [m for m in farm.machines if m is not cut]
     taker = wait_rendering(others, job_id, DOWN)
     t_taken = time.monotonic() - t0
+    # Down for DOWN seconds at least, and on until the job has ended
+    # elsewhere (a loaded host renders it slower), so that the cut machine
+    # always comes back to a job that is no longer its own.
     t_done = None
-    while time.monotonic() < t0 + DOWN:
+    while time.monotonic() < t0 + DOWN or (t_done is None and time.monotonic() < t0 + DOWN + 120):
         if t_done is None and farm.client.get_job(job_id).status in ENDED:
             t_done = time.monotonic() - t0
         time.sleep(0.2)
